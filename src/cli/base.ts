@@ -1,0 +1,83 @@
+// Shared behaviour of every nkd command: the global flags, the debug log, and the error contract —
+// one clear line (plus one line per config problem) on stderr, and the documented exit code.
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
+import { ExitCode, NkdError } from '../errors.js';
+import { DebugLog } from '../lib/log.js';
+import { resolveStateDir } from '../state/paths.js';
+import type { Progress } from '../workflows/prepare.js';
+
+export abstract class NkdCommand extends Command {
+  static override baseFlags = {
+    'state-dir': Flags.string({
+      description: "Directory holding every cluster's state [default: ~/.nkd]",
+      env: 'NKD_STATE_DIR',
+      helpGroup: 'GLOBAL',
+    }),
+  };
+
+  protected readonly debugLog = new DebugLog();
+  private flushed = false;
+
+  protected stateDir(flags: { 'state-dir'?: string | undefined }): string {
+    return resolveStateDir(flags['state-dir']);
+  }
+
+  /** Progress goes to stderr so stdout stays clean data, and is silent under --json. */
+  protected progress(): Progress {
+    return {
+      step: (message) => {
+        this.debugLog.debug(message);
+        if (!this.jsonEnabled()) process.stderr.write(`${message}\n`);
+      },
+    };
+  }
+
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  override async init(): Promise<void> {
+    await super.init();
+    this.debugLog.debug(
+      `nkd ${this.config.version} ${this.id ?? ''} (node ${process.version}, pid ${process.pid})`,
+    );
+  }
+
+  private flushLog(): string | undefined {
+    if (this.flushed) return undefined;
+    this.flushed = true;
+    return this.debugLog.flush();
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    if (err instanceof Errors.ExitError) throw err;
+    const { code, message, details } = classify(err);
+    this.debugLog.debug(`error (exit ${code}): ${message}\n${details.join('\n')}\n${err.stack ?? ''}`);
+    const logPath = this.flushLog();
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { message, exitCode: code, details, debugLog: logPath ?? null } });
+    } else {
+      for (const line of details) process.stderr.write(`${line}\n`);
+      const hint = code === ExitCode.Internal && logPath ? ` (details in ${logPath})` : '';
+      process.stderr.write(`nkd: ${message}${hint}\n`);
+    }
+    this.exit(code);
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    if (!err) this.flushLog();
+    await super.finally(err);
+  }
+}
+
+function classify(err: Error): { code: number; message: string; details: string[] } {
+  if (err instanceof NkdError) return { code: err.exitCode, message: err.message, details: [...err.details] };
+  if (err instanceof Errors.CLIError && 'parse' in err) {
+    // oclif parse errors end with a "See more help" line; keep the first line and say where help is.
+    const first = err.message.split('\n')[0] ?? err.message;
+    return { code: ExitCode.Usage, message: `${first} (see --help)`, details: [] };
+  }
+  return { code: ExitCode.Internal, message: `internal error: ${err.message}`, details: [] };
+}
+
+export type BaseFlags = Interfaces.InferredFlags<(typeof NkdCommand)['baseFlags']>;

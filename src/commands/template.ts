@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Flags } from '@oclif/core';
+import { NkdCommand } from '../cli/base.js';
+import { PLATFORM_NAMES } from '../config/platform.js';
+import { clusterTemplate } from '../config/template.js';
+import { ExitCode, NkdError } from '../errors.js';
+
+export default class Template extends NkdCommand {
+  static override summary = 'Print a commented, valid cluster config to start from.';
+  static override examples = [
+    '<%= config.bin %> template > cluster.yaml',
+    '<%= config.bin %> template --platform openstack -o cluster.yaml',
+  ];
+  static override flags = {
+    platform: Flags.string({
+      description: 'Platform section to include',
+      options: [...PLATFORM_NAMES],
+      default: 'libvirt',
+    }),
+    output: Flags.string({
+      char: 'o',
+      description: 'Write to this file instead of stdout (refuses to overwrite)',
+    }),
+    force: Flags.boolean({ description: 'Overwrite the --output file if it exists' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Template);
+    const text = clusterTemplate(flags.platform as (typeof PLATFORM_NAMES)[number]);
+    if (flags.output === undefined) {
+      this.out(text);
+      return;
+    }
+    if (existsSync(flags.output) && !flags.force) {
+      throw new NkdError(`${flags.output} already exists; use --force to overwrite it`, ExitCode.Usage);
+    }
+    await writeFile(flags.output, text);
+    process.stderr.write(`Wrote ${flags.output}\n`);
+  }
+}

@@ -1,0 +1,179 @@
+// Parses and validates a cluster config: YAML syntax, inline secrets, schema, then cross-field
+// semantics. Every problem comes back at once, each tied to FILE:LINE:COL and a key path.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { core } from 'zod';
+import { ExitCode, NkdError } from '../errors.js';
+import { formatKeyPath, locate } from './locate.js';
+import type { Problem, Severity } from './problems.js';
+import { clusterConfigSchema, type ClusterConfig } from './schema.js';
+import { findInlineSecrets, isSecretKey } from './secrets.js';
+import { checkSemantics } from './semantic.js';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+  severity: Severity;
+}
+
+export interface ParsedConfig {
+  config: ClusterConfig | undefined;
+  errors: ConfigProblem[];
+  warnings: ConfigProblem[];
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`;
+}
+
+/** Pure: text in, validated config (or problems) out. */
+export function parseClusterConfig(text: string, file: string): ParsedConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  const at = (p: Problem): ConfigProblem => {
+    const pos = locate(doc, counter, p.path, p.keyOf);
+    const path = formatKeyPath(p.keyOf === undefined ? p.path : [...p.path, p.keyOf]);
+    return { file, line: pos.line, col: pos.col, path, message: p.message, severity: p.severity };
+  };
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((e) => {
+      const pos = counter.linePos(e.pos[0]);
+      return {
+        file,
+        line: pos.line,
+        col: pos.col,
+        path: '(yaml)',
+        message: firstLine(e.message),
+        severity: 'error' as const,
+      };
+    });
+    return { config: undefined, errors, warnings: [] };
+  }
+  if (doc.contents === null) {
+    return result(
+      [
+        {
+          path: [],
+          message: 'the file is empty; expected a Cluster config (`nkd template` prints one)',
+          severity: 'error',
+        },
+      ],
+      at,
+    );
+  }
+  const secrets = findInlineSecrets(doc.contents);
+  const parsed = clusterConfigSchema.safeParse(doc.toJS(), { reportInput: true });
+  const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap(issueToProblems);
+  const problems = [...secrets, ...schemaProblems];
+  if (!parsed.success || secrets.length > 0) return result(problems, at);
+  return { ...result([...problems, ...checkSemantics(parsed.data)], at), config: parsed.data };
+}
+
+function result(problems: Problem[], at: (p: Problem) => ConfigProblem): ParsedConfig {
+  const located = problems.map(at).sort((a, b) => a.line - b.line || a.col - b.col);
+  const errors = located.filter((p) => p.severity === 'error');
+  return { config: undefined, errors, warnings: located.filter((p) => p.severity === 'warning') };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim();
+}
+
+function issueToProblems(issue: core.$ZodIssue): Problem[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      // Secret-looking keys were already reported with a better message.
+      return issue.keys
+        .filter((key) => !isSecretKey(key))
+        .map((key) => ({
+          path,
+          keyOf: key,
+          severity: 'error',
+          message: `unknown key "${key}"${suggestion(key)}`,
+        }));
+    case 'invalid_type':
+      if (issue.input === undefined) return [{ path, severity: 'error', message: 'is required' }];
+      return [
+        {
+          path,
+          severity: 'error',
+          message: `must be ${article(issue.expected)}, not ${describe(issue.input)}`,
+        },
+      ];
+    case 'invalid_value':
+      if (issue.values.length > 1) {
+        return [
+          { path, severity: 'error', message: `must be one of: ${issue.values.map(String).join(', ')}` },
+        ];
+      }
+      return [{ path, severity: 'error', message: issue.message }];
+    case 'invalid_union':
+      return [
+        {
+          path,
+          severity: 'error',
+          message: 'must be a flavor name or { controlPlane: NAME, workers: NAME }',
+        },
+      ];
+    case 'too_small':
+    case 'too_big':
+      return [
+        {
+          path,
+          severity: 'error',
+          message: issue.message.replace(/^Too (small|big): expected number to be /, 'must be '),
+        },
+      ];
+    default:
+      return [{ path, severity: 'error', message: issue.message }];
+  }
+}
+
+const KNOWN_TYPOS: Record<string, string> = {
+  controlplane: 'controlPlane',
+  worker: 'workers',
+  master: 'controlPlane',
+  masters: 'controlPlane',
+  memory: 'memoryMiB',
+  disk: 'diskGiB',
+  cpu: 'cpus',
+  sshKeys: 'sshAuthorizedKeys',
+};
+
+function suggestion(key: string): string {
+  const hit = KNOWN_TYPOS[key] ?? KNOWN_TYPOS[key.toLowerCase()];
+  return hit ? ` (did you mean "${hit}"?)` : '';
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Reads and validates a config file; a missing or unreadable file is a usage error. */
+export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : String((cause as Error).message);
+    throw new NkdError(`cannot read config ${file}: ${why}`, ExitCode.Usage);
+  }
+  return parseClusterConfig(text, file);
+}

@@ -1,0 +1,29 @@
+// Which platform a config selects, and its node network, independent of the platform's other keys.
+import type { ClusterConfig } from './schema.js';
+
+export type PlatformName = 'libvirt' | 'openstack';
+export const PLATFORM_NAMES: readonly PlatformName[] = ['libvirt', 'openstack'];
+
+export function selectedPlatforms(config: ClusterConfig): PlatformName[] {
+  return PLATFORM_NAMES.filter((name) => config.spec.platform[name] !== undefined);
+}
+
+export interface PlatformNetworkConfig {
+  platform: PlatformName;
+  cidr: string;
+  gateway: string | undefined;
+  path: readonly string[];
+}
+
+/** The node network of the single selected platform; undefined unless exactly one is selected. */
+export function platformNetwork(config: ClusterConfig): PlatformNetworkConfig | undefined {
+  const [platform, ...rest] = selectedPlatforms(config);
+  if (platform === undefined || rest.length > 0) return undefined;
+  const network = config.spec.platform[platform]!.network;
+  return {
+    platform,
+    cidr: network.cidr,
+    gateway: network.gateway,
+    path: ['spec', 'platform', platform, 'network'],
+  };
+}

@@ -1,0 +1,64 @@
+// The commented starter config `nkd template` prints. It must always validate (a test checks both
+// platforms), so every value here is a working default rather than a placeholder that fails.
+import type { PlatformName } from './platform.js';
+
+const PLATFORM_SECTIONS: Record<PlatformName, string> = {
+  libvirt: `  platform:
+    libvirt:
+      uri: qemu:///system                          # libvirt connection URI
+      image: /var/lib/libvirt/images/nestos.qcow2  # the NestOS base image (absolute path)
+      network:
+        cidr: 192.168.132.0/24                     # node addresses are allocated from here
+        # gateway: 192.168.132.1                   # default: the first host address of the cidr
+`,
+  openstack: `  platform:
+    openstack:
+      cloud: mycloud             # an entry of your clouds.yaml; OS_* environment variables also work
+      image: nestos-22.03        # Glance image name or id
+      flavor: m1.large           # or per role: { controlPlane: m1.large, workers: m1.medium }
+      network:
+        cidr: 10.0.0.0/24        # nkd creates network, subnet and router...
+        # name: existing-net     # ...unless this names an existing network
+      externalNetwork: public    # for the router and floating IPs
+`,
+};
+
+export function clusterTemplate(platform: PlatformName, name = 'demo'): string {
+  return `# nkd cluster config. Keep it in git: it holds no secrets (nkd keeps those in its state directory).
+# Check it with: nkd validate -f <file>; render everything offline with: nkd deploy -f <file> --dry-run
+apiVersion: nkd.nestos.io/v1alpha1
+kind: Cluster
+metadata:
+  name: ${name}                     # DNS-1123 label, at most 40 characters; names the cluster everywhere
+spec:
+  kubernetes:
+    version: v1.30.4             # v1.26 to v1.35; kubeadm API v1beta3 below 1.31, v1beta4 from 1.31
+    controlPlaneEndpoint: ""     # host:port; default: the first control-plane node's address, port 6443
+    imageRepository: registry.k8s.io
+    podSubnet: 10.244.0.0/16
+    serviceSubnet: 10.96.0.0/16
+  runtime: containerd            # containerd | crio | isulad | docker (docker needs cri-dockerd)
+  network:
+    plugin: calico               # calico | flannel | none
+  controlPlane:
+    count: 3                     # 1 or more; use an odd number for etcd quorum
+    cpus: 4
+    memoryMiB: 8192
+    diskGiB: 50
+    # hosts:                     # optional: fix hostname and/or ip of the first N nodes
+    #   - hostname: k8s-master01
+    #     ip: 192.168.132.11
+  workers:
+    count: 2                     # 0 or more
+    cpus: 4
+    memoryMiB: 8192
+    diskGiB: 50
+  access:
+    user: nest                   # the nodes' admin user
+    sshAuthorizedKeys: []        # public keys for the admin user, e.g. - ssh-ed25519 AAAA... you@host
+  os:
+    releaseImage: ""             # optional NestOS ostree container image carrying kubeadm/kubelet/kubectl
+  housekeeper:
+    enabled: true                # install the in-cluster upgrade operator
+${PLATFORM_SECTIONS[platform]}`;
+}

@@ -1,0 +1,23 @@
+// Exit codes are part of the CLI contract (docs/exit-codes.md): scripts branch on them, so a value
+// once published never changes meaning.
+export const ExitCode = {
+  Ok: 0,
+  Internal: 1,
+  Usage: 2,
+  InvalidConfig: 3,
+  State: 4,
+  Interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the user: its message is printed as-is and the process exits with `exitCode`. */
+export class NkdError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+    readonly details: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = 'NkdError';
+  }
+}

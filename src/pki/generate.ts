@@ -1,0 +1,198 @@
+/**
+ * Generation of the cluster PKI with WebCrypto + @peculiar/x509.
+ *
+ * @peculiar/x509 (and reflect-metadata, which it needs) is imported lazily inside
+ * generatePki(): it is only needed once per cluster, and loading it on every CLI start
+ * would cost start-up time. The helpers that only read certificates use node:crypto.
+ */
+import { createHash, randomBytes, randomInt, webcrypto, X509Certificate } from 'node:crypto';
+import type * as X509 from '@peculiar/x509';
+import type { CertAndKey, ClusterPki, PkiOptions } from './types.js';
+
+type X509Lib = typeof X509;
+type KeyPair = webcrypto.CryptoKeyPair;
+
+// CAs and the admin certificate use ECDSA P-256: kubeadm loads RSA or ECDSA CA keys, and an EC key
+// costs a millisecond where an RSA-2048 key costs 0.2-1.2 s here. The service-account key stays
+// RSA-2048 because kubeadm before 1.31 only accepts an RSA sa.key.
+const EC_KEYGEN: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+const RSA_KEYGEN: webcrypto.RsaHashedKeyGenParams = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+};
+const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+
+// Backdate notBefore like kubeadm does, so nodes whose clocks lag slightly still accept the certs.
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+const CA_VALIDITY_YEARS = 10;
+const ADMIN_VALIDITY_YEARS = 1;
+
+const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+let x509Lib: Promise<X509Lib> | undefined;
+
+/** Loads @peculiar/x509 once, after reflect-metadata (its DI container requires it). */
+function loadX509(): Promise<X509Lib> {
+  x509Lib ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    // Use Node's WebCrypto explicitly rather than relying on a global `crypto`. The cast is
+    // needed when DOM typings are present: Node's and the DOM's Crypto types differ in detail.
+    x509.cryptoProvider.set(webcrypto as never);
+    return x509;
+  })();
+  return x509Lib;
+}
+
+/** `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo (kubeadm `caCertHashes`). */
+export function caCertHash(caCertPem: string): string {
+  const spki = new X509Certificate(caCertPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+}
+
+/** Expiry of a PEM certificate (used for expiry warnings and renewal planning). */
+export function certNotAfter(certPem: string): Date {
+  // Node 20 lacks validToDate; validTo is "Mon DD HH:MM:SS YYYY GMT", which Date parses.
+  const notAfter = new Date(new X509Certificate(certPem).validTo);
+  if (Number.isNaN(notAfter.getTime())) throw new Error('certificate has an unparseable notAfter');
+  return notAfter;
+}
+
+/** Wraps DER bytes as PEM with 64-character lines, the same layout Node's KeyObject.export uses. */
+export function derToPem(der: ArrayBuffer | Uint8Array, label: string): string {
+  const b64 = Buffer.from(der instanceof Uint8Array ? der : new Uint8Array(der)).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+/** Uniform random string over [a-z0-9] (randomInt avoids modulo bias). */
+function randomToken(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += TOKEN_ALPHABET.charAt(randomInt(TOKEN_ALPHABET.length));
+  return out;
+}
+
+export function newBootstrapToken(): string {
+  return `${randomToken(6)}.${randomToken(16)}`;
+}
+
+export function newCertificateKey(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** 128-bit random positive serial; top bit cleared and first byte non-zero so it stays positive and 16 bytes. */
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+function addYears(date: Date, years: number): Date {
+  const out = new Date(date.getTime());
+  out.setUTCFullYear(out.getUTCFullYear() + years);
+  return out;
+}
+
+function generateRsaKeyPair(): Promise<KeyPair> {
+  return webcrypto.subtle.generateKey(RSA_KEYGEN, true, ['sign', 'verify']) as Promise<KeyPair>;
+}
+
+function generateEcKeyPair(): Promise<KeyPair> {
+  return webcrypto.subtle.generateKey(EC_KEYGEN, true, ['sign', 'verify']) as Promise<KeyPair>;
+}
+
+async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  return derToPem(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+}
+
+async function publicKeyPem(key: webcrypto.CryptoKey): Promise<string> {
+  return derToPem(await webcrypto.subtle.exportKey('spki', key), 'PUBLIC KEY');
+}
+
+interface IssuedCa {
+  pair: CertAndKey;
+  cert: X509.X509Certificate;
+  keys: KeyPair;
+}
+
+async function issueCa(x509: X509Lib, keys: KeyPair, commonName: string, now: Date): Promise<IssuedCa> {
+  const usages =
+    x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter: addYears(now, CA_VALIDITY_YEARS),
+    keys,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(usages, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const pair = {
+    certPem: derToPem(cert.rawData, 'CERTIFICATE'),
+    keyPem: await privateKeyPem(keys.privateKey),
+  };
+  return { pair, cert, keys };
+}
+
+async function issueAdmin(x509: X509Lib, ca: IssuedCa, keys: KeyPair, now: Date): Promise<CertAndKey> {
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    // system:masters bypasses RBAC: this is the deployer's break-glass credential.
+    subject: 'O=system:masters, CN=nkd-admin', // same RDN order as kubeadm's certs
+    // Reuse the CA's encoded Name so issuer/subject chaining is byte-exact.
+    issuer: ca.cert.subjectName,
+    notBefore: new Date(now.getTime() - CLOCK_SKEW_MS),
+    notAfter: addYears(now, ADMIN_VALIDITY_YEARS),
+    publicKey: keys.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      // keyEncipherment is an RSA-only usage; an EC client certificate only signs.
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+    ],
+  });
+  return { certPem: derToPem(cert.rawData, 'CERTIFICATE'), keyPem: await privateKeyPem(keys.privateKey) };
+}
+
+/** Generates a complete, fresh cluster PKI. Call once per cluster; persist with loadOrCreatePki. */
+export async function generatePki(opts: PkiOptions = {}): Promise<ClusterPki> {
+  const now = opts.now ?? new Date();
+  // Key generation dominates the cost; WebCrypto runs it on the libuv pool, so do it in parallel.
+  const [x509, clusterKeys, etcdKeys, frontProxyKeys, saKeys, adminKeys] = await Promise.all([
+    loadX509(),
+    generateEcKeyPair(),
+    generateEcKeyPair(),
+    generateEcKeyPair(),
+    generateRsaKeyPair(),
+    generateEcKeyPair(),
+  ]);
+  const [clusterCa, etcdCa, frontProxyCa] = await Promise.all([
+    issueCa(x509, clusterKeys, 'kubernetes', now),
+    issueCa(x509, etcdKeys, 'etcd-ca', now),
+    issueCa(x509, frontProxyKeys, 'front-proxy-ca', now),
+  ]);
+  const [admin, saPublic, saPrivate] = await Promise.all([
+    issueAdmin(x509, clusterCa, adminKeys, now),
+    publicKeyPem(saKeys.publicKey),
+    privateKeyPem(saKeys.privateKey),
+  ]);
+  return {
+    clusterCa: clusterCa.pair,
+    etcdCa: etcdCa.pair,
+    frontProxyCa: frontProxyCa.pair,
+    serviceAccount: { publicKeyPem: saPublic, privateKeyPem: saPrivate },
+    admin,
+    bootstrapToken: newBootstrapToken(),
+    certificateKey: newCertificateKey(),
+    caCertHash: caCertHash(clusterCa.pair.certPem),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Admin kubeconfig built locally from the deployer-owned PKI, so nkd never has to copy
+ * /etc/kubernetes/admin.conf off a master.
+ */
+import { stringify } from 'yaml';
+import type { ClusterPki } from './types.js';
+
+export const ADMIN_USER = 'nkd-admin';
+
+/** The subset of the kubeconfig (clientcmd v1 Config) schema that nkd writes. */
+export interface KubeConfig {
+  apiVersion: 'v1';
+  kind: 'Config';
+  clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
+  users: { name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+  contexts: { name: string; context: { cluster: string; user: string } }[];
+  'current-context': string;
+  preferences: Record<string, never>;
+}
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+/** Builds the typed kubeconfig object; exported for callers that want to merge it. */
+export function adminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl: string): KubeConfig {
+  // Credentials are embedded, so a plain-http URL would be a mistake worth failing on.
+  if (new URL(serverUrl).protocol !== 'https:') {
+    throw new Error(`kubeconfig server URL must be https: ${serverUrl}`);
+  }
+  const contextName = `${ADMIN_USER}@${clusterName}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: clusterName,
+        cluster: { server: serverUrl, 'certificate-authority-data': b64(pki.clusterCa.certPem) },
+      },
+    ],
+    users: [
+      {
+        name: ADMIN_USER,
+        user: {
+          'client-certificate-data': b64(pki.admin.certPem),
+          'client-key-data': b64(pki.admin.keyPem),
+        },
+      },
+    ],
+    contexts: [{ name: contextName, context: { cluster: clusterName, user: ADMIN_USER } }],
+    'current-context': contextName,
+    preferences: {},
+  };
+}
+
+/** Admin kubeconfig as YAML. Pure: no I/O; the caller decides where (and with which mode) to write it. */
+export function renderAdminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl: string): string {
+  // lineWidth 0: never fold the long base64 strings.
+  return stringify(adminKubeconfig(pki, clusterName, serverUrl), { lineWidth: 0 });
+}

@@ -1,0 +1,51 @@
+import type { PlatformName } from '../config/platform.js';
+import type { ClusterConfig, Runtime } from '../config/schema.js';
+import type { KubeadmApiVersion } from '../config/versions.js';
+import type { NodeRole } from './allocate.js';
+
+export const PLAN_API_VERSION = 'nkd.nestos.io/v1alpha1';
+
+/** How a node becomes part of the cluster. */
+export type Bootstrap = 'init' | 'join-control-plane' | 'join';
+
+export interface NodePlan {
+  name: string;
+  role: NodeRole;
+  bootstrap: Bootstrap;
+  /** 1-based position within its role. */
+  index: number;
+  address: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ClusterPlan {
+  apiVersion: typeof PLAN_API_VERSION;
+  kind: 'ClusterPlan';
+  name: string;
+  kubernetes: {
+    version: string;
+    kubeadmApiVersion: KubeadmApiVersion;
+    imageRepository: string;
+    pauseImage: string;
+    podSubnet: string;
+    serviceSubnet: string;
+    dnsDomain: string;
+    controlPlaneEndpoint: Endpoint;
+    /** Names and addresses the API server certificate must cover on every control-plane node. */
+    apiServerCertSANs: string[];
+  };
+  runtime: { name: Runtime; criSocket: string };
+  network: { plugin: ClusterConfig['spec']['network']['plugin']; cidr: string; gateway: string };
+  access: ClusterConfig['spec']['access'];
+  os: ClusterConfig['spec']['os'];
+  housekeeper: ClusterConfig['spec']['housekeeper'];
+  platform: { name: PlatformName };
+  nodes: NodePlan[];
+}

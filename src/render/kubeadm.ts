@@ -1,0 +1,156 @@
+// Builds each node's kubeadm configuration from the plan. Pure; serialized as one multi-document YAML.
+import { stringify } from 'yaml';
+import { endpointText } from '../plan/plan.js';
+import type { ClusterPlan, NodePlan } from '../plan/types.js';
+import type {
+  ArgsV1beta3,
+  ArgsV1beta4,
+  ClusterConfiguration,
+  InitConfiguration,
+  JoinConfiguration,
+  KubeadmDocument,
+  KubeletConfiguration,
+  NodeRegistration,
+  Taint,
+} from './kubeadm-types.js';
+
+/** Secrets the kubeadm configs carry; never the CA keys (those travel as files). */
+export interface KubeadmSecrets {
+  bootstrapToken: string;
+  caCertHash: string;
+}
+
+/** Where kubeadm reads and writes certificates on the node. */
+export const KUBEADM_PKI_DIR = '/etc/kubernetes/pki';
+/** The deploy-time token outlives the slowest realistic first boot; later joins mint their own tokens. */
+const BOOTSTRAP_TOKEN_TTL = '24h0m0s';
+const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+function isV1beta4(plan: ClusterPlan): boolean {
+  return plan.kubernetes.kubeadmApiVersion === 'kubeadm.k8s.io/v1beta4';
+}
+
+function args(plan: ClusterPlan, values: Record<string, string>): ArgsV1beta3 | ArgsV1beta4 {
+  if (!isV1beta4(plan)) return values;
+  return Object.entries(values).map(([name, value]) => ({ name, value }));
+}
+
+/**
+ * Control-plane nodes keep kubeadm's NoSchedule taint, except in a cluster without workers, where
+ * they must run workloads themselves.
+ */
+function controlPlaneTaints(plan: ClusterPlan): Taint[] {
+  return plan.nodes.some((n) => n.role === 'worker') ? [CONTROL_PLANE_TAINT] : [];
+}
+
+function nodeRegistration(plan: ClusterPlan, node: NodePlan): NodeRegistration<ArgsV1beta3 | ArgsV1beta4> {
+  const registration: NodeRegistration<ArgsV1beta3 | ArgsV1beta4> = {
+    name: node.name,
+    criSocket: plan.runtime.criSocket,
+    kubeletExtraArgs: args(plan, { 'node-ip': node.address }),
+    imagePullPolicy: 'IfNotPresent',
+  };
+  // Workers get no taints; leaving the key out is how kubeadm expresses that.
+  if (node.role === 'control-plane') registration.taints = controlPlaneTaints(plan);
+  return registration;
+}
+
+function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
+  const k8s = plan.kubernetes;
+  const doc: ClusterConfiguration = {
+    apiVersion: k8s.kubeadmApiVersion,
+    kind: 'ClusterConfiguration',
+    clusterName: plan.name,
+    kubernetesVersion: k8s.version,
+    controlPlaneEndpoint: endpointText(k8s.controlPlaneEndpoint),
+    imageRepository: k8s.imageRepository,
+    networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet, dnsDomain: k8s.dnsDomain },
+    apiServer: { certSANs: k8s.apiServerCertSANs },
+    certificatesDir: KUBEADM_PKI_DIR,
+  };
+  // kubeadm's own leaf keys stay RSA-2048 (its default, widest compatibility); v1beta4 states it.
+  if (isV1beta4(plan)) doc.encryptionAlgorithm = 'RSA-2048';
+  else doc.apiServer.timeoutForControlPlane = '10m0s';
+  return doc;
+}
+
+function kubeletConfiguration(): KubeletConfiguration {
+  return {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: 'systemd',
+    failSwapOn: true,
+    rotateCertificates: true,
+  };
+}
+
+function initConfiguration(
+  plan: ClusterPlan,
+  node: NodePlan,
+  secrets: KubeadmSecrets,
+): InitConfiguration<ArgsV1beta3 | ArgsV1beta4> {
+  const doc: InitConfiguration<ArgsV1beta3 | ArgsV1beta4> = {
+    apiVersion: plan.kubernetes.kubeadmApiVersion,
+    kind: 'InitConfiguration',
+    bootstrapTokens: [
+      {
+        token: secrets.bootstrapToken,
+        description: `nkd deploy-time bootstrap token for cluster ${plan.name}`,
+        ttl: BOOTSTRAP_TOKEN_TTL,
+        usages: ['signing', 'authentication'],
+        groups: ['system:bootstrappers:kubeadm:default-node-token'],
+      },
+    ],
+    nodeRegistration: nodeRegistration(plan, node),
+    localAPIEndpoint: { advertiseAddress: node.address, bindPort: plan.kubernetes.controlPlaneEndpoint.port },
+  };
+  if (isV1beta4(plan)) doc.timeouts = { controlPlaneComponentHealthCheck: '10m0s' };
+  return doc;
+}
+
+function joinConfiguration(
+  plan: ClusterPlan,
+  node: NodePlan,
+  secrets: KubeadmSecrets,
+): JoinConfiguration<ArgsV1beta3 | ArgsV1beta4> {
+  const doc: JoinConfiguration<ArgsV1beta3 | ArgsV1beta4> = {
+    apiVersion: plan.kubernetes.kubeadmApiVersion,
+    kind: 'JoinConfiguration',
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: endpointText(plan.kubernetes.controlPlaneEndpoint),
+        token: secrets.bootstrapToken,
+        caCertHashes: [secrets.caCertHash],
+      },
+    },
+    nodeRegistration: nodeRegistration(plan, node),
+  };
+  if (node.bootstrap === 'join-control-plane') {
+    doc.controlPlane = {
+      localAPIEndpoint: {
+        advertiseAddress: node.address,
+        bindPort: plan.kubernetes.controlPlaneEndpoint.port,
+      },
+    };
+  }
+  if (isV1beta4(plan)) doc.timeouts = { discovery: '5m0s' };
+  else doc.discovery.timeout = '5m0s';
+  return doc;
+}
+
+export function kubeadmDocuments(
+  plan: ClusterPlan,
+  node: NodePlan,
+  secrets: KubeadmSecrets,
+): KubeadmDocument[] {
+  if (node.bootstrap === 'init') {
+    return [initConfiguration(plan, node, secrets), clusterConfiguration(plan), kubeletConfiguration()];
+  }
+  return [joinConfiguration(plan, node, secrets)];
+}
+
+export function serializeKubeadm(documents: KubeadmDocument[]): string {
+  const header =
+    '# Rendered by nkd. kubeadm reads this file; `kubeadm config validate` checks it on the node.\n';
+  return header + documents.map((doc) => `---\n${stringify(doc, { lineWidth: 0 })}`).join('');
+}

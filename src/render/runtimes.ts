@@ -1,0 +1,99 @@
+// Per-runtime node configuration: the files that make each container runtime serve the kubelet with
+// systemd cgroups and kubeadm's pause image, and the units that must run.
+import type { Runtime } from '../config/schema.js';
+import type { ClusterPlan } from '../plan/types.js';
+import { NodeAssets } from './ignition.js';
+import { renderTemplate, type TemplateSet } from './templates.js';
+
+export interface RuntimeProfile {
+  /** The unit the kubelet and kubeadm must wait for. */
+  service: string;
+  apply(assets: NodeAssets, plan: ClusterPlan, templates: TemplateSet): void;
+}
+
+/** iSulad's daemon.json; typed so a misspelt key is a compile error rather than a silent no-op. */
+interface IsuladDaemonConfig {
+  group: string;
+  'default-runtime': string;
+  'systemd-cgroup': boolean;
+  'pod-sandbox-image': string;
+  'network-plugin': 'cni';
+  'cni-bin-dir': string;
+  'cni-conf-dir': string;
+  hosts: string[];
+  'native.umask': 'secure';
+}
+
+interface DockerDaemonConfig {
+  'exec-opts': string[];
+  'log-driver': string;
+  'log-opts': Record<string, string>;
+}
+
+const json = (value: object): string => `${JSON.stringify(value, null, 2)}\n`;
+
+export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
+  containerd: {
+    service: 'containerd.service',
+    apply(assets, plan, templates) {
+      const pauseImage = plan.kubernetes.pauseImage;
+      assets.file(
+        '/etc/containerd/config.toml',
+        renderTemplate(templates, 'runtime/containerd/etc/containerd/config.toml', { pauseImage }),
+      );
+      assets.enable('containerd.service');
+    },
+  },
+  crio: {
+    service: 'crio.service',
+    apply(assets, plan, templates) {
+      const pauseImage = plan.kubernetes.pauseImage;
+      assets.file(
+        '/etc/crio/crio.conf.d/90-nkd.conf',
+        renderTemplate(templates, 'runtime/crio/etc/crio/crio.conf.d/90-nkd.conf', { pauseImage }),
+      );
+      assets.enable('crio.service');
+    },
+  },
+  isulad: {
+    service: 'isulad.service',
+    apply(assets, plan) {
+      const config: IsuladDaemonConfig = {
+        group: 'isula',
+        'default-runtime': 'runc',
+        'systemd-cgroup': true,
+        'pod-sandbox-image': plan.kubernetes.pauseImage,
+        'network-plugin': 'cni',
+        'cni-bin-dir': '/opt/cni/bin',
+        'cni-conf-dir': '/etc/cni/net.d',
+        hosts: [plan.runtime.criSocket],
+        'native.umask': 'secure',
+      };
+      assets.file('/etc/isulad/daemon.json', json(config));
+      assets.enable('isulad.service');
+    },
+  },
+  docker: {
+    service: 'cri-docker.service',
+    apply(assets, plan, templates) {
+      const config: DockerDaemonConfig = {
+        'exec-opts': ['native.cgroupdriver=systemd'],
+        'log-driver': 'json-file',
+        'log-opts': { 'max-size': '100m' },
+      };
+      assets.file('/etc/docker/daemon.json', json(config));
+      assets.enable('docker.service');
+      assets.enable('cri-docker.socket');
+      assets.enable('cri-docker.service', {
+        name: '20-nkd.conf',
+        contents: renderTemplate(
+          templates,
+          'runtime/docker/etc/systemd/system/cri-docker.service.d/20-nkd.conf',
+          {
+            pauseImage: plan.kubernetes.pauseImage,
+          },
+        ),
+      });
+    },
+  },
+};

@@ -1,0 +1,104 @@
+// validate → plan → PKI → render → write assets: everything a deployment needs before touching
+// infrastructure. Nothing is written until the config is known to be valid and the templates load.
+import { join } from 'node:path';
+import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
+import type { ClusterConfig } from '../config/schema.js';
+import { ExitCode, NkdError } from '../errors.js';
+import type { DebugLog } from '../lib/log.js';
+import { loadOrCreatePki, renderAdminKubeconfig } from '../pki/index.js';
+import { endpointText, planCluster } from '../plan/plan.js';
+import type { ClusterPlan } from '../plan/types.js';
+import { renderCluster, type RenderedNode } from '../render/node.js';
+import { loadTemplates } from '../render/templates.js';
+import {
+  clusterPaths,
+  ensurePrivateDir,
+  replaceDirectory,
+  writePrivateFile,
+  type ClusterPaths,
+} from '../state/paths.js';
+
+export interface Progress {
+  step(message: string): void;
+}
+
+export interface PrepareOptions {
+  configFile: string;
+  stateDir: string;
+  log: DebugLog;
+  progress: Progress;
+}
+
+export interface PreparedCluster {
+  config: ClusterConfig;
+  plan: ClusterPlan;
+  paths: ClusterPaths;
+  rendered: RenderedNode[];
+  warnings: ConfigProblem[];
+  pkiCreated: boolean;
+}
+
+/** Loads and validates the config; invalid configs become one NkdError listing every problem. */
+export async function validateConfigFile(
+  file: string,
+  log: DebugLog,
+): Promise<{ config: ClusterConfig; warnings: ConfigProblem[] }> {
+  const parsed = await loadClusterConfig(file);
+  for (const p of [...parsed.errors, ...parsed.warnings])
+    log.debug(`config ${p.severity}: ${formatProblem(p)}`);
+  if (!parsed.config || parsed.errors.length > 0) {
+    const count = parsed.errors.length;
+    throw new NkdError(
+      `${file} is invalid (${count} problem${count === 1 ? '' : 's'})`,
+      ExitCode.InvalidConfig,
+      parsed.errors.map(formatProblem),
+    );
+  }
+  return { config: parsed.config, warnings: parsed.warnings };
+}
+
+export async function prepareCluster(options: PrepareOptions): Promise<PreparedCluster> {
+  const { log, progress } = options;
+  const { config, warnings } = await validateConfigFile(options.configFile, log);
+  const plan = planCluster(config);
+  log.debug(`planned ${plan.nodes.length} nodes for cluster ${plan.name}`);
+  const templates = loadTemplates();
+
+  // First write: from here on the cluster has state, and the debug log lives with it.
+  const paths = clusterPaths(options.stateDir, plan.name);
+  ensurePrivateDir(paths.root);
+  ensurePrivateDir(paths.logs);
+  log.attachToCluster(paths.logs);
+
+  const started = Date.now();
+  const { pki, created } = await loadOrCreatePki(paths.pki);
+  progress.step(
+    created ? `Generated the cluster PKI in ${paths.pki}` : `Reusing the cluster PKI in ${paths.pki}`,
+  );
+  log.debug(`pki ${created ? 'generated' : 'loaded'} in ${Date.now() - started} ms`);
+
+  const renderStarted = Date.now();
+  const rendered = renderCluster({ plan, pki, templates });
+  writeAssets(paths, plan, rendered);
+  writePrivateFile(
+    paths.adminKubeconfig,
+    renderAdminKubeconfig(pki, plan.name, `https://${endpointText(plan.kubernetes.controlPlaneEndpoint)}`),
+  );
+  log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
+  progress.step(`Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`);
+  return { config, plan, paths, rendered, warnings, pkiCreated: created };
+}
+
+function writeAssets(paths: ClusterPaths, plan: ClusterPlan, rendered: RenderedNode[]): void {
+  replaceDirectory(paths.assets, (dir) => {
+    const ignitionDir = join(dir, 'ignition');
+    const kubeadmDir = join(dir, 'kubeadm');
+    ensurePrivateDir(ignitionDir);
+    ensurePrivateDir(kubeadmDir);
+    for (const node of rendered) {
+      writePrivateFile(join(ignitionDir, `${node.node.name}.ign`), node.ignitionText);
+      writePrivateFile(join(kubeadmDir, `${node.node.name}.yaml`), node.kubeadmText);
+    }
+  });
+  writePrivateFile(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
+}
