@@ -82,6 +82,14 @@ function checkControlPlane(config: ClusterConfig): Problem[] {
       ),
     );
   }
+  if (cp.count > 1 && config.spec.kubernetes.controlPlaneEndpoint === '') {
+    problems.push(
+      warning(
+        ['spec', 'kubernetes', 'controlPlaneEndpoint'],
+        `not set: with ${cp.count} control-plane nodes the API endpoint defaults to the first one, which then stays a single point of failure; set it to a load balancer or virtual IP`,
+      ),
+    );
+  }
   if (cp.count === 2) {
     problems.push(
       warning(

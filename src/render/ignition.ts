@@ -34,6 +34,9 @@ export class NodeAssets {
   }
 
   directory(path: string, mode: number = MODE_DIRECTORY): this {
+    const existing = this.directories.get(path);
+    if (existing && existing.mode !== mode)
+      throw new Error(`render: directory ${path} declared with two modes`);
     this.directories.set(path, { path, mode });
     return this;
   }

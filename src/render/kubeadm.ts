@@ -1,6 +1,7 @@
 // Builds each node's kubeadm configuration from the plan. Pure; serialized as one multi-document YAML.
 import { stringify } from 'yaml';
-import { endpointText } from '../plan/plan.js';
+// API servers listen on 6443 whatever port a load balancer in front of them exposes.
+import { API_SERVER_PORT, endpointText } from '../plan/plan.js';
 import type { ClusterPlan, NodePlan } from '../plan/types.js';
 import type {
   ArgsV1beta3,
@@ -102,7 +103,7 @@ function initConfiguration(
       },
     ],
     nodeRegistration: nodeRegistration(plan, node),
-    localAPIEndpoint: { advertiseAddress: node.address, bindPort: plan.kubernetes.controlPlaneEndpoint.port },
+    localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT },
   };
   if (isV1beta4(plan)) doc.timeouts = { controlPlaneComponentHealthCheck: '10m0s' };
   return doc;
@@ -129,7 +130,7 @@ function joinConfiguration(
     doc.controlPlane = {
       localAPIEndpoint: {
         advertiseAddress: node.address,
-        bindPort: plan.kubernetes.controlPlaneEndpoint.port,
+        bindPort: API_SERVER_PORT,
       },
     };
   }

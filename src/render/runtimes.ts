@@ -22,6 +22,8 @@ interface IsuladDaemonConfig {
   'cni-conf-dir': string;
   hosts: string[];
   'native.umask': 'secure';
+  /** The kubelet speaks only CRI v1 since 1.26; iSulad serves it only when asked to. */
+  'enable-cri-v1': boolean;
 }
 
 interface DockerDaemonConfig {
@@ -68,6 +70,7 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
         'cni-conf-dir': '/etc/cni/net.d',
         hosts: [plan.runtime.criSocket],
         'native.umask': 'secure',
+        'enable-cri-v1': true,
       };
       assets.file('/etc/isulad/daemon.json', json(config));
       assets.enable('isulad.service');

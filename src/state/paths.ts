@@ -1,6 +1,6 @@
 // Where nkd keeps each cluster's state, and how it writes there: directories 0700, files 0600,
 // written atomically so an interrupted run never leaves a half-written secret or asset.
-import { mkdirSync, renameSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -50,21 +50,25 @@ export function writePrivateFile(path: string, contents: string): void {
 }
 
 /**
- * Replaces a whole directory at once: `fill` writes into a fresh sibling, which then takes the old
- * one's place, so files of nodes no longer planned disappear and readers never see a mix.
+ * Makes `dir` hold exactly `files` (name → contents), all 0600: unchanged files are left alone (creating
+ * files is the slow part of a large render, and untouched files keep their mtime), changed ones are
+ * rewritten, files no longer planned are removed. Rendering is deterministic, so an interrupted sync
+ * is completed by the next run; callers write their completion marker (plan.json) after this.
  */
-export function replaceDirectory(path: string, fill: (dir: string) => void): void {
-  const staging = `${path}.new-${process.pid}`;
-  const previous = `${path}.old-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  ensurePrivateDir(staging);
-  try {
-    fill(staging);
-  } catch (cause) {
-    rmSync(staging, { recursive: true, force: true });
-    throw cause;
+export function syncDirectory(dir: string, files: ReadonlyMap<string, string>): void {
+  ensurePrivateDir(dir);
+  for (const name of readdirSync(dir)) {
+    if (!files.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
-  if (existsSync(path)) renameSync(path, previous);
-  renameSync(staging, path);
-  rmSync(previous, { recursive: true, force: true });
+  for (const [name, contents] of files) {
+    const path = join(dir, name);
+    let current: string | undefined;
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current !== contents) writeFileSync(path, contents, { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
 }

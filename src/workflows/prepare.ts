@@ -1,6 +1,5 @@
 // validate → plan → PKI → render → write assets: everything a deployment needs before touching
 // infrastructure. Nothing is written until the config is known to be valid and the templates load.
-import { join } from 'node:path';
 import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -13,7 +12,7 @@ import { loadTemplates } from '../render/templates.js';
 import {
   clusterPaths,
   ensurePrivateDir,
-  replaceDirectory,
+  syncDirectory,
   writePrivateFile,
   type ClusterPaths,
 } from '../state/paths.js';
@@ -89,16 +88,10 @@ export async function prepareCluster(options: PrepareOptions): Promise<PreparedC
   return { config, plan, paths, rendered, warnings, pkiCreated: created };
 }
 
+/** plan.json is written last: it marks the assets as complete for that plan. */
 function writeAssets(paths: ClusterPaths, plan: ClusterPlan, rendered: RenderedNode[]): void {
-  replaceDirectory(paths.assets, (dir) => {
-    const ignitionDir = join(dir, 'ignition');
-    const kubeadmDir = join(dir, 'kubeadm');
-    ensurePrivateDir(ignitionDir);
-    ensurePrivateDir(kubeadmDir);
-    for (const node of rendered) {
-      writePrivateFile(join(ignitionDir, `${node.node.name}.ign`), node.ignitionText);
-      writePrivateFile(join(kubeadmDir, `${node.node.name}.yaml`), node.kubeadmText);
-    }
-  });
+  ensurePrivateDir(paths.assets);
+  syncDirectory(paths.ignition, new Map(rendered.map((r) => [`${r.node.name}.ign`, r.ignitionText])));
+  syncDirectory(paths.kubeadm, new Map(rendered.map((r) => [`${r.node.name}.yaml`, r.kubeadmText])));
   writePrivateFile(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// nkd's own benchmark (npm run bench). Measures what the budgets in docs/performance.md speak of:
+//   start-up: `nkd --version` and `nkd --help` against `node -e 0` (median wall time);
+//   dry-run: wall time and peak memory for 3, 100 and 1000 nodes, first run (PKI generated) and re-run.
+// Prints a table and writes bench-results.json. `--check` exits 1 when a budget is exceeded.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin', 'run.js');
+const RSS = join(ROOT, 'scripts', 'report-rss.cjs');
+const RUNS = Number(process.env.NKD_BENCH_RUNS ?? 11);
+const work = mkdtempSync(join(tmpdir(), 'nkd-bench-'));
+
+function run(args, env = {}) {
+  const rssFile = join(work, 'rss');
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, args, {
+    env: {
+      ...process.env,
+      NKD_BENCH_RSS_FILE: rssFile,
+      HOME: work,
+      XDG_CACHE_HOME: join(work, 'cache'),
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
+  let peakMiB;
+  try {
+    peakMiB = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } catch {
+    peakMiB = undefined;
+  }
+  return { seconds, peakMiB };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function timeMedian(args) {
+  run(args); // warm the file cache
+  return median(Array.from({ length: RUNS }, () => run(args).seconds));
+}
+
+function clusterConfig(nodes) {
+  const workers = nodes - 3;
+  return `apiVersion: nkd.nestos.io/v1alpha1
+kind: Cluster
+metadata:
+  name: bench${nodes}
+spec:
+  controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 }
+  workers: { count: ${workers} }
+  access:
+    sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh1cR1G4dbgS0bY6tV1v7aZx2Ck3Jr0yGm9oN2kQ0sE bench"]
+  platform:
+    libvirt:
+      image: /var/lib/libvirt/images/nestos.qcow2
+      network: { cidr: 10.40.0.0/16 }
+`;
+}
+
+function dryRun(nodes) {
+  const file = join(work, `bench-${nodes}.yaml`);
+  writeFileSync(file, clusterConfig(nodes));
+  const stateDir = join(work, `state-${nodes}`);
+  const args = ['--require', RSS, BIN, 'deploy', '-f', file, '--dry-run', '--json', '--state-dir', stateDir];
+  const first = run(args);
+  const rerunTimes = [];
+  let rerunPeak = 0;
+  for (let i = 0; i < Math.max(3, Math.floor(RUNS / 3)); i++) {
+    const r = run(args);
+    rerunTimes.push(r.seconds);
+    rerunPeak = Math.max(rerunPeak, r.peakMiB ?? 0);
+  }
+  return { nodes, first, rerun: { seconds: median(rerunTimes), peakMiB: rerunPeak } };
+}
+
+try {
+  const node = timeMedian(['-e', '0']);
+  const version = timeMedian([BIN, '--version']);
+  const help = timeMedian([BIN, '--help']);
+  const dry = [3, 100, 1000].map(dryRun);
+  const byNodes = Object.fromEntries(dry.map((d) => [d.nodes, d]));
+  const budgets = [
+    ['nkd --help < 3.5x node -e 0', help < 3.5 * node, `${(help / node).toFixed(2)}x`],
+    [
+      '3-node dry-run (first run) < 3.2 s (original NKD)',
+      byNodes[3].first.seconds < 3.2,
+      `${byNodes[3].first.seconds.toFixed(2)} s`,
+    ],
+    [
+      '1000-node dry-run < 3 s',
+      byNodes[1000].first.seconds < 3,
+      `${byNodes[1000].first.seconds.toFixed(2)} s`,
+    ],
+    [
+      '1000-node dry-run < 400 MiB peak',
+      byNodes[1000].first.peakMiB < 400,
+      `${byNodes[1000].first.peakMiB.toFixed(0)} MiB`,
+    ],
+  ];
+  const fmt = (s) => `${s.toFixed(3)} s`;
+  console.log(`median of ${RUNS} runs, ${process.version}, ${process.platform}-${process.arch}`);
+  console.log(`node -e 0        ${fmt(node)}`);
+  console.log(`nkd --version    ${fmt(version)}  (${(version / node).toFixed(2)}x)`);
+  console.log(`nkd --help       ${fmt(help)}  (${(help / node).toFixed(2)}x)`);
+  console.log('dry-run   first run (PKI generated)   re-run (PKI reused)    per node (re-run)');
+  for (const d of dry) {
+    console.log(
+      `${String(d.nodes).padStart(5)}     ${fmt(d.first.seconds)} ${d.first.peakMiB.toFixed(0).padStart(5)} MiB       ` +
+        `${fmt(d.rerun.seconds)} ${d.rerun.peakMiB.toFixed(0).padStart(5)} MiB      ${((d.rerun.seconds * 1000) / d.nodes).toFixed(2)} ms`,
+    );
+  }
+  const growth =
+    (byNodes[1000].rerun.seconds - byNodes[100].rerun.seconds) /
+    (byNodes[100].rerun.seconds - byNodes[3].rerun.seconds);
+  console.log(`growth 100->1000 vs 3->100 nodes (linear ~ ${(900 / 97).toFixed(1)}): ${growth.toFixed(1)}`);
+  let failed = false;
+  for (const [name, ok, value] of budgets) {
+    console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${value}`);
+    failed ||= !ok;
+  }
+  writeFileSync(
+    join(ROOT, 'bench-results.json'),
+    `${JSON.stringify({ node, version, help, dry, budgets }, null, 2)}\n`,
+  );
+  if (failed && process.argv.includes('--check')) process.exitCode = 1;
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

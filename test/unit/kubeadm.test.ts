@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { planCluster } from '../../src/plan/plan.js';
+import { kubeadmDocuments, serializeKubeadm } from '../../src/render/kubeadm.js';
+import { validConfig, type ConfigOverrides } from '../helpers/configs.js';
+
+const SECRETS = { bootstrapToken: 'abcdef.0123456789abcdef', caCertHash: `sha256:${'cd'.repeat(32)}` };
+
+// Parsed YAML is untyped; tests navigate it freely and assert on values.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
+
+function docsFor(overrides: ConfigOverrides, nodeName: string): Doc[] {
+  const plan = planCluster(validConfig(overrides));
+  const node = plan.nodes.find((n) => n.name === nodeName)!;
+  const text = serializeKubeadm(kubeadmDocuments(plan, node, SECRETS));
+  return parseAllDocuments(text).map((d) => d.toJS());
+}
+
+describe('kubeadm configuration', () => {
+  it('gives the init node Init, Cluster and Kubelet configurations in v1beta3 below 1.31', () => {
+    const docs = docsFor({ version: 'v1.30.4' }, 'demo-cp-1');
+    expect(docs.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
+      'kubeadm.k8s.io/v1beta3 InitConfiguration',
+      'kubeadm.k8s.io/v1beta3 ClusterConfiguration',
+      'kubelet.config.k8s.io/v1beta1 KubeletConfiguration',
+    ]);
+    expect(docs[0]!.nodeRegistration.kubeletExtraArgs).toEqual({ 'node-ip': '192.168.132.2' });
+    expect(docs[0]!.bootstrapTokens[0]).toMatchObject({
+      token: SECRETS.bootstrapToken,
+      usages: ['signing', 'authentication'],
+    });
+    expect(docs[1]!.apiServer.timeoutForControlPlane).toBe('10m0s');
+    expect(docs[1]).not.toHaveProperty('encryptionAlgorithm');
+  });
+
+  it('uses v1beta4 shapes from 1.31: argument lists, timeouts, encryptionAlgorithm', () => {
+    const init = docsFor({ version: 'v1.31.2' }, 'demo-cp-1');
+    expect(init[0]!.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
+    expect(init[0]!.nodeRegistration.kubeletExtraArgs).toEqual([{ name: 'node-ip', value: '192.168.132.2' }]);
+    expect(init[0]!.timeouts).toEqual({ controlPlaneComponentHealthCheck: '10m0s' });
+    expect(init[1]!.encryptionAlgorithm).toBe('RSA-2048');
+    expect(init[1]!.apiServer).not.toHaveProperty('timeoutForControlPlane');
+    const join = docsFor({ version: 'v1.31.2' }, 'demo-worker-1');
+    expect(join[0]!.timeouts).toEqual({ discovery: '5m0s' });
+    expect(join[0]!.discovery).not.toHaveProperty('timeout');
+  });
+
+  it('joins workers with the token and CA hash, never skipping CA verification', () => {
+    const [join] = docsFor({}, 'demo-worker-2');
+    expect(join!.kind).toBe('JoinConfiguration');
+    expect(join!.discovery.bootstrapToken).toEqual({
+      apiServerEndpoint: '192.168.132.2:6443',
+      token: SECRETS.bootstrapToken,
+      caCertHashes: [SECRETS.caCertHash],
+    });
+    expect(JSON.stringify(join)).not.toMatch(/unsafeSkipCAVerification/);
+    expect(join).not.toHaveProperty('controlPlane');
+    expect(join!.nodeRegistration).not.toHaveProperty('taints');
+  });
+
+  it('joins further control-plane nodes with their own advertise address and no certificate key', () => {
+    const [join] = docsFor({}, 'demo-cp-3');
+    expect(join!.controlPlane).toEqual({
+      localAPIEndpoint: { advertiseAddress: '192.168.132.4', bindPort: 6443 },
+    });
+    expect(JSON.stringify(join)).not.toMatch(/certificateKey/);
+  });
+
+  it('keeps the control-plane taint only when the cluster has workers', () => {
+    expect(docsFor({}, 'demo-cp-1')[0]!.nodeRegistration.taints).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+    ]);
+    expect(docsFor({ workers: { count: 0 } }, 'demo-cp-1')[0]!.nodeRegistration.taints).toEqual([]);
+  });
+
+  it('points every node at the configured endpoint and covers it in the certificate', () => {
+    const docs = docsFor({ kubernetes: { controlPlaneEndpoint: 'api.example:6443' } }, 'demo-cp-1');
+    expect(docs[1]!.controlPlaneEndpoint).toBe('api.example:6443');
+    expect(docs[1]!.apiServer.certSANs).toContain('api.example');
+    expect(
+      docsFor({ kubernetes: { controlPlaneEndpoint: 'api.example:6443' } }, 'demo-worker-1')[0]!.discovery
+        .bootstrapToken.apiServerEndpoint,
+    ).toBe('api.example:6443');
+  });
+});
