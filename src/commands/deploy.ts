@@ -7,9 +7,10 @@ import { prepareCluster } from '../workflows/prepare.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config (validate, plan, render, provision, wait).';
-  static override description = `With --dry-run nkd validates the config, plans the cluster, generates its PKI once (reused on every
-later run), and writes every node's complete Ignition config and kubeadm file under
-<state-dir>/clusters/<name>/assets/ — touching no infrastructure. Running it twice gives byte-identical files.`;
+  static override description = [
+    "With --dry-run nkd validates the config, plans the cluster, generates its PKI once (reused on every later run) and writes every node's complete Ignition config and kubeadm file under <state-dir>/clusters/<name>/assets/, touching no infrastructure. Running it twice gives byte-identical files.",
+    'Exit codes: 0 done, 2 usage error, 3 invalid config (one FILE:LINE:COL line per problem), 4 cluster state error, 1 internal error.',
+  ].join('\n\n');
   static override examples = [
     '<%= config.bin %> deploy -f cluster.yaml --dry-run',
     '<%= config.bin %> deploy -f cluster.yaml --dry-run --json | jq .nodes',

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { core } from 'zod';
 import { ExitCode, NkdError } from '../errors.js';
-import { formatKeyPath, locate } from './locate.js';
+import { formatKeyPath, locate, type KeyPath } from './locate.js';
 import type { Problem, Severity } from './problems.js';
 import { clusterConfigSchema, type ClusterConfig } from './schema.js';
 import { findInlineSecrets, isSecretKey } from './secrets.js';
@@ -65,11 +65,44 @@ export function parseClusterConfig(text: string, file: string): ParsedConfig {
     );
   }
   const secrets = findInlineSecrets(doc.contents);
-  const parsed = clusterConfigSchema.safeParse(doc.toJS(), { reportInput: true });
+  const raw: unknown = doc.toJS();
+  const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
+  if (parsed.success && secrets.length === 0) {
+    return { ...result(checkSemantics(parsed.data), at), config: parsed.data };
+  }
   const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap(issueToProblems);
   const problems = [...secrets, ...schemaProblems];
-  if (!parsed.success || secrets.length > 0) return result(problems, at);
-  return { ...result([...problems, ...checkSemantics(parsed.data)], at), config: parsed.data };
+  return result([...problems, ...bestEffortSemantics(raw, problems)], at);
+}
+
+/**
+ * Reports cross-field problems even when some values are invalid: the invalid values are dropped
+ * (defaults take their place) and the checks run on what is left. Problems at a key already reported
+ * are skipped, so one mistake never shows up twice.
+ */
+function bestEffortSemantics(raw: unknown, problems: Problem[]): Problem[] {
+  const pruned = structuredClone(raw);
+  for (const p of problems) deleteAt(pruned, p.keyOf === undefined ? p.path : [...p.path, p.keyOf]);
+  const retry = clusterConfigSchema.safeParse(pruned);
+  if (!retry.success) return [];
+  const reported = problems.map((p) => formatKeyPath(p.keyOf === undefined ? p.path : [...p.path, p.keyOf]));
+  return checkSemantics(retry.data).filter((s) => {
+    const path = formatKeyPath(s.path);
+    return !reported.some(
+      (r) => path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`) || r.startsWith(`${path}.`),
+    );
+  });
+}
+
+function deleteAt(root: unknown, path: KeyPath): void {
+  if (path.length === 0) return;
+  let node = root as Record<string | number, unknown> | undefined;
+  for (const part of path.slice(0, -1)) {
+    const next = node?.[part];
+    if (typeof next !== 'object' || next === null) return;
+    node = next as Record<string | number, unknown>;
+  }
+  if (node && typeof node === 'object') delete node[path[path.length - 1]!];
 }
 
 function result(problems: Problem[], at: (p: Problem) => ConfigProblem): ParsedConfig {

@@ -2,7 +2,7 @@
 // that happens lazily on the first generatePki() call.
 export type { CertAndKey, ClusterPki, PkiOptions } from './types.js';
 export { caCertHash, certNotAfter, generatePki } from './generate.js';
-export { loadOrCreatePki, PKI_FILES } from './store.js';
+export { loadOrCreatePki, PKI_FILES, PkiStateError } from './store.js';
 export type { PkiFile } from './store.js';
 export { adminKubeconfig, renderAdminKubeconfig, ADMIN_USER } from './kubeconfig.js';
 export type { KubeConfig } from './kubeconfig.js';

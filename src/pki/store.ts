@@ -29,6 +29,11 @@ export const PKI_FILES = [
 export type PkiFile = (typeof PKI_FILES)[number];
 type PkiFiles = Record<PkiFile, string>;
 
+/** The stored PKI is unusable as it is (incomplete or inconsistent); a person must decide what to do. */
+export class PkiStateError extends Error {
+  override name = 'PkiStateError';
+}
+
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 const TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
@@ -152,7 +157,7 @@ async function readPki(dir: string): Promise<ClusterPki> {
     validate(pki);
     return pki;
   } catch (err) {
-    throw new Error(`PKI in ${dir} is invalid: ${(err as Error).message}`, { cause: err });
+    throw new PkiStateError(`PKI in ${dir} is invalid: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -181,7 +186,7 @@ export async function loadOrCreatePki(
     return { pki: await readPki(dir), created: false };
   }
   if (missing.length < PKI_FILES.length) {
-    throw new Error(
+    throw new PkiStateError(
       `PKI in ${dir} is incomplete, missing: ${missing.join(', ')}. ` +
         'Refusing to regenerate: new CAs would break an existing cluster. Restore the missing files, ' +
         'or delete the directory if no cluster was ever deployed with it.',

@@ -4,7 +4,8 @@ import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
 import type { DebugLog } from '../lib/log.js';
-import { loadOrCreatePki, renderAdminKubeconfig } from '../pki/index.js';
+import { loadOrCreatePki, PkiStateError, renderAdminKubeconfig } from '../pki/index.js';
+import { lockCluster } from '../state/lock.js';
 import { endpointText, planCluster } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { renderCluster, type RenderedNode } from '../render/node.js';
@@ -69,23 +70,37 @@ export async function prepareCluster(options: PrepareOptions): Promise<PreparedC
   ensurePrivateDir(paths.logs);
   log.attachToCluster(paths.logs);
 
-  const started = Date.now();
-  const { pki, created } = await loadOrCreatePki(paths.pki);
-  progress.step(
-    created ? `Generated the cluster PKI in ${paths.pki}` : `Reusing the cluster PKI in ${paths.pki}`,
-  );
-  log.debug(`pki ${created ? 'generated' : 'loaded'} in ${Date.now() - started} ms`);
+  const lock = lockCluster(paths.root, plan.name);
+  try {
+    const { pki, created } = await loadPki(paths.pki, progress, log);
+    const renderStarted = Date.now();
+    const rendered = renderCluster({ plan, pki, templates });
+    writeAssets(paths, plan, rendered);
+    const server = `https://${endpointText(plan.kubernetes.controlPlaneEndpoint)}`;
+    writePrivateFile(paths.adminKubeconfig, renderAdminKubeconfig(pki, plan.name, server));
+    log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
+    progress.step(
+      `Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`,
+    );
+    return { config, plan, paths, rendered, warnings, pkiCreated: created };
+  } finally {
+    lock.release();
+  }
+}
 
-  const renderStarted = Date.now();
-  const rendered = renderCluster({ plan, pki, templates });
-  writeAssets(paths, plan, rendered);
-  writePrivateFile(
-    paths.adminKubeconfig,
-    renderAdminKubeconfig(pki, plan.name, `https://${endpointText(plan.kubernetes.controlPlaneEndpoint)}`),
-  );
-  log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
-  progress.step(`Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`);
-  return { config, plan, paths, rendered, warnings, pkiCreated: created };
+async function loadPki(dir: string, progress: Progress, log: DebugLog) {
+  const started = Date.now();
+  try {
+    const result = await loadOrCreatePki(dir);
+    progress.step(
+      result.created ? `Generated the cluster PKI in ${dir}` : `Reusing the cluster PKI in ${dir}`,
+    );
+    log.debug(`pki ${result.created ? 'generated' : 'loaded'} in ${Date.now() - started} ms`);
+    return result;
+  } catch (err) {
+    if (err instanceof PkiStateError) throw new NkdError(err.message, ExitCode.State);
+    throw err;
+  }
 }
 
 /** plan.json is written last: it marks the assets as complete for that plan. */

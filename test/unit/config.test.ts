@@ -118,3 +118,21 @@ spec:
     expect(errors[0]!.message).toMatch(/already used by generated controlPlane node 2/);
   });
 });
+
+describe('parseClusterConfig with schema and cross-field mistakes together', () => {
+  it('reports both kinds in one run, without repeating a key', () => {
+    const text = configYaml({
+      runtime: 'rkt',
+      controlPlane: { count: 1, hosts: [{ ip: '192.168.132.9' }] },
+      workers: { count: 1, hosts: [{ ip: '192.168.132.9' }] },
+    });
+    const { errors } = parseClusterConfig(text, 'c.yaml');
+    expect(errors.map((e) => e.path)).toEqual(['spec.runtime', 'spec.workers.hosts[0].ip']);
+  });
+
+  it('skips cross-field checks that depend on a missing required key', () => {
+    const text = configYaml({ platform: { libvirt: { network: { cidr: '192.168.132.0/24' } } } });
+    const { errors } = parseClusterConfig(text, 'c.yaml');
+    expect(errors.map((e) => e.path)).toEqual(['spec.platform.libvirt.image']);
+  });
+});
