@@ -16,6 +16,8 @@ export class NkdError extends Error {
     message: string,
     readonly exitCode: ExitCodeValue,
     readonly details: readonly string[] = [],
+    /** Structured form of `details` for --json output (e.g. config problems with file/line/col). */
+    readonly problems?: readonly object[],
   ) {
     super(message);
     this.name = 'NkdError';

@@ -50,12 +50,24 @@ export abstract class NkdCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
-    if (err instanceof Errors.ExitError) throw err;
+    if (err instanceof Errors.ExitError) {
+      this.flushLog();
+      throw err;
+    }
     const { code, message, details } = classify(err);
     this.debugLog.debug(`error (exit ${code}): ${message}\n${details.join('\n')}\n${err.stack ?? ''}`);
     const logPath = this.flushLog();
     if (this.jsonEnabled()) {
-      this.logJson({ error: { message, exitCode: code, details, debugLog: logPath ?? null } });
+      const problems = err instanceof NkdError ? err.problems : undefined;
+      this.logJson({
+        error: {
+          message,
+          exitCode: code,
+          details,
+          ...(problems ? { problems } : {}),
+          debugLog: logPath ?? null,
+        },
+      });
     } else {
       for (const line of details) process.stderr.write(`${line}\n`);
       const hint = code === ExitCode.Internal && logPath ? ` (details in ${logPath})` : '';
@@ -65,7 +77,7 @@ export abstract class NkdCommand extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
-    if (!err) this.flushLog();
+    this.flushLog();
     await super.finally(err);
   }
 }
@@ -73,11 +85,19 @@ export abstract class NkdCommand extends Command {
 function classify(err: Error): { code: number; message: string; details: string[] } {
   if (err instanceof NkdError) return { code: err.exitCode, message: err.message, details: [...err.details] };
   if (err instanceof Errors.CLIError && 'parse' in err) {
-    // oclif parse errors end with a "See more help" line; keep the first line and say where help is.
-    const first = err.message.split('\n')[0] ?? err.message;
-    return { code: ExitCode.Usage, message: `${first} (see --help)`, details: [] };
+    return { code: ExitCode.Usage, message: `${oneLine(err.message)} (see --help)`, details: [] };
   }
   return { code: ExitCode.Internal, message: `internal error: ${err.message}`, details: [] };
+}
+
+/** oclif's parse errors span several lines around the useful one(s); keep just those. */
+function oneLine(message: string): string {
+  const noise = /^(The following errors? occurred:|See more help with --help)$/;
+  return message
+    .split('\n')
+    .map((line) => line.replace(/^\s*[›»]?\s*/, '').trim())
+    .filter((line) => line !== '' && !noise.test(line))
+    .join('; ');
 }
 
 export type BaseFlags = Interfaces.InferredFlags<(typeof NkdCommand)['baseFlags']>;

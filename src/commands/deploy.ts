@@ -48,7 +48,7 @@ export default class Deploy extends NkdCommand {
     return {
       cluster: prepared.plan.name,
       dryRun: true,
-      stateDir: prepared.paths.root,
+      clusterDir: prepared.paths.root,
       plan: prepared.paths.plan,
       pkiCreated: prepared.pkiCreated,
       warnings: prepared.warnings,

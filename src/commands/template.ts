@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
@@ -32,10 +31,15 @@ export default class Template extends NkdCommand {
       this.out(text);
       return;
     }
-    if (existsSync(flags.output) && !flags.force) {
-      throw new NkdError(`${flags.output} already exists; use --force to overwrite it`, ExitCode.Usage);
+    try {
+      // 'wx' fails if the file exists, atomically: no window between a check and the write.
+      await writeFile(flags.output, text, { flag: flags.force ? 'w' : 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new NkdError(`${flags.output} already exists; use --force to overwrite it`, ExitCode.Usage);
+      }
+      throw new NkdError(`cannot write ${flags.output}: ${(err as Error).message}`, ExitCode.Usage);
     }
-    await writeFile(flags.output, text);
     process.stderr.write(`Wrote ${flags.output}\n`);
   }
 }

@@ -130,6 +130,9 @@ function issueToProblems(issue: core.$ZodIssue): Problem[] {
         }));
     case 'invalid_type':
       if (issue.input === undefined) return [{ path, severity: 'error', message: 'is required' }];
+      if (issue.input === null && issue.expected === 'object') {
+        return [{ path, severity: 'error', message: 'is empty; it needs its keys (see `nkd template`)' }];
+      }
       return [
         {
           path,

@@ -1,6 +1,7 @@
 // Maps a key path of the parsed config back to a line and column of the YAML source, so every problem
-// can be reported as FILE:LINE:COL. Missing keys point at the nearest existing parent.
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+// can be reported as FILE:LINE:COL. Scalars point at their value; mappings, lists and empty values
+// point at their key (the line a person looks for); missing keys point at the nearest existing key.
+import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -17,32 +18,33 @@ export function formatKeyPath(path: KeyPath): string {
   return out === '' ? '(root)' : out;
 }
 
-/** Returns the node at `path`, or with `keyOf` the key node of the pair holding `keyOf` in that map. */
+function keyNode(map: unknown, key: string | number): { key: Node; value: unknown } | undefined {
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+  return pair ? { key: pair.key as Node, value: pair.value } : undefined;
+}
+
+/** Returns the node to point at for `path` (with `keyOf`: the key `keyOf` inside the map at `path`). */
 function findNode(doc: Document, path: KeyPath, keyOf?: string): Node | undefined {
   let node: unknown = doc.contents;
-  let best: Node | undefined = doc.contents ?? undefined;
-  for (const part of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(part));
-      if (!pair) return best;
-      node = pair.value ?? pair.key;
-      best = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof part === 'number') {
+  let anchor: Node | undefined = (doc.contents as Node | null) ?? undefined;
+  const full = keyOf === undefined ? path : [...path, keyOf];
+  for (const [i, part] of full.entries()) {
+    const last = i === full.length - 1;
+    if (isSeq(node) && typeof part === 'number') {
       const item = node.items[part];
-      if (item === undefined) return best;
+      if (item === undefined) return anchor;
       node = item;
-      best = item as Node;
-    } else {
-      return best;
+      anchor = item as Node;
+      continue;
     }
+    const pair = keyNode(node, part);
+    if (!pair) return anchor;
+    node = pair.value;
+    const valueIsScalar = isScalar(pair.value) && pair.value.value !== null;
+    anchor = last && valueIsScalar && keyOf === undefined ? (pair.value as Node) : pair.key;
   }
-  if (keyOf !== undefined && isMap(node)) {
-    const pair = node.items.find(
-      (item) => isPair(item) && isScalar(item.key) && String(item.key.value) === keyOf,
-    );
-    if (pair && isScalar(pair.key)) return pair.key;
-  }
-  return best;
+  return anchor;
 }
 
 export function locate(doc: Document, counter: LineCounter, path: KeyPath, keyOf?: string): SourcePosition {

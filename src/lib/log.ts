@@ -1,7 +1,7 @@
 // The debug log: every run writes one, whatever happens. Lines are kept in memory and written at the
 // end, into the cluster's state when the run got that far, or else into the user's cache directory —
 // so invalid input never creates anything under the state directory. Never give it secret values.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,10 +32,22 @@ export class DebugLog {
     const file = join(dir, 'nkd-debug.log');
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      rotateIfLarge(file);
       appendFileSync(file, `${this.lines.join('\n')}\n`, { mode: 0o600 });
       return file;
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Keeps the log bounded: past 1 MiB the file becomes nkd-debug.log.1 (replacing an older one). */
+const MAX_LOG_BYTES = 1024 * 1024;
+
+function rotateIfLarge(file: string): void {
+  try {
+    if (statSync(file).size > MAX_LOG_BYTES) renameSync(file, `${file}.1`);
+  } catch {
+    // no log yet
   }
 }

@@ -1,5 +1,6 @@
 // validate → plan → PKI → render → write assets: everything a deployment needs before touching
 // infrastructure. Nothing is written until the config is known to be valid and the templates load.
+import { rmSync } from 'node:fs';
 import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -48,11 +49,12 @@ export async function validateConfigFile(
     log.debug(`config ${p.severity}: ${formatProblem(p)}`);
   if (!parsed.config || parsed.errors.length > 0) {
     const count = parsed.errors.length;
-    throw new NkdError(
-      `${file} is invalid (${count} problem${count === 1 ? '' : 's'})`,
-      ExitCode.InvalidConfig,
-      parsed.errors.map(formatProblem),
-    );
+    const details = [
+      ...parsed.errors.map(formatProblem),
+      ...parsed.warnings.map((w) => `warning: ${formatProblem(w)}`),
+    ];
+    const message = `${file} is invalid (${count} problem${count === 1 ? '' : 's'})`;
+    throw new NkdError(message, ExitCode.InvalidConfig, details, [...parsed.errors, ...parsed.warnings]);
   }
   return { config: parsed.config, warnings: parsed.warnings };
 }
@@ -105,6 +107,7 @@ async function loadPki(dir: string, progress: Progress, log: DebugLog) {
 
 /** plan.json is written last: it marks the assets as complete for that plan. */
 function writeAssets(paths: ClusterPaths, plan: ClusterPlan, rendered: RenderedNode[]): void {
+  rmSync(paths.plan, { force: true });
   ensurePrivateDir(paths.assets);
   syncDirectory(paths.ignition, new Map(rendered.map((r) => [`${r.node.name}.ign`, r.ignitionText])));
   syncDirectory(paths.kubeadm, new Map(rendered.map((r) => [`${r.node.name}.yaml`, r.kubeadmText])));

@@ -105,7 +105,15 @@ function writeScratchRoot(root: string, extraGroups: readonly string[]): void {
 
 export async function applyIgnition(
   configPath: string,
-  opts: { extraGroups?: string[] } = {},
+  opts: {
+    extraGroups?: string[];
+    /**
+     * Kills a stage still running after this many milliseconds (the stage then fails). Ignition retries
+     * connection and TLS errors until `ignition.timeouts.httpTotal` (default: forever), so tests that point it
+     * at an unreachable or untrusted server set this as a safety net.
+     */
+    stageTimeoutMs?: number;
+  } = {},
 ): Promise<AppliedRoot> {
   const config = resolve(configPath);
   const root = mkdtempSync(join(tmpdir(), 'nkd-ign-root-'));
@@ -139,8 +147,10 @@ export async function applyIgnition(
         reject: false,
         all: true,
         env: { IGNITION_CONFIG_FILE: config, ...env },
+        ...(opts.stageTimeoutMs !== undefined ? { timeout: opts.stageTimeoutMs } : {}),
       });
-      log += `===== ignition --stage=${stage} (exit ${String(result.exitCode)}) =====\n${result.all ?? ''}\n`;
+      const killed = result.timedOut ? `, killed after ${String(opts.stageTimeoutMs)} ms` : '';
+      log += `===== ignition --stage=${stage} (exit ${String(result.exitCode)}${killed}) =====\n${result.all ?? ''}\n`;
       if (result.exitCode !== 0) {
         throw new Error(`Ignition stage ${stage} failed (exit ${String(result.exitCode)}):\n${log}`);
       }

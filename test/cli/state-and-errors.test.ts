@@ -1,0 +1,82 @@
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { edit, REPO_ROOT, removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
+
+const EXAMPLE = join(REPO_ROOT, 'examples', 'libvirt.yaml');
+
+afterAll(removeTempDirs);
+
+describe.concurrent('errors and state handling', () => {
+  it('an unknown command is a usage error (exit 2) with one line listing the commands', async () => {
+    const r = await sandbox().run(['deploi']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown command "deploi".*deploy/);
+  });
+
+  it('deploy --json on an invalid config gives structured problems with positions', async () => {
+    const sb = sandbox();
+    const file = writeConfig(
+      sb.root,
+      edit(readFileSync(EXAMPLE, 'utf8'), 'runtime: containerd', 'runtime: rkt'),
+    );
+    const r = await sb.run(['deploy', '-f', file, '--dry-run', '--json', '--state-dir', sb.state]);
+    expect(r.exitCode).toBe(3);
+    const { error } = JSON.parse(r.stdout);
+    expect(error.exitCode).toBe(3);
+    expect(error.problems).toContainEqual(
+      expect.objectContaining({
+        path: 'spec.runtime',
+        severity: 'error',
+        file,
+        line: expect.any(Number),
+        col: expect.any(Number),
+      }),
+    );
+    expect(existsSync(sb.state)).toBe(false);
+  });
+
+  it('deploy --json reports the cluster directory', async () => {
+    const sb = sandbox();
+    const r = await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--json', '--state-dir', sb.state]);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).clusterDir).toBe(join(sb.state, 'clusters', 'demo'));
+  });
+
+  it('refuses to regenerate a PKI with files missing: exit 4, naming them, CA untouched', async () => {
+    const sb = sandbox();
+    const args = ['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state];
+    expect((await sb.run(args)).exitCode).toBe(0);
+    const pki = join(sb.state, 'clusters', 'demo', 'pki');
+    const caKey = readFileSync(join(pki, 'ca.key'));
+    rmSync(join(pki, 'sa.key'));
+    const r = await sb.run(args);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/incomplete, missing: sa\.key/);
+    expect(readFileSync(join(pki, 'ca.key'))).toEqual(caKey);
+    expect(existsSync(join(sb.state, 'clusters', 'demo', '.lock'))).toBe(false);
+  });
+
+  it('refuses while another live nkd holds the cluster lock (exit 4)', async () => {
+    const sb = sandbox();
+    const args = ['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state];
+    expect((await sb.run(args)).exitCode).toBe(0);
+    // PID 1 always exists: it stands for another nkd still running.
+    writeFileSync(join(sb.state, 'clusters', 'demo', '.lock'), '1\n');
+    const r = await sb.run(args);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/another nkd \(pid 1\) is working on cluster demo/);
+  });
+
+  it('keeps the debug log bounded by rotating it past 1 MiB', async () => {
+    const sb = sandbox();
+    const args = ['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state];
+    expect((await sb.run(args)).exitCode).toBe(0);
+    const log = join(sb.state, 'clusters', 'demo', 'logs', 'nkd-debug.log');
+    writeFileSync(log, 'x'.repeat(1024 * 1024 + 1));
+    expect((await sb.run(args)).exitCode).toBe(0);
+    expect(statSync(`${log}.1`).size).toBe(1024 * 1024 + 1);
+    expect(statSync(log).size).toBeLessThan(100_000);
+  });
+});
