@@ -6,6 +6,10 @@ export const ExitCode = {
   Usage: 2,
   InvalidConfig: 3,
   State: 4,
+  /** A required tool is missing (the Pulumi CLI or a plugin). */
+  Prerequisite: 5,
+  /** The infrastructure engine failed (Pulumi up/destroy). */
+  Provisioning: 6,
   Interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

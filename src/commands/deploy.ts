@@ -1,9 +1,13 @@
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
 import { formatProblem } from '../config/load.js';
-import { ExitCode, NkdError } from '../errors.js';
+import type { ProvisionOutputs } from '../../providers/types.js';
+import { confirm } from '../cli/confirm.js';
+import { withInterrupt } from '../cli/interrupt.js';
+import { findPulumiCli } from '../engine/pulumi-cli.js';
+import { provisionCluster } from '../workflows/provision.js';
 import { formatPlanSummary } from '../plan/summary.js';
-import { prepareCluster } from '../workflows/prepare.js';
+import { planFromConfig, writeClusterAssets, type PreparedCluster } from '../workflows/prepare.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config (validate, plan, render, provision, wait).';
@@ -23,31 +27,72 @@ export default class Deploy extends NkdCommand {
       description: 'Validate, plan and render everything; touch no infrastructure',
     }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
+    backend: Flags.string({
+      description:
+        'Pulumi backend URL for the cluster stack (s3://, azblob://, gs://, https://...) [default: file:// in the state dir]',
+      env: 'NKD_BACKEND_URL',
+    }),
+    'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
+    'fetch-timeout': Flags.integer({
+      description: 'Minutes to wait for every node to fetch its Ignition config (OpenStack)',
+      default: 30,
+      min: 1,
+    }),
   };
 
   async run(): Promise<object> {
     const { flags } = await this.parse(Deploy);
-    if (!flags['dry-run']) {
-      // Provisioning lands with the Pulumi providers; refusing up front keeps state untouched.
-      throw new NkdError(
-        "provisioning is not available in this build yet; run with --dry-run to render every node's configuration",
-        ExitCode.Usage,
-      );
-    }
-    const prepared = await prepareCluster({
+    // Checked before anything is written: without the engine nothing can be provisioned.
+    const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
+    const options = {
       configFile: flags.file,
       stateDir: this.stateDir(flags),
       log: this.debugLog,
       progress: this.progress(),
-    });
+    };
+    const planned = await planFromConfig(flags.file, this.debugLog);
     if (!this.jsonEnabled()) {
-      for (const w of prepared.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-      this.out(formatPlanSummary(prepared.plan));
-      this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
+      for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+      this.out(formatPlanSummary(planned.plan));
     }
+    if (cli) {
+      const n = planned.plan.nodes.length;
+      await confirm(
+        `Provision ${n} node(s) for cluster ${planned.plan.name} on ${planned.plan.platform.name}?`,
+        flags.yes,
+      );
+    }
+    const prepared = await writeClusterAssets(planned, options);
+    if (!cli) {
+      if (!this.jsonEnabled())
+        this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
+      return this.result(prepared, undefined);
+    }
+    const outputs = await withInterrupt((signal) =>
+      provisionCluster({
+        prepared,
+        cli,
+        backendUrl: flags.backend,
+        progress: this.progress(),
+        log: this.debugLog,
+        signal,
+        fetchTimeoutMs: flags['fetch-timeout'] * 60_000,
+      }),
+    );
+    if (!this.jsonEnabled()) {
+      this.out(`\nProvisioned. API endpoint: https://${outputs.apiEndpoint}`);
+      this.out(
+        'Waiting for the API server and nodes, the kubeconfig, add-ons and Housekeeper are not part of this build yet.',
+      );
+    }
+    return this.result(prepared, outputs);
+  }
+
+  private result(prepared: PreparedCluster, outputs: ProvisionOutputs | undefined): object {
     return {
+      provisioned: outputs ?? null,
       cluster: prepared.plan.name,
-      dryRun: true,
+      dryRun: outputs === undefined,
       clusterDir: prepared.paths.root,
       plan: prepared.paths.plan,
       pkiCreated: prepared.pkiCreated,

@@ -1,8 +1,8 @@
 // Which platform a config selects, and its node network, independent of the platform's other keys.
+import { PLATFORM_NAMES, providerFor, type PlatformName } from '../../providers/registry.js';
 import type { ClusterConfig } from './schema.js';
 
-export type PlatformName = 'libvirt' | 'openstack';
-export const PLATFORM_NAMES: readonly PlatformName[] = ['libvirt', 'openstack'];
+export { PLATFORM_NAMES, type PlatformName };
 
 export function selectedPlatforms(config: ClusterConfig): PlatformName[] {
   return PLATFORM_NAMES.filter((name) => config.spec.platform[name] !== undefined);
@@ -19,11 +19,6 @@ export interface PlatformNetworkConfig {
 export function platformNetwork(config: ClusterConfig): PlatformNetworkConfig | undefined {
   const [platform, ...rest] = selectedPlatforms(config);
   if (platform === undefined || rest.length > 0) return undefined;
-  const network = config.spec.platform[platform]!.network;
-  return {
-    platform,
-    cidr: network.cidr,
-    gateway: network.gateway,
-    path: ['spec', 'platform', platform, 'network'],
-  };
+  const network = providerFor(platform).nodeNetwork(config.spec.platform[platform]);
+  return { platform, ...network, path: ['spec', 'platform', platform, 'network'] };
 }

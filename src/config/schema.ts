@@ -2,13 +2,13 @@
 // strict because unknown keys are nearly always typos; `prefault` makes defaults apply at every depth.
 // docs/cluster-config.schema.json is generated from this file (npm run schema).
 import { z } from 'zod';
+import { platformConfigShape } from '../../providers/registry.js';
+import { cidr, ipv4 } from '../../providers/schema-parts.js';
 
 export const API_VERSION = 'nkd.nestos.io/v1alpha1';
 export const KIND = 'Cluster';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const IPV4_CIDR = /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/;
 
 const clusterName = z
   .string()
@@ -25,9 +25,6 @@ const hostname = z
     DNS_LABEL,
     'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending alphanumeric',
   );
-
-const ipv4 = z.string().regex(IPV4, 'must be an IPv4 address (a.b.c.d)');
-const cidr = z.string().regex(IPV4_CIDR, 'must be an IPv4 CIDR (a.b.c.d/n)');
 
 const hostEntry = z
   .strictObject({
@@ -73,43 +70,6 @@ const kubernetes = z.strictObject({
     .describe('Cluster DNS domain'),
 });
 
-const libvirtPlatform = z.strictObject({
-  uri: z.string().min(1).default('qemu:///system').describe('libvirt connection URI'),
-  image: z
-    .string()
-    .min(1, 'must name the NestOS base image (qcow2 path)')
-    .describe('Path of the NestOS base image'),
-  network: z
-    .strictObject({
-      cidr: cidr.default('192.168.132.0/24').describe('Node network; node addresses are allocated from here'),
-      gateway: ipv4.optional().describe('Default: the first host address of the cidr'),
-    })
-    .prefault({}),
-});
-
-const flavor = z.union([
-  z.string().min(1),
-  z.strictObject({ controlPlane: z.string().min(1), workers: z.string().min(1) }),
-]);
-
-const openstackPlatform = z.strictObject({
-  cloud: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("An entry of the user's clouds.yaml; OS_* environment variables also work"),
-  image: z.string().min(1).describe('Glance image name or id'),
-  flavor: flavor.describe('Flavor name, or per role: { controlPlane, workers }'),
-  network: z
-    .strictObject({
-      cidr: cidr.default('10.0.0.0/24').describe('Node network; node addresses are allocated from here'),
-      gateway: ipv4.optional().describe('Default: the first host address of the cidr'),
-      name: z.string().min(1).optional().describe('Use this existing network instead of creating one'),
-    })
-    .prefault({}),
-  externalNetwork: z.string().min(1).optional().describe('External network for the router and floating IPs'),
-});
-
 export const clusterConfigSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `must be ${API_VERSION}` }),
   kind: z.literal(KIND, { error: `must be ${KIND}` }),
@@ -152,12 +112,7 @@ export const clusterConfigSchema = z.strictObject({
         enabled: z.boolean().default(true).describe('Install the Housekeeper upgrade operator'),
       })
       .prefault({}),
-    platform: z
-      .strictObject({
-        libvirt: libvirtPlatform.optional(),
-        openstack: openstackPlatform.optional(),
-      })
-      .describe('Exactly one platform'),
+    platform: z.strictObject(platformConfigShape).describe('Exactly one platform'),
   }),
 });
 
@@ -165,5 +120,3 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 export type Runtime = ClusterConfig['spec']['runtime'];
 export type NodeGroupConfig = ClusterConfig['spec']['controlPlane'];
-export type LibvirtPlatformConfig = z.output<typeof libvirtPlatform>;
-export type OpenStackPlatformConfig = z.output<typeof openstackPlatform>;

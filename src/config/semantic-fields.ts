@@ -38,14 +38,3 @@ export function checkReleaseImage(config: ClusterConfig): Problem[] {
     ),
   ];
 }
-
-export function checkLibvirtImage(config: ClusterConfig): Problem[] {
-  const image = config.spec.platform.libvirt?.image;
-  if (image === undefined || image.startsWith('/')) return [];
-  return [
-    error(
-      ['spec', 'platform', 'libvirt', 'image'],
-      `"${image}" must be an absolute path to the NestOS qcow2 image`,
-    ),
-  ];
-}

@@ -15,7 +15,8 @@ import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
-import { checkAccess, checkLibvirtImage, checkReleaseImage } from './semantic-fields.js';
+import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { providerFor } from '../../providers/registry.js';
 
 /** kubeadm's preflight refuses control-plane nodes below these (NumCPU and Mem checks). */
 const CONTROL_PLANE_MIN_CPUS = 2;
@@ -28,7 +29,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkPlatformAndAddresses(config),
     ...checkAccess(config),
     ...checkReleaseImage(config),
-    ...checkLibvirtImage(config),
+    ...checkProvider(config),
     ...checkRuntime(config),
   ];
 }
@@ -211,4 +212,16 @@ function checkRuntime(config: ClusterConfig): Problem[] {
       'docker needs cri-dockerd on the node image (dockershim was removed in Kubernetes 1.24)',
     ),
   ];
+}
+
+/** The selected provider's own cross-key checks, reported under spec.platform.<name>. */
+function checkProvider(config: ClusterConfig): Problem[] {
+  const [name, ...rest] = selectedPlatforms(config);
+  if (name === undefined || rest.length > 0) return [];
+  const check = providerFor(name).check;
+  if (!check) return [];
+  return check(config.spec.platform[name]).map((p) => ({
+    ...p,
+    path: ['spec', 'platform', name, ...p.path],
+  }));
 }

@@ -1,27 +1,6 @@
 // The commented starter config `nkd template` prints. It must always validate (a test checks both
 // platforms), so every value here is a working default rather than a placeholder that fails.
-import type { PlatformName } from './platform.js';
-
-const PLATFORM_SECTIONS: Record<PlatformName, string> = {
-  libvirt: `  platform:
-    libvirt:
-      uri: qemu:///system                          # libvirt connection URI
-      image: /var/lib/libvirt/images/nestos.qcow2  # the NestOS base image (absolute path)
-      network:
-        cidr: 192.168.132.0/24                     # node addresses are allocated from here
-        # gateway: 192.168.132.1                   # default: the first host address of the cidr
-`,
-  openstack: `  platform:
-    openstack:
-      cloud: mycloud             # an entry of your clouds.yaml; OS_* environment variables also work
-      image: nestos-22.03        # Glance image name or id
-      flavor: m1.large           # or per role: { controlPlane: m1.large, workers: m1.medium }
-      network:
-        cidr: 10.0.0.0/24        # nkd creates network, subnet and router...
-        # name: existing-net     # ...unless this names an existing network
-      externalNetwork: public    # for the router and floating IPs
-`,
-};
+import { providerFor, type PlatformName } from '../../providers/registry.js';
 
 export function clusterTemplate(platform: PlatformName, name = 'demo'): string {
   return `# nkd cluster config. Keep it in git: it holds no secrets (nkd keeps those in its state directory).
@@ -60,5 +39,5 @@ spec:
     releaseImage: ""             # optional NestOS ostree container image carrying kubeadm/kubelet/kubectl
   housekeeper:
     enabled: true                # install the in-cluster upgrade operator
-${PLATFORM_SECTIONS[platform]}`;
+${providerFor(platform).templateSection}`;
 }

@@ -15,9 +15,20 @@ export const MODE_EXECUTABLE = 0o755;
 export const MODE_DIRECTORY = 0o755;
 export const MODE_PRIVATE_DIRECTORY = 0o700;
 
-/** Base64 `data:` URLs carry any bytes (PEM, TOML, scripts) unchanged and keep configs compact. */
+const dataUrlCache = new Map<string, string>();
+const DATA_URL_CACHE_LIMIT = 256;
+
+/**
+ * Base64 `data:` URLs carry any bytes (PEM, TOML, scripts) unchanged and keep configs compact. Most
+ * files are the same on every node, so recent encodings are reused (bounded, so memory stays flat).
+ */
 export function dataUrl(contents: string): string {
-  return `data:;base64,${Buffer.from(contents, 'utf8').toString('base64')}`;
+  const cached = dataUrlCache.get(contents);
+  if (cached !== undefined) return cached;
+  const url = `data:;base64,${Buffer.from(contents, 'utf8').toString('base64')}`;
+  if (dataUrlCache.size >= DATA_URL_CACHE_LIMIT) dataUrlCache.clear();
+  dataUrlCache.set(contents, url);
+  return url;
 }
 
 export class NodeAssets {

@@ -60,15 +60,15 @@ export function syncDirectory(dir: string, files: ReadonlyMap<string, string>): 
   for (const name of readdirSync(dir)) {
     if (!files.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
+  const existing = new Set(readdirSync(dir));
   for (const [name, contents] of files) {
     const path = join(dir, name);
-    let current: string | undefined;
-    try {
-      current = readFileSync(path, 'utf8');
-    } catch {
-      current = undefined;
+    if (!existing.has(name)) {
+      // New file: created 0600 from the first byte (a umask can only remove permissions).
+      writeFileSync(path, contents, { mode: 0o600 });
+      continue;
     }
-    if (current !== contents) writeFileSync(path, contents, { mode: 0o600 });
+    if (readFileSync(path, 'utf8') !== contents) writeFileSync(path, contents);
     chmodSync(path, 0o600);
   }
 }

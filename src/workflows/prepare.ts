@@ -10,7 +10,7 @@ import { lockCluster } from '../state/lock.js';
 import { endpointText, planCluster } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { renderCluster, type RenderedNode } from '../render/node.js';
-import { loadTemplates } from '../render/templates.js';
+import { loadTemplates, type TemplateSet } from '../render/templates.js';
 import {
   clusterPaths,
   ensurePrivateDir,
@@ -59,12 +59,32 @@ export async function validateConfigFile(
   return { config: parsed.config, warnings: parsed.warnings };
 }
 
-export async function prepareCluster(options: PrepareOptions): Promise<PreparedCluster> {
-  const { log, progress } = options;
-  const { config, warnings } = await validateConfigFile(options.configFile, log);
+export interface PlannedCluster {
+  config: ClusterConfig;
+  warnings: ConfigProblem[];
+  plan: ClusterPlan;
+  templates: TemplateSet;
+}
+
+/** Everything that can fail on input, with no write at all: validate, plan, load templates. */
+export async function planFromConfig(configFile: string, log: DebugLog): Promise<PlannedCluster> {
+  const { config, warnings } = await validateConfigFile(configFile, log);
   const plan = planCluster(config);
   log.debug(`planned ${plan.nodes.length} nodes for cluster ${plan.name}`);
-  const templates = loadTemplates();
+  return { config, warnings, plan, templates: loadTemplates() };
+}
+
+export async function prepareCluster(options: PrepareOptions): Promise<PreparedCluster> {
+  return writeClusterAssets(await planFromConfig(options.configFile, options.log), options);
+}
+
+/** PKI (generated once) and rendered assets, written under the cluster's state directory. */
+export async function writeClusterAssets(
+  planned: PlannedCluster,
+  options: PrepareOptions,
+): Promise<PreparedCluster> {
+  const { log, progress } = options;
+  const { config, warnings, plan, templates } = planned;
 
   // First write: from here on the cluster has state, and the debug log lives with it.
   const paths = clusterPaths(options.stateDir, plan.name);

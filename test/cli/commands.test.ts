@@ -216,11 +216,13 @@ describe.concurrent('usage errors (exit 2, one line, nothing written)', () => {
     expect(singleErrorLine(r)).toMatch(/\bfile\b/);
   });
 
-  it('deploy without --dry-run refuses with one clear line and creates nothing', async () => {
+  it('deploy without --dry-run and without the Pulumi CLI refuses with one clear line and creates nothing', async () => {
     const sb = sandbox();
-    const r = await sb.run(['deploy', '-f', EXAMPLE, '--yes', '--state-dir', sb.state]);
-    expect(r.exitCode).toBe(2);
-    expect(singleErrorLine(r)).toMatch(/^nkd: .*--dry-run/);
+    const r = await sb.run(['deploy', '-f', EXAMPLE, '--yes', '--state-dir', sb.state], {
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    expect(r.exitCode).toBe(5);
+    expect(singleErrorLine(r)).toMatch(/^nkd: the Pulumi CLI was not found/);
     expect(existsSync(sb.state)).toBe(false);
   });
 });

@@ -56,7 +56,9 @@ spec:
   });
 
   it('refuses inline secrets with a pointer to where they belong', () => {
-    const text = configYaml({ platform: { openstack: { image: 'img', flavor: 'f', password: 'hunter2' } } });
+    const text = configYaml({
+      platform: { openstack: { image: 'img', flavor: 'f', externalNetwork: 'public', password: 'hunter2' } },
+    });
     const { errors, config } = parseClusterConfig(text, 'c.yaml');
     expect(config).toBeUndefined();
     expect(errors).toHaveLength(1);

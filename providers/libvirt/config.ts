@@ -1,0 +1,33 @@
+// spec.platform.libvirt: a cluster on a libvirt/KVM host.
+import { z } from 'zod';
+import { cidr, ipv4 } from '../schema-parts.js';
+
+export const libvirtConfigSchema = z.strictObject({
+  uri: z.string().min(1).default('qemu:///system').describe('libvirt connection URI'),
+  image: z
+    .string()
+    .min(1, 'must name the NestOS base image (qcow2 path)')
+    .describe('Path of the NestOS base image (qcow2)'),
+  network: z
+    .strictObject({
+      cidr: cidr.default('192.168.132.0/24').describe('Node network; node addresses are allocated from here'),
+      gateway: ipv4.optional().describe('Default: the first host address of the cidr'),
+    })
+    .prefault({}),
+  poolPath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Directory of the cluster storage pool; default: /var/lib/libvirt/images/nkd-<cluster>'),
+});
+
+export type LibvirtConfig = z.output<typeof libvirtConfigSchema>;
+
+export const libvirtTemplateSection = `  platform:
+    libvirt:
+      uri: qemu:///system                          # libvirt connection URI
+      image: /var/lib/libvirt/images/nestos.qcow2  # the NestOS base image (absolute path)
+      network:
+        cidr: 192.168.132.0/24                     # node addresses are allocated from here
+        # gateway: 192.168.132.1                   # default: the first host address of the cidr
+`;

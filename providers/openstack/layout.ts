@@ -1,0 +1,106 @@
+// Pure decisions behind the OpenStack program: resource names, input checks that must pass before
+// anything is registered, image and network references, floating IPs and the API endpoint. No Pulumi
+// import here, so these are cheap to test and reuse.
+import type { ClusterPlan, NodePlan } from '../../src/plan/types.js';
+import { assertUserDataFits } from '../../src/render/pointer.js';
+import type { ProgramInput } from '../types.js';
+import type { OpenStackConfig } from './config.js';
+
+/** Deterministic Pulumi resource names: `<cluster>-<kind>[-<node>]`. */
+export function resourceName(cluster: string, kind: string, node?: string): string {
+  return node === undefined ? `${cluster}-${kind}` : `${cluster}-${kind}-${node}`;
+}
+
+/** The security group's OpenStack name. */
+export function securityGroupName(cluster: string): string {
+  return `${cluster}-nodes`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Glance and Neutron ids are UUIDs; anything else is a name. */
+export function looksLikeId(value: string): boolean {
+  return UUID.test(value);
+}
+
+/** The Instance image inputs for `image`, which may be a Glance id or a name. */
+export function imageInputs(image: string): { imageId: string } | { imageName: string } {
+  return looksLikeId(image) ? { imageId: image } : { imageName: image };
+}
+
+/** getNetwork arguments for a network given by id or by name. */
+export function networkLookup(ref: string): { networkId: string } | { name: string } {
+  return looksLikeId(ref) ? { networkId: ref } : { name: ref };
+}
+
+export interface NodeBoot {
+  node: NodePlan;
+  pointer: string;
+}
+
+const where = 'spec.platform.openstack';
+
+/**
+ * Everything that can be known wrong before talking to the cloud, checked before any resource is
+ * registered: every planned node has boot data with a pointer config that fits Nova's user-data limit,
+ * and the external network the config depends on is named.
+ */
+export function checkProgramInput(input: ProgramInput<OpenStackConfig>): NodeBoot[] {
+  const { plan, platform } = input;
+  const byName = new Map(input.nodes.map((b) => [b.node.name, b]));
+  const planned = new Set(plan.nodes.map((n) => n.name));
+  for (const extra of input.nodes) {
+    if (!planned.has(extra.node.name))
+      throw new Error(`openstack: boot data for unplanned node ${extra.node.name}`);
+  }
+  const boots = plan.nodes.map((node): NodeBoot => {
+    const pointer = byName.get(node.name)?.pointer;
+    if (pointer === undefined || pointer === '') {
+      throw new Error(
+        `openstack: node ${node.name} has no pointer Ignition config; OpenStack instances boot from a pointer ` +
+          `(user data) that fetches the full config from the Ignition service`,
+      );
+    }
+    assertUserDataFits(pointer, node.name);
+    return { node, pointer };
+  });
+  if (platform.externalNetwork === undefined) {
+    if (platform.network.name === undefined) {
+      throw new Error(
+        `openstack: ${where}.externalNetwork is required when nkd creates the network: the router needs it, ` +
+          `and without it the nodes cannot reach this machine's Ignition service (or set ${where}.network.name ` +
+          `to an existing, routed network)`,
+      );
+    }
+    if (platform.floatingIPs !== 'none') {
+      throw new Error(
+        `openstack: ${where}.floatingIPs is ${platform.floatingIPs} but ${where}.externalNetwork is not set; ` +
+          `set it, or set floatingIPs: none`,
+      );
+    }
+  }
+  return boots;
+}
+
+/** Whether `node` gets a floating IP under the config's `floatingIPs`. */
+export function wantsFloatingIp(config: OpenStackConfig, node: NodePlan): boolean {
+  if (config.floatingIPs === 'all') return true;
+  return config.floatingIPs === 'control-plane' && node.role === 'control-plane';
+}
+
+/** How the API endpoint output is formed. */
+export type ApiEndpointSource =
+  /** The configured endpoint is a name or an address that is not a node's: reported as is. */
+  | { kind: 'configured'; endpoint: string }
+  /** The endpoint is a node address: the first control plane's floating IP replaces it when it has one. */
+  | { kind: 'node'; node: NodePlan; port: number; planned: string };
+
+export function apiEndpointSource(plan: ClusterPlan): ApiEndpointSource {
+  const { host, port } = plan.kubernetes.controlPlaneEndpoint;
+  const planned = `${host}:${port}`;
+  if (!plan.nodes.some((n) => n.address === host)) return { kind: 'configured', endpoint: planned };
+  const first =
+    plan.nodes.find((n) => n.bootstrap === 'init') ?? plan.nodes.find((n) => n.role === 'control-plane');
+  if (first === undefined) return { kind: 'configured', endpoint: planned };
+  return { kind: 'node', node: first, port, planned };
+}

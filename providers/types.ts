@@ -1,0 +1,86 @@
+// The provider contract (docs/provider-contract.md). A provider turns the cluster plan and each node's
+// rendered Ignition into infrastructure through a Pulumi program, and reports a fixed output shape.
+// The descriptor is light (zod only) because config validation needs it on every run; the program
+// module, which imports Pulumi, is loaded lazily and only when provisioning.
+import type { z } from 'zod';
+import type { NodeRole } from '../src/plan/allocate.js';
+import type { ClusterPlan, NodePlan } from '../src/plan/types.js';
+
+/** The node network a provider's config section declares; nkd plans addresses inside it. */
+export interface NodeNetworkConfig {
+  cidr: string;
+  gateway: string | undefined;
+}
+
+/** How a node receives its Ignition config. */
+export type IgnitionDelivery =
+  /** Boots a small pointer config (user data) that merges the full config from nkd's HTTPS service. */
+  | 'pointer'
+  /** Receives the full config directly (e.g. libvirt fw_cfg); no network service needed. */
+  | 'direct';
+
+export interface ProviderDescriptor<C> {
+  readonly name: string;
+  readonly summary: string;
+  /** The schema of `spec.platform.<name>`; strict, with defaults. */
+  readonly configSchema: z.ZodType<C>;
+  /** A commented, valid `platform:` section for `nkd template` (indented for `spec:`). */
+  readonly templateSection: string;
+  readonly delivery: IgnitionDelivery;
+  /** Pulumi resource plugins the program needs (installed by the Pulumi CLI). */
+  readonly plugins: readonly { name: string; version: string }[];
+  nodeNetwork(config: C): NodeNetworkConfig;
+  /** Checks across keys of the section; paths are relative to `spec.platform.<name>`. */
+  check?(config: C): { path: (string | number)[]; message: string; severity: 'error' | 'warning' }[];
+  /**
+   * For `pointer` delivery: where nkd's Ignition service listens and how nodes reach it, with the
+   * config key path to name in errors.
+   */
+  ignitionService?(config: C): { listen: string; advertise: string | undefined; path: readonly string[] };
+  loadProgram(): Promise<ProviderProgram<C>>;
+}
+
+export interface NodeBootData {
+  node: NodePlan;
+  /** The node's complete Ignition config (what `assets/ignition/<name>.ign` holds). */
+  ignition: string;
+  /** For `pointer` delivery: the pointer config text to boot with (user data). */
+  pointer?: string;
+}
+
+export interface ProgramInput<C> {
+  plan: ClusterPlan;
+  platform: C;
+  nodes: NodeBootData[];
+  /** The cluster's state directory, for files a provider must keep (never inside the user's repo). */
+  clusterDir: string;
+}
+
+/** Every provider reports exactly this, as Pulumi stack outputs. */
+export interface ProvisionedNode {
+  name: string;
+  role: NodeRole;
+  address: string;
+  providerId: string;
+  /** Where the node's serial console is logged, when the platform offers that (libvirt). */
+  consoleLog?: string;
+}
+
+export interface ProvisionOutputs {
+  /** host:port of the Kubernetes API as reachable from the deployer. */
+  apiEndpoint: string;
+  nodes: ProvisionedNode[];
+}
+
+export interface ProviderProgram<C> {
+  /**
+   * Registers the cluster's resources with Pulumi and returns the stack outputs (values may be Pulumi
+   * Outputs). Runs inside a Pulumi program context: the engine's inline program, or tests' setMocks.
+   */
+  run(input: ProgramInput<C>): Promise<Record<string, unknown>>;
+}
+
+/** The cluster name as a resource tag/label value, the same on every resource of every provider. */
+export function clusterTag(cluster: string): string {
+  return `nkd-cluster=${cluster}`;
+}

@@ -1,0 +1,91 @@
+// Pointer delivery (OpenStack): every node boots a small pointer config that merges its full config
+// from nkd's HTTPS Ignition service. Tokens and the service CA are persisted so the pointers — and so
+// the instances' user data — stay byte-identical across runs.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeBootData, ProviderDescriptor } from '../../providers/types.js';
+import { ExitCode, NkdError } from '../errors.js';
+import { loadOrCreateServiceCa, newNodeToken } from '../ignition-service/index.js';
+import type { CertAndKey } from '../pki/types.js';
+import { serializeIgnition } from '../render/ignition.js';
+import type { RenderedNode } from '../render/node.js';
+import { pointerConfig, sha512Hex } from '../render/pointer.js';
+import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
+
+export interface DeliveryPlan {
+  listen: { host: string; port: number };
+  advertise: string;
+  ca: CertAndKey;
+  tokens: Record<string, string>;
+  nodes: NodeBootData[];
+}
+
+function hostPort(text: string, what: string): { host: string; port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || !(port >= 1 && port <= 65535)) {
+    throw new NkdError(`${what} "${text}" must be host:port`, ExitCode.InvalidConfig);
+  }
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
+function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
+  const file = join(dir, 'tokens.json');
+  const tokens: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  let changed = false;
+  for (const node of nodes) {
+    if (tokens[node] === undefined) {
+      tokens[node] = newNodeToken();
+      changed = true;
+    }
+  }
+  if (changed) writePrivateFile(file, `${JSON.stringify(tokens, null, 2)}\n`);
+  return tokens;
+}
+
+export async function planPointerDelivery(
+  provider: ProviderDescriptor<unknown>,
+  platformConfig: unknown,
+  rendered: RenderedNode[],
+  clusterDir: string,
+): Promise<DeliveryPlan> {
+  const service = provider.ignitionService?.(platformConfig);
+  if (!service)
+    throw new Error(`provider ${provider.name} uses pointer delivery but declares no Ignition service`);
+  if (service.advertise === undefined) {
+    throw new NkdError(
+      `${service.path.join('.')}.advertise is not set: it must be the host:port at which the new nodes reach this machine's Ignition service during deploy`,
+      ExitCode.InvalidConfig,
+    );
+  }
+  const advertise = hostPort(service.advertise, `${service.path.join('.')}.advertise`);
+  const dir = join(clusterDir, 'ignition-service');
+  ensurePrivateDir(dir);
+  const { ca } = await loadOrCreateServiceCa(dir);
+  const tokens = loadTokens(
+    dir,
+    rendered.map((r) => r.node.name),
+  );
+  const base = `https://${service.advertise}`;
+  const nodes = rendered.map((r) => ({
+    node: r.node,
+    ignition: r.ignitionText,
+    pointer: serializeIgnition(
+      pointerConfig({
+        url: `${base}/ignition/${encodeURIComponent(r.node.name)}`,
+        caCertPem: ca.certPem,
+        token: tokens[r.node.name]!,
+        sha512Hex: sha512Hex(r.ignitionText),
+        hostname: r.node.name,
+      }),
+    ),
+  }));
+  return {
+    listen: hostPort(service.listen, `${service.path.join('.')}.listen`),
+    advertise: advertise.host,
+    ca,
+    tokens,
+    nodes,
+  };
+}
