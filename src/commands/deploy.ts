@@ -7,6 +7,7 @@ import { withInterrupt } from '../cli/interrupt.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
 import { provisionCluster } from '../workflows/provision.js';
 import { formatPlanSummary } from '../plan/summary.js';
+import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, writeClusterAssets, type PreparedCluster } from '../workflows/prepare.js';
 
 export default class Deploy extends NkdCommand {
@@ -63,9 +64,12 @@ export default class Deploy extends NkdCommand {
       );
     }
     const prepared = await writeClusterAssets(planned, options);
+    const pointers = await writePointerAssets(prepared);
     if (!cli) {
-      if (!this.jsonEnabled())
+      if (!this.jsonEnabled()) {
         this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
+        if (pointers) this.out(`Pointer configs (instance user data): ${pointers}`);
+      }
       return this.result(prepared, undefined);
     }
     const outputs = await withInterrupt((signal) =>

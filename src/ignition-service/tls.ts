@@ -10,57 +10,33 @@
  *
  * @peculiar/x509 is imported lazily, as in src/pki: most CLI runs never need it.
  */
-import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
-import { derToPem } from '../pki/generate.js';
+import {
+  derToPem,
+  EC_KEYGEN,
+  EC_SIGNING,
+  generateEcKeyPair,
+  loadX509,
+  privateKeyPem,
+  randomSerial,
+} from '../pki/crypto.js';
 import type { CertAndKey } from '../pki/types.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
-
-type X509Lib = typeof X509;
-type KeyPair = webcrypto.CryptoKeyPair;
 
 export const SERVICE_CA_COMMON_NAME = 'nkd ignition service CA';
 export const SERVICE_CA_FILES = { cert: 'ca.crt', key: 'ca.key' } as const;
 
-const EC_KEYGEN: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
-const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+const SIGNING_ALGORITHM = EC_SIGNING;
 // Backdated like kubeadm does, a little more generously: a freshly booted VM's clock may lag the
 // deployer's, and a "not yet valid" serving certificate would fail the node's fetch.
 const CLOCK_SKEW_MS = 60 * 60 * 1000;
 const CA_VALIDITY_YEARS = 10;
 // Re-issued at each start and only used while a deploy runs; a week is far more than any deploy needs.
 const SERVING_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000;
-
-let x509Lib: Promise<X509Lib> | undefined;
-
-/** Loads @peculiar/x509 once, after reflect-metadata (its DI container requires it). */
-function loadX509(): Promise<X509Lib> {
-  x509Lib ??= (async () => {
-    await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
-    x509.cryptoProvider.set(webcrypto as never);
-    return x509;
-  })();
-  return x509Lib;
-}
-
-/** 128-bit random positive serial (top bit cleared, first byte non-zero). */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString('hex');
-}
-
-function generateEcKeyPair(): Promise<KeyPair> {
-  return webcrypto.subtle.generateKey(EC_KEYGEN, true, ['sign', 'verify']) as Promise<KeyPair>;
-}
-
-async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
-  return derToPem(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
-}
 
 /** Generates a fresh service CA. Persist it with loadOrCreateServiceCa rather than calling this per run. */
 export async function generateServiceCa(now: Date = new Date()): Promise<CertAndKey> {

@@ -6,23 +6,32 @@
  * would cost start-up time. The helpers that only read certificates use node:crypto.
  */
 import { createHash, randomBytes, randomInt, webcrypto, X509Certificate } from 'node:crypto';
-import type * as X509 from '@peculiar/x509';
-import type { CertAndKey, ClusterPki, PkiOptions } from './types.js';
 
-type X509Lib = typeof X509;
-type KeyPair = webcrypto.CryptoKeyPair;
+export { derToPem } from './crypto.js';
+import type * as X509 from '@peculiar/x509';
+import {
+  addYears,
+  derToPem,
+  EC_SIGNING,
+  generateEcKeyPair,
+  loadX509,
+  privateKeyPem,
+  randomSerial,
+  type KeyPair,
+  type X509Lib,
+} from './crypto.js';
+import type { CertAndKey, ClusterPki, PkiOptions } from './types.js';
 
 // CAs and the admin certificate use ECDSA P-256: kubeadm loads RSA or ECDSA CA keys, and an EC key
 // costs a millisecond where an RSA-2048 key costs 0.2-1.2 s here. The service-account key stays
 // RSA-2048 because kubeadm before 1.31 only accepts an RSA sa.key.
-const EC_KEYGEN: webcrypto.EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 const RSA_KEYGEN: webcrypto.RsaHashedKeyGenParams = {
   name: 'RSASSA-PKCS1-v1_5',
   modulusLength: 2048,
   publicExponent: new Uint8Array([1, 0, 1]),
   hash: 'SHA-256',
 };
-const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+const SIGNING_ALGORITHM = EC_SIGNING;
 
 // Backdate notBefore like kubeadm does, so nodes whose clocks lag slightly still accept the certs.
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -30,21 +39,6 @@ const CA_VALIDITY_YEARS = 10;
 const ADMIN_VALIDITY_YEARS = 1;
 
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
-let x509Lib: Promise<X509Lib> | undefined;
-
-/** Loads @peculiar/x509 once, after reflect-metadata (its DI container requires it). */
-function loadX509(): Promise<X509Lib> {
-  x509Lib ??= (async () => {
-    await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
-    // Use Node's WebCrypto explicitly rather than relying on a global `crypto`. The cast is
-    // needed when DOM typings are present: Node's and the DOM's Crypto types differ in detail.
-    x509.cryptoProvider.set(webcrypto as never);
-    return x509;
-  })();
-  return x509Lib;
-}
 
 /** `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo (kubeadm `caCertHashes`). */
 export function caCertHash(caCertPem: string): string {
@@ -58,13 +52,6 @@ export function certNotAfter(certPem: string): Date {
   const notAfter = new Date(new X509Certificate(certPem).validTo);
   if (Number.isNaN(notAfter.getTime())) throw new Error('certificate has an unparseable notAfter');
   return notAfter;
-}
-
-/** Wraps DER bytes as PEM with 64-character lines, the same layout Node's KeyObject.export uses. */
-export function derToPem(der: ArrayBuffer | Uint8Array, label: string): string {
-  const b64 = Buffer.from(der instanceof Uint8Array ? der : new Uint8Array(der)).toString('base64');
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
 /** Uniform random string over [a-z0-9] (randomInt avoids modulo bias). */
@@ -82,29 +69,8 @@ export function newCertificateKey(): string {
   return randomBytes(32).toString('hex');
 }
 
-/** 128-bit random positive serial; top bit cleared and first byte non-zero so it stays positive and 16 bytes. */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString('hex');
-}
-
-function addYears(date: Date, years: number): Date {
-  const out = new Date(date.getTime());
-  out.setUTCFullYear(out.getUTCFullYear() + years);
-  return out;
-}
-
 function generateRsaKeyPair(): Promise<KeyPair> {
   return webcrypto.subtle.generateKey(RSA_KEYGEN, true, ['sign', 'verify']) as Promise<KeyPair>;
-}
-
-function generateEcKeyPair(): Promise<KeyPair> {
-  return webcrypto.subtle.generateKey(EC_KEYGEN, true, ['sign', 'verify']) as Promise<KeyPair>;
-}
-
-async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
-  return derToPem(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
 async function publicKeyPem(key: webcrypto.CryptoKey): Promise<string> {

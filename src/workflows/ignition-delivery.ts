@@ -10,7 +10,9 @@ import type { CertAndKey } from '../pki/types.js';
 import { serializeIgnition } from '../render/ignition.js';
 import type { RenderedNode } from '../render/node.js';
 import { pointerConfig, sha512Hex } from '../render/pointer.js';
-import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
+import { ensurePrivateDir, syncDirectory, writePrivateFile } from '../state/paths.js';
+import { providerFor } from '../../providers/registry.js';
+import type { PreparedCluster } from './prepare.js';
 
 export interface DeliveryPlan {
   listen: { host: string; port: number };
@@ -88,4 +90,25 @@ export async function planPointerDelivery(
     tokens,
     nodes,
   };
+}
+
+/**
+ * Writes each node's pointer config under assets/pointer/ (pointer delivery with an advertised
+ * address only), so a dry-run shows exactly the user data each instance will boot with.
+ */
+export async function writePointerAssets(prepared: PreparedCluster): Promise<string | undefined> {
+  const provider = providerFor(prepared.plan.platform.name);
+  const platformConfig = prepared.config.spec.platform[prepared.plan.platform.name];
+  if (provider.delivery !== 'pointer' || provider.ignitionService?.(platformConfig).advertise === undefined) {
+    return undefined;
+  }
+  const delivery = await planPointerDelivery(
+    provider,
+    platformConfig,
+    prepared.rendered,
+    prepared.paths.root,
+  );
+  const dir = join(prepared.paths.assets, 'pointer');
+  syncDirectory(dir, new Map(delivery.nodes.map((n) => [`${n.node.name}.ign`, n.pointer!])));
+  return dir;
 }

@@ -1,7 +1,15 @@
 // The provisioning entry points as far as they can run here: there is no Pulumi CLI on these machines
 // (and none can be downloaded), so these tests pin what users get without it, and that nothing is
 // written before the engine and the user's confirmation are there.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, removeTempDirs, sandbox, tempDir } from '../helpers/cli.js';
@@ -74,5 +82,33 @@ describe.concurrent('deploy and destroy without a usable Pulumi CLI', () => {
     });
     expect(r.exitCode).toBe(5);
     expect(existsSync(join(sb.state, 'clusters', 'demo', 'pki', 'ca.key'))).toBe(true);
+  });
+});
+
+describe('OpenStack dry-run', () => {
+  it('writes each node\u2019s pointer config (its user data), 0600 and far under Nova\u2019s limit', async () => {
+    const sb = sandbox();
+    const example = join(REPO_ROOT, 'examples', 'openstack.yaml');
+    const r = await sb.run(['deploy', '-f', example, '--dry-run', '--state-dir', sb.state]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const dir = join(sb.state, 'clusters', 'prod', 'assets', 'pointer');
+    expect(r.stdout).toContain(dir);
+    const files = readdirSync(dir).sort();
+    expect(files).toEqual([
+      'prod-cp-1.ign',
+      'prod-cp-2.ign',
+      'prod-cp-3.ign',
+      'prod-worker-1.ign',
+      'prod-worker-2.ign',
+      'prod-worker-3.ign',
+    ]);
+    for (const file of files) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
+      expect(Buffer.from(text).toString('base64').length).toBeLessThan(65_535 / 4);
+      const merge = JSON.parse(text).ignition.config.merge[0];
+      expect(merge.source).toBe(`https://203.0.113.10:22623/ignition/${file.replace(/\.ign$/, '')}`);
+      expect(text).not.toContain('PRIVATE KEY');
+    }
   });
 });

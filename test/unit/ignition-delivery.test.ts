@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { providerFor } from '../../providers/registry.js';
+import { NkdError } from '../../src/errors.js';
+import { planCluster } from '../../src/plan/plan.js';
+import { renderCluster } from '../../src/render/node.js';
+import { loadTemplates } from '../../src/render/templates.js';
+import { sha512Hex } from '../../src/render/pointer.js';
+import { planPointerDelivery } from '../../src/workflows/ignition-delivery.js';
+import { validConfig } from '../helpers/configs.js';
+import { FAKE_PKI } from '../helpers/fake-pki.js';
+
+const work = mkdtempSync(join(tmpdir(), 'nkd-delivery-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function setup(advertise: string | undefined) {
+  const openstack = {
+    image: 'nestos',
+    flavor: 'm1.large',
+    externalNetwork: 'public',
+    ...(advertise && { ignitionService: { advertise } }),
+  };
+  const config = validConfig({ platform: { openstack } });
+  const plan = planCluster(config);
+  const rendered = renderCluster({ plan, pki: FAKE_PKI, templates: loadTemplates() });
+  return { platform: config.spec.platform.openstack, rendered };
+}
+
+describe('pointer delivery', () => {
+  it('gives every node a pointer to its own config, pinned by hash, stable across runs', async () => {
+    const { platform, rendered } = setup('203.0.113.10:22623');
+    const dir = join(work, 'stable');
+    const first = await planPointerDelivery(providerFor('openstack'), platform, rendered, dir);
+    const second = await planPointerDelivery(providerFor('openstack'), platform, rendered, dir);
+    expect(second.nodes.map((n) => n.pointer)).toEqual(first.nodes.map((n) => n.pointer));
+    for (const [i, node] of first.nodes.entries()) {
+      const pointer = JSON.parse(node.pointer!);
+      const merge = pointer.ignition.config.merge[0];
+      expect(merge.source).toBe(`https://203.0.113.10:22623/ignition/${rendered[i]!.node.name}`);
+      expect(merge.verification.hash).toBe(`sha512-${sha512Hex(rendered[i]!.ignitionText)}`);
+      expect(merge.httpHeaders).toEqual([
+        { name: 'Authorization', value: `Bearer ${first.tokens[rendered[i]!.node.name]}` },
+      ]);
+    }
+    expect(new Set(Object.values(first.tokens)).size).toBe(rendered.length);
+    expect(statSync(join(dir, 'ignition-service', 'tokens.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses without an advertised address, naming the key to set', async () => {
+    const { platform, rendered } = setup(undefined);
+    await expect(
+      planPointerDelivery(providerFor('openstack'), platform, rendered, join(work, 'none')),
+    ).rejects.toThrow(NkdError);
+    await expect(
+      planPointerDelivery(providerFor('openstack'), platform, rendered, join(work, 'none')),
+    ).rejects.toThrow(/spec\.platform\.openstack\.ignitionService\.advertise is not set/);
+  });
+});
