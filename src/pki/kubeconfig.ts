@@ -28,26 +28,29 @@ export function adminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl:
   if (new URL(serverUrl).protocol !== 'https:') {
     throw new Error(`kubeconfig server URL must be https: ${serverUrl}`);
   }
+  // Entry names carry the cluster so that merging several clusters into one kubeconfig (and next to
+  // other tools' entries) never overwrites anything but this cluster's own entries.
   const contextName = `${ADMIN_USER}@${clusterName}`;
+  const clusterEntry = `nkd-${clusterName}`;
   return {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [
       {
-        name: clusterName,
+        name: clusterEntry,
         cluster: { server: serverUrl, 'certificate-authority-data': b64(pki.clusterCa.certPem) },
       },
     ],
     users: [
       {
-        name: ADMIN_USER,
+        name: contextName,
         user: {
           'client-certificate-data': b64(pki.admin.certPem),
           'client-key-data': b64(pki.admin.keyPem),
         },
       },
     ],
-    contexts: [{ name: contextName, context: { cluster: clusterName, user: ADMIN_USER } }],
+    contexts: [{ name: contextName, context: { cluster: clusterEntry, user: contextName } }],
     'current-context': contextName,
     preferences: {},
   };

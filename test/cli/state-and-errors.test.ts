@@ -80,3 +80,34 @@ describe.concurrent('errors and state handling', () => {
     expect(statSync(log).size).toBeLessThan(100_000);
   });
 });
+
+describe('nkd kubeconfig', () => {
+  it('prints the admin kubeconfig, and merges it into a kubeconfig file kept 0600', async () => {
+    const sb = sandbox();
+    expect((await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(0);
+    const printed = await sb.run(['kubeconfig', 'demo', '--state-dir', sb.state]);
+    expect(printed.exitCode).toBe(0);
+    expect(printed.stdout).toContain('current-context: nkd-admin@demo');
+    const target = join(sb.root, 'kube', 'config');
+    const merged = await sb.run([
+      'kubeconfig',
+      'demo',
+      '--merge',
+      '--kubeconfig',
+      target,
+      '--state-dir',
+      sb.state,
+    ]);
+    expect(merged.exitCode, merged.stderr).toBe(0);
+    expect(merged.stdout).toMatch(/Added context nkd-admin@demo/);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readFileSync(target, 'utf8')).toContain('server: https://192.168.132.2:6443');
+  });
+
+  it('says when the cluster has no kubeconfig (exit 4)', async () => {
+    const sb = sandbox();
+    const r = await sb.run(['kubeconfig', 'ghost', '--state-dir', sb.state]);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/no kubeconfig for cluster ghost/);
+  });
+});

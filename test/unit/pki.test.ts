@@ -222,9 +222,9 @@ describe('renderAdminKubeconfig', () => {
       apiVersion: 'v1',
       kind: 'Config',
       'current-context': 'nkd-admin@prod',
-      clusters: [{ name: 'prod', cluster: { server: 'https://10.0.0.10:6443' } }],
-      users: [{ name: 'nkd-admin' }],
-      contexts: [{ name: 'nkd-admin@prod', context: { cluster: 'prod', user: 'nkd-admin' } }],
+      clusters: [{ name: 'nkd-prod', cluster: { server: 'https://10.0.0.10:6443' } }],
+      users: [{ name: 'nkd-admin@prod' }],
+      contexts: [{ name: 'nkd-admin@prod', context: { cluster: 'nkd-prod', user: 'nkd-admin@prod' } }],
     });
     expect(decode(doc.clusters[0].cluster['certificate-authority-data'])).toBe(pki.clusterCa.certPem);
     expect(decode(doc.users[0].user['client-certificate-data'])).toBe(pki.admin.certPem);
