@@ -93,11 +93,20 @@ function classify(err: Error): { code: number; message: string; details: string[
 /** oclif's parse errors span several lines around the useful one(s); keep just those. */
 function oneLine(message: string): string {
   const noise = /^(The following errors? occurred:|See more help with --help)$/;
-  return message
+  const lines = message
     .split('\n')
-    .map((line) => line.replace(/^\s*[›»]?\s*/, '').trim())
-    .filter((line) => line !== '' && !noise.test(line))
-    .join('; ');
+    .map((line) =>
+      line
+        .replace(/^\s*[›»]?\s*/, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
+    .filter((line) => line !== '' && !noise.test(line));
+  // "Missing 1 required arg:" is followed by what is missing: keep them as one phrase.
+  return lines.reduce(
+    (out, line, i) => (i === 0 ? line : `${out}${out.endsWith(':') ? ' ' : '; '}${line}`),
+    '',
+  );
 }
 
 export type BaseFlags = Interfaces.InferredFlags<(typeof NkdCommand)['baseFlags']>;

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
-import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
+import { configDisplayName, formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
 import { ExitCode, NkdError } from '../errors.js';
 
 export default class Validate extends NkdCommand {
@@ -10,10 +10,11 @@ export default class Validate extends NkdCommand {
   static override examples = [
     '<%= config.bin %> validate -f cluster.yaml',
     '<%= config.bin %> validate -f cluster.yaml --json | jq .errors',
+    '<%= config.bin %> template | <%= config.bin %> validate -f -',
   ];
   static override enableJsonFlag = true;
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'Cluster config file', required: true }),
+    file: Flags.string({ char: 'f', description: 'Cluster config file (- reads stdin)', required: true }),
   };
 
   async run(): Promise<{ valid: boolean; errors: ConfigProblem[]; warnings: ConfigProblem[] }> {
@@ -33,12 +34,12 @@ export default class Validate extends NkdCommand {
     if (!valid) {
       const n = parsed.errors.length;
       throw new NkdError(
-        `${flags.file} is invalid (${n} problem${n === 1 ? '' : 's'})`,
+        `${configDisplayName(flags.file)} is invalid (${n} problem${n === 1 ? '' : 's'})`,
         ExitCode.InvalidConfig,
         parsed.errors.map(formatProblem),
       );
     }
-    this.out(`${flags.file} is valid`);
+    this.out(`${configDisplayName(flags.file)} is valid`);
     return result;
   }
 }

@@ -198,6 +198,7 @@ function describe(value: unknown): string {
 
 /** Reads and validates a config file; a missing or unreadable file is a usage error. */
 export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
+  if (file === '-') return parseClusterConfig(await readStdin(), configDisplayName(file));
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -212,4 +213,17 @@ export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
     throw new NkdError(`cannot read config ${file}: ${why}`, ExitCode.Usage);
   }
   return parseClusterConfig(text, file);
+}
+
+/** How a config file is named in messages: `-` is stdin. */
+export function configDisplayName(file: string): string {
+  return file === '-' ? '<stdin>' : file;
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new NkdError('-f - reads the config from stdin, but stdin is a terminal', ExitCode.Usage);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

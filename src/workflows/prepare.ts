@@ -1,7 +1,7 @@
 // validate → plan → PKI → render → write assets: everything a deployment needs before touching
 // infrastructure. Nothing is written until the config is known to be valid and the templates load.
 import { rmSync } from 'node:fs';
-import { formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
+import { configDisplayName, formatProblem, loadClusterConfig, type ConfigProblem } from '../config/load.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
 import type { DebugLog } from '../lib/log.js';
@@ -53,7 +53,7 @@ export async function validateConfigFile(
       ...parsed.errors.map(formatProblem),
       ...parsed.warnings.map((w) => `warning: ${formatProblem(w)}`),
     ];
-    const message = `${file} is invalid (${count} problem${count === 1 ? '' : 's'})`;
+    const message = `${configDisplayName(file)} is invalid (${count} problem${count === 1 ? '' : 's'})`;
     throw new NkdError(message, ExitCode.InvalidConfig, details, [...parsed.errors, ...parsed.warnings]);
   }
   return { config: parsed.config, warnings: parsed.warnings };

@@ -111,3 +111,24 @@ describe('nkd kubeconfig', () => {
     expect(r.stderr).toMatch(/no kubeconfig for cluster ghost/);
   });
 });
+
+describe.concurrent('stdin and argument errors', () => {
+  it('validates a config piped on stdin with -f -, naming it <stdin>', async () => {
+    const sb = sandbox();
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const ok = await sb.run(['validate', '-f', '-'], { input: text });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.stdout).toMatch(/<stdin> is valid/);
+    const bad = await sb.run(['validate', '-f', '-'], {
+      input: edit(text, 'runtime: containerd', 'runtime: rkt'),
+    });
+    expect(bad.exitCode).toBe(3);
+    expect(bad.stderr).toMatch(/^<stdin>:\d+:\d+: spec\.runtime: must be one of/m);
+  });
+
+  it('names a missing argument in one readable line', async () => {
+    const r = await sandbox().run(['destroy']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe('nkd: Missing 1 required arg: name Cluster name (see --help)');
+  });
+});
