@@ -5,10 +5,10 @@ import type { ProvisionOutputs } from '../../providers/types.js';
 import { confirm } from '../cli/confirm.js';
 import { withInterrupt } from '../cli/interrupt.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
-import { provisionCluster } from '../workflows/provision.js';
+import { preflightProvisioning, provisionCluster } from '../workflows/provision.js';
 import { formatPlanSummary } from '../plan/summary.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
-import { planFromConfig, writeClusterAssets, type PreparedCluster } from '../workflows/prepare.js';
+import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config (validate, plan, render, provision, wait).';
@@ -57,39 +57,41 @@ export default class Deploy extends NkdCommand {
       this.out(formatPlanSummary(planned.plan));
     }
     if (cli) {
+      preflightProvisioning(planned);
       const n = planned.plan.nodes.length;
       await confirm(
         `Provision ${n} node(s) for cluster ${planned.plan.name} on ${planned.plan.platform.name}?`,
         flags.yes,
       );
     }
-    const prepared = await writeClusterAssets(planned, options);
-    const pointers = await writePointerAssets(prepared);
-    if (!cli) {
-      if (!this.jsonEnabled()) {
-        this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
-        if (pointers) this.out(`Pointer configs (instance user data): ${pointers}`);
+    return withPreparedCluster(planned, options, async (prepared) => {
+      const pointers = await writePointerAssets(prepared);
+      if (!cli) {
+        if (!this.jsonEnabled()) {
+          this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
+          if (pointers) this.out(`Pointer configs (instance user data): ${pointers}`);
+        }
+        return this.result(prepared, undefined);
       }
-      return this.result(prepared, undefined);
-    }
-    const outputs = await withInterrupt((signal) =>
-      provisionCluster({
-        prepared,
-        cli,
-        backendUrl: flags.backend,
-        progress: this.progress(),
-        log: this.debugLog,
-        signal,
-        fetchTimeoutMs: flags['fetch-timeout'] * 60_000,
-      }),
-    );
-    if (!this.jsonEnabled()) {
-      this.out(`\nProvisioned. API endpoint: https://${outputs.apiEndpoint}`);
-      this.out(
-        'Waiting for the API server and nodes, the kubeconfig, add-ons and Housekeeper are not part of this build yet.',
+      const outputs = await withInterrupt((signal) =>
+        provisionCluster({
+          prepared,
+          cli,
+          backendUrl: flags.backend,
+          progress: this.progress(),
+          log: this.debugLog,
+          signal,
+          fetchTimeoutMs: flags['fetch-timeout'] * 60_000,
+        }),
       );
-    }
-    return this.result(prepared, outputs);
+      if (!this.jsonEnabled()) {
+        this.out(`\nProvisioned. API endpoint: https://${outputs.apiEndpoint}`);
+        this.out(
+          'Waiting for the API server and nodes, the kubeconfig, add-ons and Housekeeper are not part of this build yet.',
+        );
+      }
+      return this.result(prepared, outputs);
+    });
   }
 
   private result(prepared: PreparedCluster, outputs: ProvisionOutputs | undefined): object {

@@ -83,6 +83,18 @@ export async function writeClusterAssets(
   planned: PlannedCluster,
   options: PrepareOptions,
 ): Promise<PreparedCluster> {
+  return withPreparedCluster(planned, options, async (prepared) => prepared);
+}
+
+/**
+ * Writes the cluster's assets, then runs `work` on them while still holding the cluster lock, so a
+ * whole deploy (render, provision, wait) is one exclusive operation on the cluster.
+ */
+export async function withPreparedCluster<T>(
+  planned: PlannedCluster,
+  options: PrepareOptions,
+  work: (prepared: PreparedCluster) => Promise<T>,
+): Promise<T> {
   const { log, progress } = options;
   const { config, warnings, plan, templates } = planned;
 
@@ -104,7 +116,7 @@ export async function writeClusterAssets(
     progress.step(
       `Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`,
     );
-    return { config, plan, paths, rendered, warnings, pkiCreated: created };
+    return await work({ config, plan, paths, rendered, warnings, pkiCreated: created });
   } finally {
     lock.release();
   }

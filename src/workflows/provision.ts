@@ -11,7 +11,7 @@ import { IgnitionService } from '../ignition-service/index.js';
 import type { DebugLog } from '../lib/log.js';
 import { writePrivateFile } from '../state/paths.js';
 import { planPointerDelivery } from './ignition-delivery.js';
-import type { PreparedCluster, Progress } from './prepare.js';
+import type { PlannedCluster, PreparedCluster, Progress } from './prepare.js';
 
 export interface ProvisionOptions {
   prepared: PreparedCluster;
@@ -22,6 +22,19 @@ export interface ProvisionOptions {
   signal: AbortSignal;
   /** How long nodes may take to fetch their Ignition config after provisioning (pointer delivery). */
   fetchTimeoutMs: number;
+}
+
+/** Checks that need no infrastructure, run before the user is asked and before anything is written. */
+export function preflightProvisioning(planned: PlannedCluster): void {
+  const provider = providerFor(planned.plan.platform.name);
+  const platformConfig = planned.config.spec.platform[planned.plan.platform.name];
+  const service = provider.delivery === 'pointer' ? provider.ignitionService?.(platformConfig) : undefined;
+  if (service && service.advertise === undefined) {
+    throw new NkdError(
+      `${service.path.join('.')}.advertise is not set: it must be the host:port at which the new nodes reach this machine's Ignition service during deploy`,
+      ExitCode.InvalidConfig,
+    );
+  }
 }
 
 export async function provisionCluster(options: ProvisionOptions): Promise<ProvisionOutputs> {

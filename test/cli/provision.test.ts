@@ -112,3 +112,22 @@ describe('OpenStack dry-run', () => {
     }
   });
 });
+
+describe('OpenStack deploy preflight', () => {
+  it('refuses before asking or writing anything when the Ignition service address is not set', async () => {
+    const sb = sandbox();
+    const text = readFileSync(join(REPO_ROOT, 'examples', 'openstack.yaml'), 'utf8').replace(
+      /\n\s+ignitionService:\n\s+advertise: [^\n]*/,
+      '',
+    );
+    expect(text).not.toContain('advertise');
+    const file = join(sb.root, 'openstack.yaml');
+    writeFileSync(file, text);
+    const r = await sb.run(['deploy', '-f', file, '--yes', '--state-dir', sb.state], {
+      env: { NKD_PULUMI_ROOT: brokenPulumiRoot() },
+    });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/spec\.platform\.openstack\.ignitionService\.advertise is not set/);
+    expect(existsSync(sb.state)).toBe(false);
+  });
+});
