@@ -10,6 +10,8 @@ export const ExitCode = {
   Prerequisite: 5,
   /** The infrastructure engine failed (Pulumi up/destroy). */
   Provisioning: 6,
+  /** A wait ran out of time (API server never ready, nodes never Ready). */
+  WaitTimeout: 7,
   Interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -1,0 +1,100 @@
+// Plain HTTPS GETs against the API server (what the waits poll): node:https with the cluster CA and
+// rejectUnauthorized set explicitly, a timeout per request, and a cap on the body size.
+import { request as httpsRequest, type Agent } from 'node:https';
+import { httpError, KubeApiError, transportError } from './errors.js';
+import { formatDuration } from './wait.js';
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface Getter {
+  get(path: string, accept: string): Promise<RawResponse>;
+  getJson(path: string, what: string): Promise<unknown>;
+}
+
+export function createGetter(target: {
+  server: string;
+  hostname: string;
+  port: number;
+  servername: string | undefined;
+  agent: Agent;
+  timeoutMs: number;
+}): Getter {
+  const { server, hostname, port, servername, agent, timeoutMs } = target;
+  function get(path: string, accept: string): Promise<RawResponse> {
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(transportError(err, server, timeoutMs));
+      };
+      const req = httpsRequest(
+        {
+          host: hostname,
+          port,
+          path,
+          method: 'GET',
+          agent,
+          ...(servername ? { servername } : {}),
+          headers: { Accept: accept, 'User-Agent': 'nkd' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) {
+              req.destroy(new KubeApiError(`${server}: response to GET ${path} is too large`, 'protocol'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', fail);
+          res.on('end', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type'] ?? ''),
+              body: Buffer.concat(chunks).toString('utf8'),
+            });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        const err = new KubeApiError(
+          `${server}: no response to GET ${path} within ${formatDuration(timeoutMs)}`,
+          'timeout',
+        );
+        req.destroy(err);
+        fail(err);
+      }, timeoutMs);
+      req.on('error', fail);
+      req.end();
+    });
+  }
+
+  async function getJson(path: string, what: string): Promise<unknown> {
+    const res = await get(path, 'application/json');
+    if (res.status < 200 || res.status > 299) throw httpError(res.status, what, res.body);
+    try {
+      return JSON.parse(res.body) as unknown;
+    } catch {
+      throw new KubeApiError(
+        `${server}: ${what} answered with something other than JSON`,
+        'protocol',
+        res.status,
+      );
+    }
+  }
+
+  return { get, getJson };
+}

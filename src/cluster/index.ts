@@ -1,0 +1,37 @@
+// Public surface of the Kubernetes API side. Importing this never loads @kubernetes/client-node: the
+// client imports it lazily, on the first apply().
+export {
+  apiServerUrl,
+  clusterClient,
+  clusterClientFromPki,
+  DEFAULT_FIELD_MANAGER,
+  KubeApiError,
+  nodeRoles,
+  summarizeNode,
+} from './client.js';
+export type {
+  AppliedObject,
+  ClusterClient,
+  ClusterClientOptions,
+  KubeApiErrorKind,
+  KubeObject,
+  NodeSummary,
+  ReadyzResult,
+} from './client.js';
+export {
+  DEFAULT_INITIAL_DELAY_MS,
+  DEFAULT_MAX_DELAY_MS,
+  formatClock,
+  formatDuration,
+  waitFor,
+  WaitTimeoutError,
+} from './wait.js';
+export type { ProbeResult, WaitEvent, WaitOptions, WaitProgress } from './wait.js';
+export {
+  DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_NODES_TIMEOUT_MS,
+  failingReadyzChecks,
+  waitForApiServer,
+  waitForNodesReady,
+} from './waits.js';
+export type { ClusterWaitOptions, NodeWaitEvent } from './waits.js';

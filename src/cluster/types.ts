@@ -1,0 +1,68 @@
+// The cluster client's public shapes.
+export interface ClusterClientOptions {
+  /** `https://host:port` of the API server (the plan's controlPlaneEndpoint; see apiServerUrl). */
+  server: string;
+  /** The cluster CA (PEM): the only trust anchor for the server's certificate. */
+  caPem: string;
+  /** Client certificate and key (PEM), normally the admin certificate (O=system:masters). */
+  clientCertPem: string;
+  clientKeyPem: string;
+  /** Name to verify the server certificate against (and send as SNI) instead of the URL's host. */
+  tlsServerName?: string;
+  /** Bound of each request, connection included (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface ReadyzResult {
+  /** HTTP 200 from /readyz. */
+  ok: boolean;
+  status: number;
+  /** The response body: "ok", or the list of checks with the failing ones marked "[-]". */
+  body: string;
+}
+
+export interface NodeSummary {
+  name: string;
+  /** The Ready condition is "True". */
+  ready: boolean;
+  /** Status of the Ready condition; "Unknown" when the node has none yet. */
+  readyStatus: 'True' | 'False' | 'Unknown';
+  readyReason?: string;
+  readyMessage?: string;
+  kubeletVersion: string;
+  osImage: string;
+  /** From node-role.kubernetes.io/<role> labels (and kubernetes.io/role), sorted. */
+  roles: string[];
+  internalIP?: string;
+}
+
+/** A manifest object as parsed from YAML/JSON; sent to the server verbatim. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface AppliedObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** Set for namespaced kinds ("default" when the manifest named none). */
+  namespace?: string;
+}
+
+export interface ClusterClient {
+  readonly server: string;
+  /** GET /readyz. Resolves with any HTTP status; rejects (KubeApiError) when no HTTP answer came. */
+  readyz(): Promise<ReadyzResult>;
+  /** GET /api/v1/nodes (paged), summarised. */
+  listNodes(): Promise<NodeSummary[]>;
+  /**
+   * Server-side apply of each object in order (PATCH, application/apply-patch+yaml, force=true), so a
+   * Namespace or CRD listed first exists before the objects that need it. Stops at the first failure.
+   */
+  apply(objects: readonly KubeObject[], fieldManager?: string): Promise<AppliedObject[]>;
+  /** Closes kept-alive connections. The client must not be used afterwards. */
+  close(): void;
+}
