@@ -14,74 +14,25 @@
  *
  * Loopback only (127.0.0.1, ephemeral port).
  */
-import { createPrivateKey, randomUUID, webcrypto } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
-import {
-  derToPem,
-  EC_KEYGEN,
-  EC_SIGNING,
-  generateEcKeyPair,
-  loadX509,
-  privateKeyPem,
-  randomSerial,
-} from '../../src/pki/crypto.js';
+import { generateServiceCa, issueServingCert } from '../../src/ignition-service/tls.js';
 import type { CertAndKey, ClusterPki } from '../../src/pki/types.js';
 
 // ---------------------------------------------------------------------------------------------- certs
 
-/** A throw-away self-signed CA, for a fake that must NOT be trusted. */
-export async function generateOtherCa(commonName = 'some other CA'): Promise<CertAndKey> {
-  const [x509, keys] = await Promise.all([loadX509(), generateEcKeyPair()]);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: `CN=${commonName}`,
-    notBefore: new Date(now - 60 * 60_000),
-    notAfter: new Date(now + 24 * 60 * 60_000),
-    keys,
-    signingAlgorithm: EC_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: derToPem(cert.rawData, 'CERTIFICATE'), keyPem: await privateKeyPem(keys.privateKey) };
+/** A throw-away CA, for a fake that must NOT be trusted (the Ignition service's CA issuer serves). */
+export function generateOtherCa(): Promise<CertAndKey> {
+  return generateServiceCa();
 }
 
-/** An apiserver serving certificate issued from `ca` for `names` (IP literals become IP SANs). */
-export async function issueApiServerCert(ca: CertAndKey, names: readonly string[]): Promise<CertAndKey> {
-  const [x509, keys] = await Promise.all([loadX509(), generateEcKeyPair()]);
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKeyDer = createPrivateKey(ca.keyPem).export({ type: 'pkcs8', format: 'der' });
-  const signingKey = await webcrypto.subtle.importKey('pkcs8', caKeyDer, EC_KEYGEN, false, ['sign']);
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: 'CN=kube-apiserver',
-    issuer: caCert.subjectName,
-    notBefore: new Date(now - 60 * 60_000),
-    notAfter: new Date(now + 24 * 60 * 60_000),
-    publicKey: keys.publicKey,
-    signingKey,
-    signingAlgorithm: EC_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n) =>
-          isIP(n) !== 0 ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n },
-        ),
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-    ],
-  });
-  return { certPem: derToPem(cert.rawData, 'CERTIFICATE'), keyPem: await privateKeyPem(keys.privateKey) };
+/** A serving certificate issued from `ca` for `names` (IP literals become IP SANs). */
+export function issueApiServerCert(ca: CertAndKey, names: readonly string[]): Promise<CertAndKey> {
+  return issueServingCert(ca, names);
 }
 
 // ------------------------------------------------------------------------------------------ discovery
