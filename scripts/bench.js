@@ -121,7 +121,7 @@ try {
     );
   }
   console.log(
-    '(CPU time counts worker threads (key generation) and the kernel's work creating files: 0.1-0.7 ms per file on this disk)',
+    '(CPU time counts worker threads (key generation) and the kernel work of creating files: 0.1-0.7 ms per file on this disk)',
   );
   const growth =
     (byNodes[1000].rerun.seconds - byNodes[100].rerun.seconds) /
