@@ -129,16 +129,44 @@ async function issueAdmin(x509: X509Lib, ca: IssuedCa, keys: KeyPair, now: Date)
   return { certPem: derToPem(cert.rawData, 'CERTIFICATE'), keyPem: await privateKeyPem(keys.privateKey) };
 }
 
-/** Generates a complete, fresh cluster PKI. Call once per cluster; persist with loadOrCreatePki. */
-export async function generatePki(opts: PkiOptions = {}): Promise<ClusterPki> {
+/**
+ * A PKI generated in two stages: everything but the service-account key is ready at once; the RSA
+ * service-account key (the slow part) follows in `complete`. `partial.serviceAccount` throws if read,
+ * so code that may run early (rendering workers, which never get it) cannot use it by mistake.
+ */
+export interface StagedPki {
+  partial: ClusterPki;
+  complete: Promise<ClusterPki>;
+}
+
+const SERVICE_ACCOUNT_PENDING: ClusterPki['serviceAccount'] = {
+  get publicKeyPem(): string {
+    throw new Error('pki: the service-account key is still being generated');
+  },
+  get privateKeyPem(): string {
+    throw new Error('pki: the service-account key is still being generated');
+  },
+};
+
+async function serviceAccountKeys(): Promise<ClusterPki['serviceAccount']> {
+  const keys = await generateRsaKeyPair();
+  const [publicKey, privateKey] = await Promise.all([
+    publicKeyPem(keys.publicKey),
+    privateKeyPem(keys.privateKey),
+  ]);
+  return { publicKeyPem: publicKey, privateKeyPem: privateKey };
+}
+
+export async function generatePkiStaged(opts: PkiOptions = {}): Promise<StagedPki> {
   const now = opts.now ?? new Date();
-  // Key generation dominates the cost; WebCrypto runs it on the libuv pool, so do it in parallel.
-  const [x509, clusterKeys, etcdKeys, frontProxyKeys, saKeys, adminKeys] = await Promise.all([
+  // The RSA key runs on the libuv pool while everything else (and the caller's work) goes on.
+  const serviceAccount = serviceAccountKeys();
+  serviceAccount.catch(() => undefined); // awaited through `complete`; never an unhandled rejection
+  const [x509, clusterKeys, etcdKeys, frontProxyKeys, adminKeys] = await Promise.all([
     loadX509(),
     generateEcKeyPair(),
     generateEcKeyPair(),
     generateEcKeyPair(),
-    generateRsaKeyPair(),
     generateEcKeyPair(),
   ]);
   const [clusterCa, etcdCa, frontProxyCa] = await Promise.all([
@@ -146,19 +174,21 @@ export async function generatePki(opts: PkiOptions = {}): Promise<ClusterPki> {
     issueCa(x509, etcdKeys, 'etcd-ca', now),
     issueCa(x509, frontProxyKeys, 'front-proxy-ca', now),
   ]);
-  const [admin, saPublic, saPrivate] = await Promise.all([
-    issueAdmin(x509, clusterCa, adminKeys, now),
-    publicKeyPem(saKeys.publicKey),
-    privateKeyPem(saKeys.privateKey),
-  ]);
-  return {
+  const admin = await issueAdmin(x509, clusterCa, adminKeys, now);
+  const partial: ClusterPki = {
     clusterCa: clusterCa.pair,
     etcdCa: etcdCa.pair,
     frontProxyCa: frontProxyCa.pair,
-    serviceAccount: { publicKeyPem: saPublic, privateKeyPem: saPrivate },
+    serviceAccount: SERVICE_ACCOUNT_PENDING,
     admin,
     bootstrapToken: newBootstrapToken(),
     certificateKey: newCertificateKey(),
     caCertHash: caCertHash(clusterCa.pair.certPem),
   };
+  return { partial, complete: serviceAccount.then((sa) => ({ ...partial, serviceAccount: sa })) };
+}
+
+/** Generates a complete, fresh cluster PKI. Call once per cluster; persist with loadOrCreatePki. */
+export async function generatePki(opts: PkiOptions = {}): Promise<ClusterPki> {
+  return (await generatePkiStaged(opts)).complete;
 }

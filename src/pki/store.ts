@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { caCertHash, generatePki } from './generate.js';
+import { caCertHash, generatePkiStaged, type StagedPki } from './generate.js';
 import type { ClusterPki, PkiOptions } from './types.js';
 
 /** File names mirror kubeadm's /etc/kubernetes/pki so the directory is recognisable. */
@@ -167,14 +167,16 @@ async function writePki(dir: string, pki: ClusterPki): Promise<void> {
   await syncDir(dir);
 }
 
+export interface StagedPkiResult extends StagedPki {
+  created: boolean;
+}
+
 /**
- * Loads the cluster PKI from `dir`, or generates and persists it if the directory holds none.
- * Never regenerates existing material; throws if only some of the files are present.
+ * Loads the cluster PKI from `dir`, or starts generating it if the directory holds none: `complete`
+ * resolves once the material is generated and persisted. Never regenerates existing material; throws
+ * if only some of the files are present.
  */
-export async function loadOrCreatePki(
-  dir: string,
-  opts: PkiOptions = {},
-): Promise<{ pki: ClusterPki; created: boolean }> {
+export async function loadOrCreatePkiStaged(dir: string, opts: PkiOptions = {}): Promise<StagedPkiResult> {
   await mkdir(dir, { recursive: true, mode: DIR_MODE });
   await chmod(dir, DIR_MODE); // mkdir leaves an existing directory's mode alone
 
@@ -183,7 +185,8 @@ export async function loadOrCreatePki(
 
   if (missing.length === 0) {
     await Promise.all(PKI_FILES.map((name) => chmod(join(dir, name), FILE_MODE)));
-    return { pki: await readPki(dir), created: false };
+    const pki = await readPki(dir);
+    return { partial: pki, complete: Promise.resolve(pki), created: false };
   }
   if (missing.length < PKI_FILES.length) {
     throw new PkiStateError(
@@ -193,7 +196,20 @@ export async function loadOrCreatePki(
     );
   }
 
-  const pki = await generatePki(opts);
-  await writePki(dir, pki);
-  return { pki, created: true };
+  const staged = await generatePkiStaged(opts);
+  const complete = staged.complete.then(async (pki) => {
+    await writePki(dir, pki);
+    return pki;
+  });
+  complete.catch(() => undefined); // the caller awaits it; never an unhandled rejection meanwhile
+  return { partial: staged.partial, complete, created: true };
+}
+
+/** Loads the cluster PKI from `dir`, or generates and persists it if the directory holds none. */
+export async function loadOrCreatePki(
+  dir: string,
+  opts: PkiOptions = {},
+): Promise<{ pki: ClusterPki; created: boolean }> {
+  const staged = await loadOrCreatePkiStaged(dir, opts);
+  return { pki: await staged.complete, created: staged.created };
 }

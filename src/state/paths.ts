@@ -60,6 +60,12 @@ export function syncDirectory(dir: string, files: ReadonlyMap<string, string>): 
   for (const name of readdirSync(dir)) {
     if (!files.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
+  writeFilesIfChanged(dir, files);
+}
+
+/** Writes each file whose content differs (or that is missing), 0600; other files are left alone. */
+export function writeFilesIfChanged(dir: string, files: ReadonlyMap<string, string>): void {
+  ensurePrivateDir(dir);
   const existing = new Set(readdirSync(dir));
   for (const [name, contents] of files) {
     const path = join(dir, name);

@@ -5,16 +5,17 @@ import { configDisplayName, formatProblem, loadClusterConfig, type ConfigProblem
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
 import type { DebugLog } from '../lib/log.js';
-import { loadOrCreatePki, PkiStateError, renderAdminKubeconfig } from '../pki/index.js';
+import { loadOrCreatePkiStaged, PkiStateError, renderAdminKubeconfig } from '../pki/index.js';
 import { lockCluster } from '../state/lock.js';
 import { endpointText, planCluster } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
-import { renderCluster, type RenderedNode } from '../render/node.js';
+import { renderNode, type RenderedNode } from '../render/node.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
 import {
   clusterPaths,
   ensurePrivateDir,
   syncDirectory,
+  writeFilesIfChanged,
   writePrivateFile,
   type ClusterPaths,
 } from '../state/paths.js';
@@ -96,7 +97,7 @@ export async function withPreparedCluster<T>(
   work: (prepared: PreparedCluster) => Promise<T>,
 ): Promise<T> {
   const { log, progress } = options;
-  const { config, warnings, plan, templates } = planned;
+  const { config, warnings, plan } = planned;
 
   // First write: from here on the cluster has state, and the debug log lives with it.
   const paths = clusterPaths(options.stateDir, plan.name);
@@ -106,9 +107,10 @@ export async function withPreparedCluster<T>(
 
   const lock = lockCluster(paths.root, plan.name);
   try {
-    const { pki, created } = await loadPki(paths.pki, progress, log);
     const renderStarted = Date.now();
-    const rendered = renderCluster({ plan, pki, templates });
+    // The completion marker goes first: assets are about to change.
+    rmSync(paths.plan, { force: true });
+    const { pki, created, rendered } = await renderWithPki(planned, paths, progress, log);
     writeAssets(paths, plan, rendered);
     const server = `https://${endpointText(plan.kubernetes.controlPlaneEndpoint)}`;
     writePrivateFile(paths.adminKubeconfig, renderAdminKubeconfig(pki, plan.name, server));
@@ -122,19 +124,47 @@ export async function withPreparedCluster<T>(
   }
 }
 
-async function loadPki(dir: string, progress: Progress, log: DebugLog) {
+/**
+ * Renders every node. On a first run the service-account key (RSA, the slow part of the PKI) is still
+ * being generated while the workers, which never receive it, are rendered and written; the control
+ * plane follows once it is ready. Nodes come back in plan order.
+ */
+async function renderWithPki(
+  planned: PlannedCluster,
+  paths: ClusterPaths,
+  progress: Progress,
+  log: DebugLog,
+) {
+  const { plan, templates } = planned;
   const started = Date.now();
+  let staged;
   try {
-    const result = await loadOrCreatePki(dir);
-    progress.step(
-      result.created ? `Generated the cluster PKI in ${dir}` : `Reusing the cluster PKI in ${dir}`,
-    );
-    log.debug(`pki ${result.created ? 'generated' : 'loaded'} in ${Date.now() - started} ms`);
-    return result;
+    staged = await loadOrCreatePkiStaged(paths.pki);
   } catch (err) {
     if (err instanceof PkiStateError) throw new NkdError(err.message, ExitCode.State);
     throw err;
   }
+  const workers = plan.nodes.filter((n) => n.role === 'worker');
+  const early = workers.map((node) => renderNode({ plan, pki: staged.partial, templates }, node));
+  writeNodeFiles(paths, early);
+  const pki = await staged.complete;
+  progress.step(
+    staged.created ? `Generated the cluster PKI in ${paths.pki}` : `Reusing the cluster PKI in ${paths.pki}`,
+  );
+  log.debug(
+    `pki ${staged.created ? 'generated' : 'loaded'}; first ${early.length} node(s) rendered in ${Date.now() - started} ms`,
+  );
+  const byName = new Map(early.map((r) => [r.node.name, r]));
+  const rendered = plan.nodes.map(
+    (node) => byName.get(node.name) ?? renderNode({ plan, pki, templates }, node),
+  );
+  return { pki, created: staged.created, rendered };
+}
+
+/** Writes nodes' files ahead of the full sync (which then finds them unchanged). */
+function writeNodeFiles(paths: ClusterPaths, rendered: RenderedNode[]): void {
+  writeFilesIfChanged(paths.ignition, new Map(rendered.map((r) => [`${r.node.name}.ign`, r.ignitionText])));
+  writeFilesIfChanged(paths.kubeadm, new Map(rendered.map((r) => [`${r.node.name}.yaml`, r.kubeadmText])));
 }
 
 /** plan.json is written last: it marks the assets as complete for that plan. */

@@ -235,3 +235,16 @@ describe('renderAdminKubeconfig', () => {
     expect(() => renderAdminKubeconfig(pki, 'prod', 'http://10.0.0.10:6443')).toThrow(/https/);
   });
 });
+
+describe('generatePkiStaged', () => {
+  it('hands out everything but the service-account key at once, which a read of refuses', async () => {
+    const { generatePkiStaged } = await import('../../src/pki/generate.js');
+    const staged = await generatePkiStaged();
+    expect(staged.partial.bootstrapToken).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(() => staged.partial.serviceAccount.privateKeyPem).toThrow(/still being generated/);
+    const complete = await staged.complete;
+    expect(complete.clusterCa).toEqual(staged.partial.clusterCa);
+    expect(complete.bootstrapToken).toBe(staged.partial.bootstrapToken);
+    expect(complete.serviceAccount.privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+  });
+});
