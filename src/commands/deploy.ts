@@ -46,7 +46,6 @@ export default class Deploy extends NkdCommand {
     // Checked before anything is written: without the engine nothing can be provisioned.
     const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
     const options = {
-      configFile: flags.file,
       stateDir: this.stateDir(flags),
       log: this.debugLog,
       progress: this.progress(),

@@ -46,12 +46,14 @@ function loadTokens(dir: string, nodes: readonly string[]): Record<string, strin
   return tokens;
 }
 
-export async function planPointerDelivery(
+/**
+ * The Ignition service settings of a pointer-delivery provider; nodes cannot boot without an address
+ * to reach it, so a missing one is a config error named by its key.
+ */
+export function requireIgnitionService(
   provider: ProviderDescriptor<unknown>,
   platformConfig: unknown,
-  rendered: RenderedNode[],
-  clusterDir: string,
-): Promise<DeliveryPlan> {
+): { listen: { host: string; port: number }; advertise: string; advertiseHost: string } {
   const service = provider.ignitionService?.(platformConfig);
   if (!service)
     throw new Error(`provider ${provider.name} uses pointer delivery but declares no Ignition service`);
@@ -61,7 +63,21 @@ export async function planPointerDelivery(
       ExitCode.InvalidConfig,
     );
   }
-  const advertise = hostPort(service.advertise, `${service.path.join('.')}.advertise`);
+  const key = service.path.join('.');
+  return {
+    listen: hostPort(service.listen, `${key}.listen`),
+    advertise: service.advertise,
+    advertiseHost: hostPort(service.advertise, `${key}.advertise`).host,
+  };
+}
+
+export async function planPointerDelivery(
+  provider: ProviderDescriptor<unknown>,
+  platformConfig: unknown,
+  rendered: RenderedNode[],
+  clusterDir: string,
+): Promise<DeliveryPlan> {
+  const service = requireIgnitionService(provider, platformConfig);
   const dir = join(clusterDir, 'ignition-service');
   ensurePrivateDir(dir);
   const { ca } = await loadOrCreateServiceCa(dir);
@@ -84,8 +100,8 @@ export async function planPointerDelivery(
     ),
   }));
   return {
-    listen: hostPort(service.listen, `${service.path.join('.')}.listen`),
-    advertise: advertise.host,
+    listen: service.listen,
+    advertise: service.advertiseHost,
     ca,
     tokens,
     nodes,

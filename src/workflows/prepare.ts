@@ -25,7 +25,6 @@ export interface Progress {
 }
 
 export interface PrepareOptions {
-  configFile: string;
   stateDir: string;
   log: DebugLog;
   progress: Progress;
@@ -73,18 +72,6 @@ export async function planFromConfig(configFile: string, log: DebugLog): Promise
   const plan = planCluster(config);
   log.debug(`planned ${plan.nodes.length} nodes for cluster ${plan.name}`);
   return { config, warnings, plan, templates: loadTemplates() };
-}
-
-export async function prepareCluster(options: PrepareOptions): Promise<PreparedCluster> {
-  return writeClusterAssets(await planFromConfig(options.configFile, options.log), options);
-}
-
-/** PKI (generated once) and rendered assets, written under the cluster's state directory. */
-export async function writeClusterAssets(
-  planned: PlannedCluster,
-  options: PrepareOptions,
-): Promise<PreparedCluster> {
-  return withPreparedCluster(planned, options, async (prepared) => prepared);
 }
 
 /**

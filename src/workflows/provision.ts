@@ -10,7 +10,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { IgnitionService } from '../ignition-service/index.js';
 import type { DebugLog } from '../lib/log.js';
 import { writePrivateFile } from '../state/paths.js';
-import { planPointerDelivery } from './ignition-delivery.js';
+import { planPointerDelivery, requireIgnitionService } from './ignition-delivery.js';
 import type { PlannedCluster, PreparedCluster, Progress } from './prepare.js';
 
 export interface ProvisionOptions {
@@ -28,13 +28,7 @@ export interface ProvisionOptions {
 export function preflightProvisioning(planned: PlannedCluster): void {
   const provider = providerFor(planned.plan.platform.name);
   const platformConfig = planned.config.spec.platform[planned.plan.platform.name];
-  const service = provider.delivery === 'pointer' ? provider.ignitionService?.(platformConfig) : undefined;
-  if (service && service.advertise === undefined) {
-    throw new NkdError(
-      `${service.path.join('.')}.advertise is not set: it must be the host:port at which the new nodes reach this machine's Ignition service during deploy`,
-      ExitCode.InvalidConfig,
-    );
-  }
+  if (provider.delivery === 'pointer') requireIgnitionService(provider, platformConfig);
 }
 
 export async function provisionCluster(options: ProvisionOptions): Promise<ProvisionOutputs> {

@@ -131,3 +131,21 @@ describe('OpenStack deploy preflight', () => {
     expect(existsSync(sb.state)).toBe(false);
   });
 });
+
+describe('OpenStack deploy preflight on a malformed address', () => {
+  it('names an advertise address without a port before asking or writing anything', async () => {
+    const sb = sandbox();
+    const text = readFileSync(join(REPO_ROOT, 'examples', 'openstack.yaml'), 'utf8').replace(
+      'advertise: 203.0.113.10:22623',
+      'advertise: 203.0.113.10',
+    );
+    const file = join(sb.root, 'openstack.yaml');
+    writeFileSync(file, text);
+    const r = await sb.run(['deploy', '-f', file, '--yes', '--state-dir', sb.state], {
+      env: { NKD_PULUMI_ROOT: brokenPulumiRoot() },
+    });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/ignitionService\.advertise "203\.0\.113\.10" must be host:port/);
+    expect(existsSync(sb.state)).toBe(false);
+  });
+});
