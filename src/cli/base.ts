@@ -84,7 +84,8 @@ export abstract class NkdCommand extends Command {
 
 function classify(err: Error): { code: number; message: string; details: string[] } {
   if (err instanceof NkdError) return { code: err.exitCode, message: err.message, details: [...err.details] };
-  if (err instanceof Errors.CLIError && 'parse' in err) {
+  // nkd throws no oclif CLIError itself: every one is about the command line (flags, args, values).
+  if (err instanceof Errors.CLIError) {
     return { code: ExitCode.Usage, message: `${oneLine(err.message)} (see --help)`, details: [] };
   }
   return { code: ExitCode.Internal, message: `internal error: ${err.message}`, details: [] };

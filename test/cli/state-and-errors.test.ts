@@ -132,3 +132,14 @@ describe.concurrent('stdin and argument errors', () => {
     expect(r.stderr.trim()).toBe('nkd: Missing 1 required arg: name Cluster name (see --help)');
   });
 });
+
+describe('flag values', () => {
+  it('an out-of-range flag value is a one-line usage error, not an internal one', async () => {
+    const sb = sandbox();
+    const r = await sb.run(['deploy', '-f', EXAMPLE, '--fetch-timeout', '0', '--state-dir', sb.state]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--fetch-timeout.*greater than or equal to 1/);
+    expect(existsSync(sb.state)).toBe(false);
+  });
+});
