@@ -21,6 +21,13 @@ export interface ReadyzResult {
   body: string;
 }
 
+/** A workload whose rollout nkd waits for (add-ons, Housekeeper). */
+export interface WorkloadRef {
+  kind: 'Deployment' | 'DaemonSet';
+  namespace: string;
+  name: string;
+}
+
 export interface NodeSummary {
   name: string;
   /** The Ready condition is "True". */

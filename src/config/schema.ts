@@ -86,6 +86,16 @@ export const clusterConfigSchema = z.strictObject({
           .enum(['calico', 'flannel', 'none'])
           .default('calico')
           .describe('CNI plugin installed after deploy'),
+        version: z
+          .string()
+          .default('')
+          .describe('Version of the bundled plugin manifests; default: the newest bundled one'),
+        manifest: z
+          .string()
+          .default('')
+          .describe(
+            'A file (relative to this config) or https:// URL of a manifest applied instead of the bundled one',
+          ),
       })
       .prefault({}),
     controlPlane: nodeGroup(1, { count: 1 }).prefault({}),
@@ -110,6 +120,22 @@ export const clusterConfigSchema = z.strictObject({
     housekeeper: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Install the Housekeeper upgrade operator'),
+        image: z
+          .string()
+          .default('')
+          .describe("Image of the operator and node agent; default: nkd's own image of this version"),
+      })
+      .prefault({}),
+    hooks: z
+      .strictObject({
+        preDeploy: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('Local executables run in order before provisioning (paths relative to this config)'),
+        postDeploy: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('Manifest files or directories applied in order after everything else (relative paths)'),
       })
       .prefault({}),
     platform: z.strictObject(platformConfigShape).describe('Exactly one platform'),

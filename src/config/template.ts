@@ -18,7 +18,9 @@ spec:
     serviceSubnet: 10.96.0.0/16
   runtime: containerd            # containerd | crio | isulad | docker (docker needs cri-dockerd)
   network:
-    plugin: calico               # calico | flannel | none
+    plugin: calico               # calico | flannel | none (then bring your own CNI in hooks.postDeploy)
+    version: ""                  # bundled manifest version; default: the newest bundled one
+    manifest: ""                 # optional file or https:// URL applied instead of the bundled manifest
   controlPlane:
     count: 3                     # 1 or more; use an odd number for etcd quorum
     cpus: 4
@@ -39,5 +41,9 @@ spec:
     releaseImage: ""             # optional NestOS ostree container image carrying kubeadm/kubelet/kubectl
   housekeeper:
     enabled: true                # install the in-cluster upgrade operator
+    image: ""                    # operator/agent image; default: nkd's own image of this version
+  hooks:
+    preDeploy: []                # local executables run before provisioning, e.g. - scripts/check-dns.sh
+    postDeploy: []               # manifest files/directories applied last, e.g. - manifests/
 ${providerFor(platform).templateSection}`;
 }

@@ -4,6 +4,7 @@ export type { CertAndKey, ClusterPki, PkiOptions } from './types.js';
 export { caCertHash, certNotAfter, generatePki, generatePkiStaged, type StagedPki } from './generate.js';
 export {
   loadOrCreatePki,
+  loadPki,
   loadOrCreatePkiStaged,
   PKI_FILES,
   PkiStateError,

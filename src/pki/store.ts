@@ -213,3 +213,17 @@ export async function loadOrCreatePki(
   const staged = await loadOrCreatePkiStaged(dir, opts);
   return { pki: await staged.complete, created: staged.created };
 }
+
+/** Loads an existing, complete cluster PKI; never creates one (commands working from state alone). */
+export async function loadPki(dir: string): Promise<ClusterPki> {
+  const present = await Promise.all(PKI_FILES.map((name) => exists(join(dir, name))));
+  const missing = PKI_FILES.filter((_, i) => !present[i]);
+  if (missing.length > 0) {
+    throw new PkiStateError(
+      missing.length === PKI_FILES.length
+        ? `no cluster PKI in ${dir}`
+        : `PKI in ${dir} is incomplete, missing: ${missing.join(', ')}`,
+    );
+  }
+  return readPki(dir);
+}

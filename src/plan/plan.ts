@@ -109,3 +109,12 @@ export function initNode(plan: ClusterPlan): NodePlan {
   invariant(node, 'no init node');
   return node;
 }
+
+/** Parses `host:port` (as written by endpointText and reported by providers); undefined if malformed. */
+export function parseEndpointText(text: string): Endpoint | undefined {
+  const bracketed = /^\[([0-9a-f:.]+)\]:(\d{1,5})$/i.exec(text);
+  const match = bracketed ?? /^([^:\s]+):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  return port >= 1 && port <= 65535 ? { host: match[1]!.toLowerCase(), port } : undefined;
+}

@@ -1,0 +1,68 @@
+// How nkd reaches a deployed cluster's API from the deployer: the endpoint the provider reported
+// (outputs.json: a floating IP, a forwarded port...) when it differs from the planned one, verified
+// against the planned endpoint's name, which is what the API server certificate is issued for.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProvisionOutputs } from '../../providers/types.js';
+import { ExitCode, NkdError } from '../errors.js';
+import { loadPki, PkiStateError } from '../pki/index.js';
+import type { ClusterPki } from '../pki/types.js';
+import { endpointText, parseEndpointText } from '../plan/plan.js';
+import type { ClusterPlan } from '../plan/types.js';
+import type { ClusterPaths } from '../state/paths.js';
+
+export interface ApiTarget {
+  /** `https://host:port` to connect to. */
+  server: string;
+  /** Set when `server`'s host is not the planned endpoint host: verify the certificate against this. */
+  tlsServerName?: string;
+}
+
+/** Pure: the URL to dial and the name to verify, from the plan and (when provisioned) the outputs. */
+export function apiTarget(
+  plan: ClusterPlan,
+  outputs: Pick<ProvisionOutputs, 'apiEndpoint'> | undefined,
+): ApiTarget {
+  const planned = plan.kubernetes.controlPlaneEndpoint;
+  const reachable = outputs?.apiEndpoint ? parseEndpointText(outputs.apiEndpoint) : undefined;
+  if (!reachable) return { server: `https://${endpointText(planned)}` };
+  const server = `https://${endpointText(reachable)}`;
+  return reachable.host === planned.host ? { server } : { server, tlsServerName: planned.host };
+}
+
+export function readPlan(paths: ClusterPaths): ClusterPlan {
+  if (!existsSync(paths.plan)) {
+    throw new NkdError(
+      `cluster state in ${paths.root} has no plan.json: run \`nkd deploy -f <config>\` first`,
+      ExitCode.State,
+    );
+  }
+  return JSON.parse(readFileSync(paths.plan, 'utf8')) as ClusterPlan;
+}
+
+export function outputsPath(paths: ClusterPaths): string {
+  return join(paths.root, 'outputs.json');
+}
+
+/** The provider's outputs of the last successful provisioning, if any. */
+export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
+  const file = outputsPath(paths);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as ProvisionOutputs;
+}
+
+/** Everything needed to talk to the cluster, from its state directory alone. */
+export async function clusterAccess(
+  paths: ClusterPaths,
+): Promise<{ plan: ClusterPlan; outputs: ProvisionOutputs | undefined; pki: ClusterPki; target: ApiTarget }> {
+  const plan = readPlan(paths);
+  const outputs = readOutputs(paths);
+  let pki: ClusterPki;
+  try {
+    pki = await loadPki(paths.pki);
+  } catch (err) {
+    if (err instanceof PkiStateError) throw new NkdError(err.message, ExitCode.State);
+    throw err;
+  }
+  return { plan, outputs, pki, target: apiTarget(plan, outputs) };
+}
