@@ -12,6 +12,10 @@ export const ExitCode = {
   Provisioning: 6,
   /** A wait ran out of time (API server never ready, nodes never Ready). */
   WaitTimeout: 7,
+  /** The cluster refused an operation nkd asked of it (an add-on or manifest apply rejected). */
+  ClusterOperation: 8,
+  /** A user hook (a pre-deploy script) failed. */
+  HookFailed: 9,
   Interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

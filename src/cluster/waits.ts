@@ -97,7 +97,18 @@ export async function waitForApiServer(
 }
 
 /** Progress of the node wait: the generic events, plus one event per node turning Ready. */
-export type NodeWaitEvent = WaitEvent | { type: 'node-ready'; node: NodeSummary; message: string };
+export type NodeWaitEvent =
+  | WaitEvent
+  | { type: 'node-joined'; node: NodeSummary; message: string }
+  | { type: 'node-ready'; node: NodeSummary; message: string };
+
+export interface NodeWaitOptions extends ClusterWaitOptions<NodeWaitEvent> {
+  /**
+   * false: registered is enough. Without a network plugin (`network.plugin: none`) nodes stay NotReady
+   * until the user installs one, so the deploy only waits for them to join.
+   */
+  requireReady?: boolean;
+}
 
 function describeNode(node: NodeSummary): string {
   const roles = node.roles.length > 0 ? node.roles.join(',') : 'no role';
@@ -116,9 +127,11 @@ function notReadyDetail(node: NodeSummary): string {
 export async function waitForNodesReady(
   client: Pick<ClusterClient, 'listNodes'>,
   expectedNames: readonly string[],
-  options: ClusterWaitOptions<NodeWaitEvent> = {},
+  options: NodeWaitOptions = {},
 ): Promise<NodeSummary[]> {
   const now = options.now ?? Date.now;
+  const requireReady = options.requireReady ?? true;
+  const joined = new Set<string>();
   const expected = [...new Set(expectedNames)];
   const emit = options.onProgress ?? (() => {});
   const reported = new Set<string>();
@@ -141,7 +154,7 @@ export async function waitForNodesReady(
 
   const count = expected.length;
   return waitFor<NodeSummary[]>({
-    what: `${count} node${count === 1 ? '' : 's'} to be Ready`,
+    what: `${count} node${count === 1 ? '' : 's'} to be ${requireReady ? 'Ready' : 'registered'}`,
     timeoutMs: options.timeoutMs ?? DEFAULT_NODES_TIMEOUT_MS,
     ...pickTuning(options),
     onProgress: emit,
@@ -155,6 +168,13 @@ export async function waitForNodesReady(
       }
       lastNodes = nodes;
       const { byName, ready, missing, notReady } = classify(nodes);
+      for (const name of expected) {
+        const node = byName.get(name);
+        if (!node || joined.has(name)) continue;
+        joined.add(name);
+        const message = `node ${name} joined the cluster (${describeNode(node)})`;
+        emit(message, { type: 'node-joined', node, message });
+      }
       for (const name of ready) {
         if (reported.has(name)) continue;
         reported.add(name);
@@ -162,7 +182,7 @@ export async function waitForNodesReady(
         const message = `node ${name} is Ready (${describeNode(node)})`;
         emit(message, { type: 'node-ready', node, message });
       }
-      if (missing.length === 0 && notReady.length === 0) {
+      if (missing.length === 0 && (notReady.length === 0 || !requireReady)) {
         return { done: true, value: expected.map((name) => byName.get(name)!) };
       }
       const parts = [`${ready.length}/${count} Ready`];

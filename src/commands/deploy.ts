@@ -1,29 +1,38 @@
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
-import { formatProblem } from '../config/load.js';
-import type { ProvisionOutputs } from '../../providers/types.js';
 import { confirm } from '../cli/confirm.js';
+import { durationFlag } from '../cli/duration.js';
 import { withInterrupt } from '../cli/interrupt.js';
+import { createReporter } from '../cli/reporters/index.js';
+import { formatProblem } from '../config/load.js';
+import { pulumiEngine } from '../engine/pulumi-engine.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
-import { preflightProvisioning, provisionCluster } from '../workflows/provision.js';
+import { ExitCode, NkdError } from '../errors.js';
 import { formatPlanSummary } from '../plan/summary.js';
+import { configBaseDir, deployWillProvision, runDeploy, type DeployResult } from '../workflows/deploy.js';
+import { checkHookPaths } from '../workflows/hooks.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
+import { preflightProvisioning } from '../workflows/provision.js';
 
 export default class Deploy extends NkdCommand {
-  static override summary = 'Deploy a cluster from its config (validate, plan, render, provision, wait).';
+  static override summary = 'Deploy a cluster from its config, or resume/converge an earlier deploy.';
   static override description = [
-    "With --dry-run nkd validates the config, plans the cluster, generates its PKI once (reused on every later run) and writes every node's complete Ignition config and kubeadm file under <state-dir>/clusters/<name>/assets/, touching no infrastructure. Running it twice gives byte-identical files.",
-    'Exit codes: 0 done, 2 usage error, 3 invalid config (one FILE:LINE:COL line per problem), 4 cluster state error, 1 internal error.',
+    "Validates the config, plans the cluster, generates its PKI once, renders every node's Ignition and kubeadm config, then runs the deploy phases: pre-deploy hooks, provision (Pulumi), serve Ignition (OpenStack), wait for the API server, install the network plugin, wait for the nodes, install Housekeeper, apply post-deploy manifests.",
+    'Each finished phase is recorded in the cluster state. Running the same command again (after Ctrl-C, a crash, a timeout or a fixed config) verifies the finished phases and resumes from the first unfinished one; it never creates machines twice or regenerates secrets. Only one nkd works on a cluster at a time.',
+    'Progress: a live task list on a terminal, timestamped lines otherwise, one JSON object per line with --json (the last one is {"type":"result",...}). A debug log is always written to <state-dir>/clusters/<name>/logs/nkd-debug.log.',
+    'With --dry-run nothing is provisioned: the rendered files are written under <state-dir>/clusters/<name>/assets/, byte-identical on every run.',
+    'Exit codes: 0 done, 2 usage, 3 invalid config, 4 cluster state (e.g. locked), 5 Pulumi CLI missing, 6 provisioning failed, 7 a wait timed out (with diagnostics), 8 the cluster refused an add-on or manifest, 9 a pre-deploy hook failed, 130 interrupted (re-run to resume).',
   ].join('\n\n');
   static override examples = [
+    '<%= config.bin %> deploy -f cluster.yaml',
+    '<%= config.bin %> deploy -f cluster.yaml --yes --json > deploy-events.jsonl',
     '<%= config.bin %> deploy -f cluster.yaml --dry-run',
-    '<%= config.bin %> deploy -f cluster.yaml --dry-run --json | jq .nodes',
-    'NKD_STATE_DIR=./state <%= config.bin %> deploy -f examples/libvirt.yaml --dry-run',
+    '<%= config.bin %> deploy -f cluster.yaml --nodes-timeout 45m',
   ];
   static override enableJsonFlag = true;
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'Cluster config file', required: true }),
+    file: Flags.string({ char: 'f', description: 'Cluster config file (- for stdin)', required: true }),
     'dry-run': Flags.boolean({
       description: 'Validate, plan and render everything; touch no infrastructure',
     }),
@@ -34,70 +43,128 @@ export default class Deploy extends NkdCommand {
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
-    'fetch-timeout': Flags.integer({
-      description: 'Minutes to wait for every node to fetch its Ignition config (OpenStack)',
-      default: 30,
-      min: 1,
+    'fetch-timeout': durationFlag({
+      description: 'How long every node may take to fetch its Ignition config (OpenStack)',
+      default: '30m',
     }),
+    'api-timeout': durationFlag({ description: 'How long to wait for the API server', default: '20m' }),
+    'nodes-timeout': durationFlag({
+      description: 'How long to wait for every node to be Ready',
+      default: '30m',
+    }),
+    'addons-timeout': durationFlag({
+      description: 'How long each add-on (network plugin, Housekeeper) may take to roll out',
+      default: '15m',
+    }),
+    'hook-timeout': durationFlag({ description: 'How long each pre-deploy hook may run', default: '10m' }),
   };
+
+  /** --json output is JSON lines: the events, then the result (or the error) as the last line. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+  }
 
   async run(): Promise<object> {
     const { flags } = await this.parse(Deploy);
     // Checked before anything is written: without the engine nothing can be provisioned.
     const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
-    const options = {
-      stateDir: this.stateDir(flags),
-      log: this.debugLog,
-      progress: this.progress(),
-    };
+    const stateDir = this.stateDir(flags);
     const planned = await planFromConfig(flags.file, this.debugLog);
+    const hookProblems = checkHookPaths(planned.config.spec.hooks, configBaseDir(flags.file));
+    if (hookProblems.length > 0) {
+      throw new NkdError(
+        `${hookProblems.length} hook path(s) in the config are unusable`,
+        ExitCode.InvalidConfig,
+        hookProblems,
+      );
+    }
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(formatPlanSummary(planned.plan));
     }
-    if (cli) {
+    if (!cli) return this.dryRun(planned, stateDir);
+
+    const nkdVersion = this.config.version;
+    let confirmed = flags.yes;
+    if (deployWillProvision({ planned, stateDir, nkdVersion })) {
       preflightProvisioning(planned);
-      const n = planned.plan.nodes.length;
       await confirm(
-        `Provision ${n} node(s) for cluster ${planned.plan.name} on ${planned.plan.platform.name}?`,
+        `Provision ${planned.plan.nodes.length} node(s) for cluster ${planned.plan.name} on ${planned.plan.platform.name}?`,
         flags.yes,
       );
+      confirmed = true;
     }
-    return withPreparedCluster(planned, options, async (prepared) => {
-      const pointers = await writePointerAssets(prepared);
-      if (!cli) {
-        if (!this.jsonEnabled()) {
-          this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
-          if (pointers) this.out(`Pointer configs (instance user data): ${pointers}`);
-        }
-        return this.result(prepared, undefined);
-      }
-      const outputs = await withInterrupt((signal) =>
-        provisionCluster({
-          prepared,
-          cli,
-          backendUrl: flags.backend,
-          progress: this.progress(),
+    const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
+    try {
+      const result = await withInterrupt((signal) =>
+        runDeploy({
+          planned,
+          configFile: flags.file,
+          stateDir,
+          nkdVersion,
+          engine: pulumiEngine(cli, flags.backend),
+          reporter,
           log: this.debugLog,
           signal,
-          fetchTimeoutMs: flags['fetch-timeout'] * 60_000,
+          timeouts: {
+            fetchMs: flags['fetch-timeout'],
+            apiMs: flags['api-timeout'],
+            nodesMs: flags['nodes-timeout'],
+            addonsMs: flags['addons-timeout'],
+            hookMs: flags['hook-timeout'],
+          },
+          confirmProvisioning: async (question) => {
+            if (confirmed) return;
+            reporter.suspend();
+            try {
+              await confirm(question, false);
+            } finally {
+              reporter.resume();
+            }
+            confirmed = true;
+          },
         }),
       );
+      reporter.close();
+      if (!this.jsonEnabled()) this.out(this.summary(result));
+      return { type: 'result', dryRun: false, ...result };
+    } catch (err) {
+      reporter.close();
+      throw err;
+    }
+  }
+
+  private summary(result: DeployResult): string {
+    return [
+      '',
+      `Cluster ${result.cluster} is deployed: API server ${result.apiServer}, ${result.nodes.length} node(s).`,
+      `Kubeconfig: ${result.kubeconfig}`,
+      `  export KUBECONFIG=${result.kubeconfig}    # or: nkd kubeconfig ${result.cluster} --merge`,
+      `Status: nkd status ${result.cluster}`,
+    ].join('\n');
+  }
+
+  private async dryRun(
+    planned: Awaited<ReturnType<typeof planFromConfig>>,
+    stateDir: string,
+  ): Promise<object> {
+    const progress = this.progress();
+    return withPreparedCluster(planned, { stateDir, log: this.debugLog, progress }, async (prepared) => {
+      const pointers = await writePointerAssets(prepared);
       if (!this.jsonEnabled()) {
-        this.out(`\nProvisioned. API endpoint: https://${outputs.apiEndpoint}`);
-        this.out(
-          'Waiting for the API server and nodes, the kubeconfig, add-ons and Housekeeper are not part of this build yet.',
-        );
+        this.out(`\nDry run: nothing was provisioned. Ignition configs: ${prepared.paths.ignition}`);
+        if (pointers) this.out(`Pointer configs (instance user data): ${pointers}`);
       }
-      return this.result(prepared, outputs);
+      return this.dryRunResult(prepared);
     });
   }
 
-  private result(prepared: PreparedCluster, outputs: ProvisionOutputs | undefined): object {
+  private dryRunResult(prepared: PreparedCluster): object {
     return {
-      provisioned: outputs ?? null,
+      type: 'result',
+      provisioned: null,
       cluster: prepared.plan.name,
-      dryRun: outputs === undefined,
+      dryRun: true,
       clusterDir: prepared.paths.root,
       plan: prepared.paths.plan,
       pkiCreated: prepared.pkiCreated,

@@ -1,20 +1,28 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
 import { confirm } from '../cli/confirm.js';
 import { withInterrupt } from '../cli/interrupt.js';
+import { createReporter } from '../cli/reporters/index.js';
+import { pulumiEngine } from '../engine/pulumi-engine.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
-import { ExitCode, NkdError } from '../errors.js';
-import { lockCluster } from '../state/lock.js';
-import { clusterPaths } from '../state/paths.js';
-import { destroyCluster } from '../workflows/provision.js';
+import { stackPaths } from '../engine/stack.js';
+import { clusterPaths, ensurePrivateDir } from '../state/paths.js';
+import { runDestroy } from '../workflows/destroy.js';
 
 export default class Destroy extends NkdCommand {
   static override summary =
     'Destroy everything a cluster owns, from its state alone (no config file needed).';
-  static override description =
-    'Destroys the cluster stack through Pulumi, then removes the cluster state directory (unless --keep-state). Safe to re-run after a partial failure.';
-  static override examples = ['<%= config.bin %> destroy demo', '<%= config.bin %> destroy demo --yes'];
+  static override description = [
+    'Destroys the cluster stack through Pulumi (every machine, disk, network and Ignition volume it created, also after a provisioning that failed half-way), then removes the cluster state directory (unless --keep-state).',
+    'A failure keeps the state: run the same command again. A cluster that has no state (already destroyed) is reported and exits 0. A cluster that was only rendered (deploy --dry-run) needs no Pulumi CLI to be removed.',
+    'Exit codes: 0 done, 2 usage (e.g. no --yes when not on a terminal), 4 state (locked), 5 Pulumi CLI missing, 6 the engine failed, 130 interrupted.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> destroy demo',
+    '<%= config.bin %> destroy demo --yes',
+    '<%= config.bin %> destroy demo --yes --keep-state',
+  ];
   static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
@@ -30,28 +38,35 @@ export default class Destroy extends NkdCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Destroy);
-    const paths = clusterPaths(this.stateDir(flags), args.name);
+    const stateDir = this.stateDir(flags);
+    const paths = clusterPaths(stateDir, args.name);
     if (!existsSync(paths.root)) {
-      throw new NkdError(`no cluster named ${args.name} in ${this.stateDir(flags)}`, ExitCode.State);
+      process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
+      return;
     }
-    const cli = findPulumiCli(flags['pulumi-root']);
-    await confirm(`Destroy every resource of cluster ${args.name}?`, flags.yes);
-    const lock = lockCluster(paths.root, args.name);
+    const provisioned =
+      flags.backend !== undefined || existsSync(stackPaths(paths.root, undefined).engineDir);
+    const engine = provisioned ? pulumiEngine(findPulumiCli(flags['pulumi-root']), flags.backend) : undefined;
+    await confirm(
+      provisioned
+        ? `Destroy every resource of cluster ${args.name}?`
+        : `Remove the state of cluster ${args.name} (never provisioned)?`,
+      flags.yes,
+    );
+    const reporter = createReporter({ json: false, log: this.debugLog });
     try {
       await withInterrupt((signal) =>
-        destroyCluster({
-          cluster: args.name,
-          clusterDir: paths.root,
-          cli,
-          backendUrl: flags.backend,
-          progress: this.progress(),
-          signal,
-        }),
+        runDestroy({ cluster: args.name, paths, engine, reporter, signal, keepState: flags['keep-state'] }),
       );
     } finally {
-      lock.release();
+      reporter.close();
+      // The log stays with a state that is still there (a failure, --keep-state); otherwise it goes
+      // to the user's cache directory rather than recreating the removed state.
+      if (existsSync(paths.root)) {
+        ensurePrivateDir(paths.logs);
+        this.debugLog.attachToCluster(paths.logs);
+      }
     }
-    if (!flags['keep-state']) rmSync(paths.root, { recursive: true, force: true });
     this.out(`Cluster ${args.name} destroyed${flags['keep-state'] ? `; state kept in ${paths.root}` : ''}.`);
   }
 }

@@ -6,18 +6,31 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export class DebugLog {
-  private readonly lines: string[] = [];
+  private lines: string[] = [];
   private clusterLogDir: string | undefined;
+  /** Once attached to a cluster, lines go to the file as they come: a killed run keeps its log. */
+  private streamingTo: string | undefined;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   debug(message: string): void {
-    this.lines.push(`${this.now().toISOString()} ${message}`);
+    const line = `${this.now().toISOString()} ${message}`;
+    if (this.streamingTo) {
+      try {
+        appendFileSync(this.streamingTo, `${line}\n`, { mode: 0o600 });
+        return;
+      } catch {
+        this.streamingTo = undefined; // keep it in memory; flush() tries again
+      }
+    }
+    this.lines.push(line);
   }
 
-  /** From now on the log belongs to this cluster's state (the directory must exist by flush time). */
+  /** From now on the log belongs to this cluster's state, and is written as it grows. */
   attachToCluster(logDir: string): void {
     this.clusterLogDir = logDir;
+    const file = this.flush();
+    if (file) this.streamingTo = file;
   }
 
   fallbackDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,14 +39,16 @@ export class DebugLog {
     return join(cache, 'nkd');
   }
 
-  /** Appends the run to the log file; returns its path, or undefined if it could not be written. */
+  /** Appends what is buffered to the log file; returns its path, or undefined if it could not be written. */
   flush(): string | undefined {
     const dir = this.clusterLogDir ?? this.fallbackDir();
     const file = join(dir, 'nkd-debug.log');
+    if (this.streamingTo === file && this.lines.length === 0) return file;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       rotateIfLarge(file);
       appendFileSync(file, `${this.lines.join('\n')}\n`, { mode: 0o600 });
+      this.lines = [];
       return file;
     } catch {
       return undefined;

@@ -11,7 +11,10 @@ export const ADMIN_USER = 'nkd-admin';
 export interface KubeConfig {
   apiVersion: 'v1';
   kind: 'Config';
-  clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
+  clusters: {
+    name: string;
+    cluster: { server: string; 'certificate-authority-data': string; 'tls-server-name'?: string };
+  }[];
   users: { name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }[];
   contexts: { name: string; context: { cluster: string; user: string } }[];
   'current-context': string;
@@ -23,7 +26,13 @@ function b64(text: string): string {
 }
 
 /** Builds the typed kubeconfig object; exported for callers that want to merge it. */
-export function adminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl: string): KubeConfig {
+export function adminKubeconfig(
+  pki: ClusterPki,
+  clusterName: string,
+  serverUrl: string,
+  /** The name the API server certificate is verified against, when `serverUrl`'s host is another one. */
+  tlsServerName?: string,
+): KubeConfig {
   // Credentials are embedded, so a plain-http URL would be a mistake worth failing on.
   if (new URL(serverUrl).protocol !== 'https:') {
     throw new Error(`kubeconfig server URL must be https: ${serverUrl}`);
@@ -38,7 +47,11 @@ export function adminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl:
     clusters: [
       {
         name: clusterEntry,
-        cluster: { server: serverUrl, 'certificate-authority-data': b64(pki.clusterCa.certPem) },
+        cluster: {
+          server: serverUrl,
+          'certificate-authority-data': b64(pki.clusterCa.certPem),
+          ...(tlsServerName ? { 'tls-server-name': tlsServerName } : {}),
+        },
       },
     ],
     users: [
@@ -57,7 +70,12 @@ export function adminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl:
 }
 
 /** Admin kubeconfig as YAML. Pure: no I/O; the caller decides where (and with which mode) to write it. */
-export function renderAdminKubeconfig(pki: ClusterPki, clusterName: string, serverUrl: string): string {
+export function renderAdminKubeconfig(
+  pki: ClusterPki,
+  clusterName: string,
+  serverUrl: string,
+  tlsServerName?: string,
+): string {
   // lineWidth 0: never fold the long base64 strings.
-  return stringify(adminKubeconfig(pki, clusterName, serverUrl), { lineWidth: 0 });
+  return stringify(adminKubeconfig(pki, clusterName, serverUrl, tlsServerName), { lineWidth: 0 });
 }

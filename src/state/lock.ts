@@ -30,10 +30,26 @@ function tryCreate(path: string): boolean {
   }
 }
 
+/** Locks this process holds: a second operation on the same cluster in one process is refused too. */
+const heldHere = new Set<string>();
+
 export function lockCluster(clusterDir: string, clusterName: string): ClusterLock {
   const path = join(clusterDir, '.lock');
+  if (heldHere.has(path)) {
+    throw new NkdError(
+      `another operation of this nkd (pid ${process.pid}) is working on cluster ${clusterName}; wait for it to finish (lock: ${path})`,
+      ExitCode.State,
+    );
+  }
+  const release = () => {
+    heldHere.delete(path);
+    rmSync(path, { force: true });
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (tryCreate(path)) return { release: () => rmSync(path, { force: true }) };
+    if (tryCreate(path)) {
+      heldHere.add(path);
+      return { release };
+    }
     const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
     if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
       throw new NkdError(

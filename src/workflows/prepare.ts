@@ -6,8 +6,10 @@ import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
 import type { DebugLog } from '../lib/log.js';
 import { loadOrCreatePkiStaged, PkiStateError, renderAdminKubeconfig } from '../pki/index.js';
+import type { ClusterPki } from '../pki/types.js';
 import { lockCluster } from '../state/lock.js';
-import { endpointText, planCluster } from '../plan/plan.js';
+import { planCluster } from '../plan/plan.js';
+import { apiTarget, readOutputs } from './cluster-access.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { renderNode, type RenderedNode } from '../render/node.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
@@ -37,6 +39,7 @@ export interface PreparedCluster {
   rendered: RenderedNode[];
   warnings: ConfigProblem[];
   pkiCreated: boolean;
+  pki: ClusterPki;
 }
 
 /** Loads and validates the config; invalid configs become one NkdError listing every problem. */
@@ -99,13 +102,17 @@ export async function withPreparedCluster<T>(
     rmSync(paths.plan, { force: true });
     const { pki, created, rendered } = await renderWithPki(planned, paths, progress, log);
     writeAssets(paths, plan, rendered);
-    const server = `https://${endpointText(plan.kubernetes.controlPlaneEndpoint)}`;
-    writePrivateFile(paths.adminKubeconfig, renderAdminKubeconfig(pki, plan.name, server));
+    // The provider's reachable endpoint once provisioned (deploy rewrites it after provisioning).
+    const target = apiTarget(plan, readOutputs(paths));
+    writePrivateFile(
+      paths.adminKubeconfig,
+      renderAdminKubeconfig(pki, plan.name, target.server, target.tlsServerName),
+    );
     log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
     progress.step(
       `Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`,
     );
-    return await work({ config, plan, paths, rendered, warnings, pkiCreated: created });
+    return await work({ config, plan, paths, rendered, warnings, pkiCreated: created, pki });
   } finally {
     lock.release();
   }

@@ -1,0 +1,67 @@
+// Pointer delivery's Ignition service across the provision and ignition phases: it starts before the
+// machines boot, records each node's fetch in the deploy state (so a re-run waits only for the nodes
+// that never fetched), and stops once every node has its config.
+import { providerFor } from '../../providers/registry.js';
+import type { NodeBootData } from '../../providers/types.js';
+import { waitFor } from '../cluster/wait.js';
+import { IgnitionService } from '../ignition-service/index.js';
+import { planPointerDelivery } from './ignition-delivery.js';
+import type { DeployContext } from './deploy-context.js';
+
+export interface RunningDelivery {
+  nodes: NodeBootData[];
+  stop(): Promise<void>;
+}
+
+/** Boot data for the provider; for pointer delivery, with the Ignition service started. */
+export async function startDelivery(ctx: DeployContext): Promise<RunningDelivery> {
+  const { plan, config, rendered, paths } = ctx.prepared;
+  const provider = providerFor(plan.platform.name);
+  const direct = rendered.map((r) => ({ node: r.node, ignition: r.ignitionText }));
+  if (provider.delivery !== 'pointer') return { nodes: direct, stop: async () => {} };
+
+  const platformConfig = config.spec.platform[plan.platform.name];
+  const delivery = await planPointerDelivery(provider, platformConfig, rendered, paths.root);
+  const service = new IgnitionService({
+    ca: delivery.ca,
+    log: (message) => ctx.log.debug(`ignition-service: ${message}`),
+    onFetch: (record) => {
+      if (ctx.state.ignitionFetched[record.node] === undefined) {
+        ctx.state.ignitionFetched[record.node] = new Date().toISOString();
+        ctx.saveState();
+      }
+      ctx.nodeState(record.node, 'ignition-fetched');
+    },
+  });
+  const configs = new Map(
+    delivery.nodes.map((n) => [n.node.name, { body: n.ignition, token: delivery.tokens[n.node.name]! }]),
+  );
+  const running = await service.start({ ...delivery.listen, configs, addresses: [delivery.advertise] });
+  ctx.info(
+    `Ignition service listening on ${delivery.listen.host}:${running.port}, advertised as ${delivery.advertise}`,
+  );
+  return { nodes: delivery.nodes, stop: () => running.stop() };
+}
+
+/** Waits until every planned node has fetched its config (in this run or an earlier one). */
+export async function waitForIgnitionFetches(ctx: DeployContext): Promise<void> {
+  const names = ctx.prepared.plan.nodes.map((n) => n.name);
+  const unfetched = () => names.filter((n) => ctx.state.ignitionFetched[n] === undefined);
+  await waitFor<void>({
+    what: `${names.length} node(s) to fetch their Ignition config`,
+    timeoutMs: ctx.options.timeouts.fetchMs,
+    ...ctx.waitTuning(),
+    onProgress: (line) => ctx.info(`  ${line}`),
+    probe: async () => {
+      const left = unfetched();
+      return left.length === 0
+        ? { done: true, value: undefined }
+        : { done: false, status: `${names.length - left.length}/${names.length} fetched` };
+    },
+    diagnose: () => [
+      `never fetched their Ignition config: ${unfetched().join(', ')}`,
+      'check that they can reach the advertised Ignition service address (spec.platform.*.ignitionService), and their consoles',
+      ...ctx.consoleHints(),
+    ],
+  });
+}
