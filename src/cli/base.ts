@@ -88,6 +88,10 @@ function classify(err: Error): { code: number; message: string; details: string[
   if (err instanceof Errors.CLIError) {
     return { code: ExitCode.Usage, message: `${oneLine(err.message)} (see --help)`, details: [] };
   }
+  // oclif re-throws a flag value's parse failure as a plain Error starting "Parsing --<flag>".
+  if (/^Parsing --\S+/.test(err.message)) {
+    return { code: ExitCode.Usage, message: `${oneLine(err.message)} (see --help)`, details: [] };
+  }
   return { code: ExitCode.Internal, message: `internal error: ${err.message}`, details: [] };
 }
 

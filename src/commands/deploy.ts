@@ -28,6 +28,7 @@ export default class Deploy extends NkdCommand {
     '<%= config.bin %> deploy -f cluster.yaml',
     '<%= config.bin %> deploy -f cluster.yaml --yes --json > deploy-events.jsonl',
     '<%= config.bin %> deploy -f cluster.yaml --dry-run',
+    '<%= config.bin %> deploy -f cluster.yaml --dry-run --json | jq .nodes',
     '<%= config.bin %> deploy -f cluster.yaml --nodes-timeout 45m',
   ];
   static override enableJsonFlag = true;

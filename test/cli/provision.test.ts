@@ -67,20 +67,42 @@ describe.concurrent('deploy and destroy without a usable Pulumi CLI', () => {
     expect(existsSync(sb.state)).toBe(false);
   });
 
-  it('destroy of an unknown cluster exits 4 naming it', async () => {
+  it('destroy of a cluster with no state says there is nothing to destroy, exits 0 and creates nothing', async () => {
     const sb = sandbox();
     const r = await sb.run(['destroy', 'nope', '--yes', '--state-dir', sb.state]);
-    expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(/no cluster named nope/);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/No cluster named nope in .*nothing to destroy/);
+    expect(existsSync(join(sb.state, 'clusters', 'nope'))).toBe(false);
   });
 
-  it('destroy without the CLI exits 5 and keeps the cluster state', async () => {
+  it('destroy of a provisioned cluster without the CLI exits 5 and keeps the cluster state', async () => {
+    const sb = sandbox();
+    expect((await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(0);
+    mkdirSync(join(sb.state, 'clusters', 'demo', 'engine')); // as a provisioning leaves it
+    const r = await sb.run(['destroy', 'demo', '--yes', '--state-dir', sb.state], {
+      env: { PATH: NO_PULUMI_PATH },
+    });
+    expect(r.exitCode).toBe(5);
+    expect(existsSync(join(sb.state, 'clusters', 'demo', 'pki', 'ca.key'))).toBe(true);
+  });
+
+  it('destroy of a cluster that was only rendered needs no Pulumi CLI and removes its state', async () => {
     const sb = sandbox();
     expect((await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(0);
     const r = await sb.run(['destroy', 'demo', '--yes', '--state-dir', sb.state], {
       env: { PATH: NO_PULUMI_PATH },
     });
-    expect(r.exitCode).toBe(5);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/never provisioned/);
+    expect(existsSync(join(sb.state, 'clusters', 'demo'))).toBe(false);
+  });
+
+  it('destroy without --yes off a terminal refuses and keeps the state', async () => {
+    const sb = sandbox();
+    expect((await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(0);
+    const r = await sb.run(['destroy', 'demo', '--state-dir', sb.state]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/pass --yes/);
     expect(existsSync(join(sb.state, 'clusters', 'demo', 'pki', 'ca.key'))).toBe(true);
   });
 });
