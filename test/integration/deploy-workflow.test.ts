@@ -1,132 +1,27 @@
 // The whole deploy workflow with the provisioning engine replaced by a test double and the Kubernetes
 // API served by the in-process HTTPS fake, which trusts and presents the cluster's own generated PKI.
 // Everything else is real: config parsing, planning, PKI, rendering, state, waits, server-side apply.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lineReporter } from '../../src/cli/reporters/lines.js';
-import { jsonReporter } from '../../src/cli/reporters/json.js';
-import { loggingReporter } from '../../src/cli/reporters/index.js';
 import { ExitCode, NkdError } from '../../src/errors.js';
-import { DebugLog } from '../../src/lib/log.js';
 import { loadPki } from '../../src/pki/index.js';
 import { resolvePassphrase } from '../../src/engine/passphrase.js';
-import { DEFAULT_TIMEOUTS, type DeployOptions } from '../../src/workflows/deploy-context.js';
-import { runDeploy } from '../../src/workflows/deploy.js';
+import { DEFAULT_TIMEOUTS } from '../../src/workflows/deploy-context.js';
 import { readDeployState } from '../../src/workflows/deploy-state.js';
 import { runDestroy } from '../../src/workflows/destroy.js';
-import type { DeployEvent, Reporter } from '../../src/workflows/events.js';
-import { planFromConfig } from '../../src/workflows/prepare.js';
+import type { Reporter } from '../../src/workflows/events.js';
 import { clusterPaths } from '../../src/state/paths.js';
-import { configYaml } from '../helpers/configs.js';
-import { bootNodesOneByOne, engineDouble, type EngineDouble } from '../helpers/engine-double.js';
+import { deploy, ENDPOINT_NAME, harness, recorder, SERVING_NAMES } from '../helpers/deploy-harness.js';
+import type { EngineDouble } from '../helpers/engine-double.js';
 import { generateOtherCa } from '../helpers/fake-kube-api.js';
 
-const cleanups: (() => unknown)[] = [];
+const h = harness();
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
+  while (h.cleanups.length > 0) await h.cleanups.pop()!();
 });
-
-/** The planned API endpoint is a name: the fake (on 127.0.0.1) presents a certificate for it. */
-const ENDPOINT_NAME = 'api.demo.test';
-const SERVING_NAMES = [ENDPOINT_NAME, '127.0.0.1'];
-
-function workspace(): { dir: string; config: string; stateDir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'nkd-deploy-wf-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const config = join(dir, 'cluster.yaml');
-  writeFileSync(
-    config,
-    configYaml({
-      controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 },
-      workers: { count: 2 },
-      kubernetes: { controlPlaneEndpoint: `${ENDPOINT_NAME}:6443` },
-    }),
-  );
-  return { dir, config, stateDir: join(dir, 'state') };
-}
-
-interface Recorded {
-  reporter: Reporter;
-  events: DeployEvent[];
-  lines: string[];
-}
-
-function recorder(): Recorded {
-  const events: DeployEvent[] = [];
-  const lines: string[] = [];
-  const asLines = lineReporter((t) => lines.push(t));
-  const asJson = jsonReporter((t) => lines.push(t));
-  return {
-    events,
-    lines,
-    reporter: {
-      emit: (e) => {
-        events.push(e);
-        asLines.emit(e);
-        asJson.emit(e);
-      },
-      suspend: () => {},
-      resume: () => {},
-      close: () => {},
-    },
-  };
-}
-
-const FAST = { initialDelayMs: 5, maxDelayMs: 25 };
-
-async function deploy(
-  ws: ReturnType<typeof workspace>,
-  engine: EngineDouble,
-  overrides: Partial<DeployOptions> = {},
-): Promise<{
-  result?: Awaited<ReturnType<typeof runDeploy>>;
-  error?: NkdError;
-  rec: Recorded;
-  log: DebugLog;
-}> {
-  const log = new DebugLog();
-  const rec = recorder();
-  const reporter = loggingReporter(overrides.reporter ?? rec.reporter, log);
-  const planned = await planFromConfig(ws.config, log);
-  try {
-    const result = await runDeploy({
-      planned,
-      configFile: ws.config,
-      stateDir: ws.stateDir,
-      nkdVersion: '0.0.0-test',
-      engine,
-      log,
-      signal: new AbortController().signal,
-      timeouts: { ...DEFAULT_TIMEOUTS, apiMs: 4000, nodesMs: 8000, addonsMs: 4000, fetchMs: 4000 },
-      confirmProvisioning: async () => {},
-      waitTuning: FAST,
-      ...overrides,
-      reporter,
-    });
-    return { result, rec, log };
-  } catch (err) {
-    if (!(err instanceof NkdError)) throw err;
-    return { error: err, rec, log };
-  } finally {
-    log.flush();
-  }
-}
-
-function newEngine(options: Parameters<typeof engineDouble>[0] = {}): EngineDouble {
-  const engine = engineDouble({
-    api: { servingNames: SERVING_NAMES, readyAfterMs: 150, ...options.api },
-    onApi: (api, request) =>
-      bootNodesOneByOne(
-        api,
-        request.input.nodes.map((b) => b.node),
-      ),
-    ...options,
-  });
-  cleanups.push(() => engine.stop());
-  return engine;
-}
+const workspace = () => h.workspace();
+const newEngine = (options: Parameters<typeof h.engine>[0] = {}) => h.engine(options);
 
 function appliedKinds(engine: EngineDouble): string[] {
   return engine.api!.applied.map((a) => `${a.body.kind}/${(a.body.metadata as { name: string }).name}`);

@@ -1,0 +1,137 @@
+// Runs the real deploy workflow in-process with the engine double and the Kubernetes API fake, and
+// records what it reported. Shared by the workflow integration tests.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loggingReporter } from '../../src/cli/reporters/index.js';
+import { jsonReporter } from '../../src/cli/reporters/json.js';
+import { lineReporter } from '../../src/cli/reporters/lines.js';
+import { NkdError } from '../../src/errors.js';
+import { DebugLog } from '../../src/lib/log.js';
+import { DEFAULT_TIMEOUTS, type DeployOptions } from '../../src/workflows/deploy-context.js';
+import { runDeploy } from '../../src/workflows/deploy.js';
+import type { DeployEvent, Reporter } from '../../src/workflows/events.js';
+import { planFromConfig } from '../../src/workflows/prepare.js';
+import { configObject, type ConfigOverrides } from './configs.js';
+import { bootNodesOneByOne, engineDouble, type EngineDouble } from './engine-double.js';
+import { stringify } from 'yaml';
+
+/** The planned API endpoint is a name: the fake (on 127.0.0.1) presents a certificate for it. */
+export const ENDPOINT_NAME = 'api.demo.test';
+export const SERVING_NAMES = [ENDPOINT_NAME, '127.0.0.1'];
+
+export interface Harness {
+  cleanups: (() => unknown)[];
+  workspace(spec?: Record<string, unknown>, overrides?: ConfigOverrides): Workspace;
+  engine(options?: Parameters<typeof engineDouble>[0]): EngineDouble;
+}
+
+export interface Workspace {
+  dir: string;
+  config: string;
+  stateDir: string;
+}
+
+export function harness(): Harness {
+  const cleanups: (() => unknown)[] = [];
+  return {
+    cleanups,
+    workspace(spec = {}, overrides = {}) {
+      const dir = mkdtempSync(join(tmpdir(), 'nkd-deploy-wf-'));
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const config = join(dir, 'cluster.yaml');
+      const object = configObject({
+        controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 },
+        workers: { count: 2 },
+        kubernetes: { controlPlaneEndpoint: `${ENDPOINT_NAME}:6443` },
+        ...overrides,
+      }) as { spec: Record<string, unknown> };
+      Object.assign(object.spec, spec);
+      writeFileSync(config, stringify(object));
+      return { dir, config, stateDir: join(dir, 'state') };
+    },
+    engine(options = {}) {
+      const engine = engineDouble({
+        api: { servingNames: SERVING_NAMES, readyAfterMs: 150, ...options.api },
+        onApi: (api, request) =>
+          bootNodesOneByOne(
+            api,
+            request.input.nodes.map((b) => b.node),
+          ),
+        ...options,
+      });
+      cleanups.push(() => engine.stop());
+      return engine;
+    },
+  };
+}
+
+export interface Recorded {
+  reporter: Reporter;
+  events: DeployEvent[];
+  /** What the line and JSON reporters printed. */
+  lines: string[];
+}
+
+export function recorder(): Recorded {
+  const events: DeployEvent[] = [];
+  const lines: string[] = [];
+  const asLines = lineReporter((t) => lines.push(t));
+  const asJson = jsonReporter((t) => lines.push(t));
+  return {
+    events,
+    lines,
+    reporter: {
+      emit: (e) => {
+        events.push(e);
+        asLines.emit(e);
+        asJson.emit(e);
+      },
+      suspend: () => {},
+      resume: () => {},
+      close: () => {},
+    },
+  };
+}
+
+export const FAST = { initialDelayMs: 5, maxDelayMs: 25 };
+
+export interface DeployRun {
+  result?: Awaited<ReturnType<typeof runDeploy>>;
+  error?: NkdError;
+  rec: Recorded;
+  log: DebugLog;
+}
+
+export async function deploy(
+  ws: Workspace,
+  engine: EngineDouble,
+  overrides: Partial<DeployOptions> = {},
+): Promise<DeployRun> {
+  const log = new DebugLog();
+  const rec = recorder();
+  const reporter = loggingReporter(overrides.reporter ?? rec.reporter, log);
+  const planned = await planFromConfig(ws.config, log);
+  try {
+    const result = await runDeploy({
+      planned,
+      configFile: ws.config,
+      stateDir: ws.stateDir,
+      nkdVersion: '0.0.0-test',
+      engine,
+      log,
+      signal: new AbortController().signal,
+      timeouts: { ...DEFAULT_TIMEOUTS, apiMs: 4000, nodesMs: 8000, addonsMs: 4000, fetchMs: 4000 },
+      confirmProvisioning: async () => {},
+      waitTuning: FAST,
+      ...overrides,
+      reporter,
+    });
+    return { result, rec, log };
+  } catch (err) {
+    if (!(err instanceof NkdError)) throw err;
+    return { error: err, rec, log };
+  } finally {
+    log.flush();
+  }
+}
