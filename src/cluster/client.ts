@@ -3,22 +3,26 @@
  * and admin client certificate (src/pki), so no kubeconfig file is needed and nothing is fetched from
  * the nodes.
  *
- * - readyz() and listNodes() are plain HTTPS GETs through node:https: they are polled by the waits, and
- *   must not pull in @kubernetes/client-node (~0.7 s to import).
+ * - readyz(), listNodes(), getObject() and listObjects() are plain HTTPS GETs through node:https: they
+ *   are polled by the waits, and must not pull in @kubernetes/client-node (~0.7 s to import).
+ * - serverCertificate() is a bare TLS handshake reporting the serving certificate (for `nkd status`).
  * - apply() is server-side apply through @kubernetes/client-node's KubernetesObjectApi, imported
  *   lazily on first use.
  *
  * Every request verifies the server against the cluster CA, with `rejectUnauthorized: true` set
- * explicitly (an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 must not turn verification off), and every
+ * explicitly (an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 must not turn verification off), and against
+ * the URL's host or `tlsServerName`: a DNS name is also sent as SNI; an IP literal is not (RFC 6066
+ * forbids it and Node warns, DEP0123), the certificate is checked against it by checkServerIdentity. Every
  * failure becomes a one-line KubeApiError that says what went wrong (certificate verification, refused
  * connection, HTTP status with the API's own message), never a stack or a header dump.
  */
 import { Agent } from 'node:https';
 import { isIP } from 'node:net';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import type { ClusterPki } from '../pki/types.js';
 import { createApplier } from './apply.js';
 import { KubeApiError } from './errors.js';
-import { createGetter } from './https-get.js';
+import { createGetter, probeServerCertificate } from './https-get.js';
 import { summarizeNode, type NodeObject } from './nodes.js';
 import type { ClusterClient, ClusterClientOptions, NodeSummary } from './types.js';
 
@@ -56,20 +60,38 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? 443 : Number(url.port);
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  // SNI must not be an IP literal (RFC 6066); Node then verifies against the host, as wanted.
-  const servername = options.tlsServerName ?? (isIP(hostname) === 0 ? hostname : undefined);
+  const tls = tlsOptions(options, hostname);
+  const servername = tls.servername;
 
-  const agent = new Agent({
-    ca: options.caPem,
-    cert: options.clientCertPem,
-    key: options.clientKeyPem,
-    rejectUnauthorized: true,
-    ...(servername ? { servername } : {}),
-    keepAlive: true,
-    maxSockets: 8,
+  const agent = new Agent({ ...tls, keepAlive: true, maxSockets: 8 });
+  const { get, getJson, getJsonOrMissing } = createGetter({
+    server,
+    hostname,
+    port,
+    servername,
+    agent,
+    timeoutMs,
   });
-  const { get, getJson } = createGetter({ server, hostname, port, servername, agent, timeoutMs });
   const applyObjects = createApplier({ server, options, agent, timeoutMs });
+
+  async function listPages(path: string, what: string): Promise<Record<string, unknown>[] | undefined> {
+    const items: Record<string, unknown>[] = [];
+    const separator = path.includes('?') ? '&' : '?';
+    let cont: string | undefined;
+    do {
+      const query = `limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
+      const list = (await getJsonOrMissing(`${path}${separator}${query}`, what)) as
+        { items?: unknown; metadata?: { continue?: string } } | undefined;
+      // A 404 on a later page would mean the resource vanished mid-listing: report it as missing too.
+      if (list === undefined) return undefined;
+      if (!Array.isArray(list.items)) {
+        throw new KubeApiError(`${server}: ${what} did not return a list`, 'protocol');
+      }
+      items.push(...(list.items as Record<string, unknown>[]));
+      cont = list.metadata?.continue || undefined;
+    } while (cont);
+    return items;
+  }
 
   return {
     server,
@@ -94,6 +116,20 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
       } while (cont);
       return nodes;
     },
+    async getObject(path) {
+      const obj = await getJsonOrMissing(path, `GET ${path}`);
+      if (obj === undefined) return undefined;
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+        throw new KubeApiError(`${server}: GET ${path} did not return an object`, 'protocol');
+      }
+      return obj as Record<string, unknown>;
+    },
+    listObjects(path) {
+      return listPages(path, `GET ${path}`);
+    },
+    serverCertificate() {
+      return probeServerCertificate({ server, hostname, port, tls, timeoutMs });
+    },
     apply(objects, fieldManager = DEFAULT_FIELD_MANAGER) {
       return applyObjects(objects, fieldManager);
     },
@@ -101,4 +137,26 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
       agent.destroy();
     },
   };
+}
+
+/**
+ * TLS options of every connection: the cluster CA as the only trust anchor, the client certificate, and
+ * the name the server certificate must cover. SNI carries that name only when it is a DNS name: SNI must
+ * not be an IP literal (RFC 6066; Node warns, DEP0123), so for an IP `tlsServerName` a
+ * checkServerIdentity checks the certificate against it instead. Without `tlsServerName`, Node verifies
+ * against the URL's host, as wanted.
+ */
+function tlsOptions(options: ClusterClientOptions, hostname: string): ConnectionOptions {
+  const base: ConnectionOptions = {
+    ca: options.caPem,
+    cert: options.clientCertPem,
+    key: options.clientKeyPem,
+    rejectUnauthorized: true,
+  };
+  const name = options.tlsServerName?.replace(/^\[(.*)\]$/, '$1');
+  if (name === undefined || name === '') {
+    return isIP(hostname) === 0 ? { ...base, servername: hostname } : base;
+  }
+  if (isIP(name) === 0) return { ...base, servername: name };
+  return { ...base, checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) };
 }

@@ -17,6 +17,8 @@ export type {
   KubeObject,
   NodeSummary,
   ReadyzResult,
+  ServerCertificate,
+  WorkloadRef,
 } from './client.js';
 export {
   DEFAULT_INITIAL_DELAY_MS,
@@ -35,3 +37,22 @@ export {
   waitForNodesReady,
 } from './waits.js';
 export type { ClusterWaitOptions, NodeWaitEvent } from './waits.js';
+export {
+  DEFAULT_WORKLOADS_TIMEOUT_MS,
+  waitForWorkloads,
+  workloadId,
+  workloadPath,
+  workloadReadiness,
+  workloadsOf,
+} from './workloads.js';
+export type { WorkloadReadiness, WorkloadStatus, WorkloadWaitEvent } from './workloads.js';
+export { EXPIRY_WARNING_DAYS, gatherClusterStatus, HOUSEKEEPER_STATUS_NAMESPACE } from './status.js';
+export type {
+  ApiStatus,
+  ClusterStatus,
+  HousekeeperStatus,
+  HousekeeperWorkload,
+  NodeStatus,
+  StatusClient,
+  UpdateObjectStatus,
+} from './status.js';

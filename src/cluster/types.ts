@@ -51,6 +51,18 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** The serving certificate an API server presented (see ClusterClient.serverCertificate). */
+export interface ServerCertificate {
+  /** "CN=kube-apiserver" (RDNs joined with ", "). */
+  subject: string;
+  issuer: string;
+  /** ISO 8601. */
+  notBefore: string;
+  notAfter: string;
+  /** "DNS:kubernetes", "IP Address:10.0.0.10", ... as OpenSSL prints them. */
+  subjectAltNames: string[];
+}
+
 export interface AppliedObject {
   apiVersion: string;
   kind: string;
@@ -65,6 +77,21 @@ export interface ClusterClient {
   readyz(): Promise<ReadyzResult>;
   /** GET /api/v1/nodes (paged), summarised. */
   listNodes(): Promise<NodeSummary[]>;
+  /**
+   * GET of one API path (`/apis/apps/v1/namespaces/kube-system/daemonsets/calico-node`): the object,
+   * or undefined when the server answers 404. Any other failure rejects with a KubeApiError.
+   */
+  getObject(path: string): Promise<Record<string, unknown> | undefined>;
+  /**
+   * GET of a list path (`/apis/housekeeper.io/v1alpha1/updates`), paged like listNodes: the items, or
+   * undefined when the server answers 404 (e.g. the CustomResourceDefinition is not installed).
+   */
+  listObjects(path: string): Promise<Record<string, unknown>[] | undefined>;
+  /**
+   * The API server's serving certificate as presented in a TLS handshake that verified it against the
+   * cluster CA and the server name (like every request). Rejects with a KubeApiError otherwise.
+   */
+  serverCertificate(): Promise<ServerCertificate>;
   /**
    * Server-side apply of each object in order (PATCH, application/apply-patch+yaml, force=true), so a
    * Namespace or CRD listed first exists before the objects that need it. Stops at the first failure.

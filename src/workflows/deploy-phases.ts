@@ -10,7 +10,7 @@ import { serializeManifests } from '../cluster/manifests.js';
 import type { KubeObject } from '../cluster/types.js';
 import { waitForApiServer } from '../cluster/waits.js';
 import { waitForNodesReady } from '../cluster/waits.js';
-import { waitForWorkloads, workloadsOf, workloadReadiness } from '../cluster/workloads.js';
+import { waitForWorkloads, workloadPath, workloadsOf, workloadReadiness } from '../cluster/workloads.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { renderAdminKubeconfig } from '../pki/kubeconfig.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
@@ -52,11 +52,9 @@ export async function buildPhases(
     baseDir: ctx.baseDir,
     ...(ctx.options.fetchManifest ? { fetch: ctx.options.fetchManifest } : {}),
   });
+  const housekeeperImage = config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion);
   const housekeeper = config.spec.housekeeper.enabled
-    ? housekeeperManifests({
-        image: config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion),
-        nkdVersion: ctx.options.nkdVersion,
-      })
+    ? housekeeperManifests({ image: housekeeperImage, nkdVersion: ctx.options.nkdVersion })
     : undefined;
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);
   const nodeNames = plan.nodes.map((n) => n.name);
@@ -177,9 +175,10 @@ export async function buildPhases(
     },
     addonPhase(ctx, 'housekeeper', housekeeper, {
       notApplicable: 'spec.housekeeper.enabled is false',
-      describe: housekeeper
-        ? `image ${config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion)}`
-        : '',
+      describe: `image ${housekeeperImage}`,
+      hints: [
+        `every node must be able to pull ${housekeeperImage} (spec.housekeeper.image); the cluster itself is up: set spec.housekeeper.enabled: false to deploy without Housekeeper`,
+      ],
     }),
     addonPhase(ctx, 'post-deploy', post.objects.length > 0 ? post.objects : undefined, {
       notApplicable: 'no post-deploy manifests',
@@ -205,7 +204,7 @@ function addonPhase(
   ctx: DeployContext,
   name: 'network' | 'housekeeper' | 'post-deploy',
   objects: KubeObject[] | undefined,
-  options: { notApplicable: string; describe: string; waitForWorkloads?: boolean },
+  options: { notApplicable: string; describe: string; waitForWorkloads?: boolean; hints?: string[] },
 ): Phase {
   const workloads = objects && options.waitForWorkloads !== false ? workloadsOf(objects) : [];
   return {
@@ -245,15 +244,10 @@ function addonPhase(
         timeoutMs: ctx.options.timeouts.addonsMs,
         ...ctx.waitTuning(),
         onProgress: (line) => ctx.info(`  ${line}`),
-        diagnose: () => diagnostics(ctx),
+        diagnose: () => [...(options.hints ?? []), ...diagnostics(ctx)],
       });
     },
   };
-}
-
-function workloadPath(ref: { kind: 'Deployment' | 'DaemonSet'; namespace: string; name: string }): string {
-  const plural = ref.kind === 'Deployment' ? 'deployments' : 'daemonsets';
-  return `/apis/apps/v1/namespaces/${ref.namespace}/${plural}/${ref.name}`;
 }
 
 /** Timeout diagnostics shared by every wait: Ignition fetches, console logs, the debug log. */

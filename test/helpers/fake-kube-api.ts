@@ -5,11 +5,17 @@
  * - it serves with a certificate issued from the cluster CA (or, for negative tests, from another CA),
  *   valid for 127.0.0.1 and localhost;
  * - it requires a client certificate and verifies it against the cluster CA, like kube-apiserver's
- *   --client-ca-file, and records the client's CN/O on every request;
+ *   --client-ca-file, and records the client's CN/O (and the SNI name it sent) on every request;
  * - GET /readyz (ready after N ms and/or N calls, or forced either way), GET /api/v1/nodes (a node list
  *   the test mutates), discovery (/api, /apis, /api/v1, /apis/<group>/<version>), server-side apply
- *   (PATCH application/apply-patch+yaml with fieldManager) on any resource path, and GET of an applied
- *   object. Applying a CustomResourceDefinition makes its kind discoverable.
+ *   (PATCH application/apply-patch+yaml with fieldManager) on any resource path, GET of an applied
+ *   object, and list GETs (cluster-wide or per namespace, paged with limit/continue) of any served kind,
+ *   returning what was applied. Applying a CustomResourceDefinition makes its kind discoverable.
+ * - applied objects get metadata.generation (1, then +1 whenever anything but metadata/status changes);
+ * - the Deployment and DaemonSet controllers are simulated: an applied one is served with a status that
+ *   turns ready `workloadsReadyAfterMs` after its last change (0: at once; Infinity: never), or as
+ *   forced with setWorkloadReady. A DaemonSet wants one pod per node of the fake. Not ready means one
+ *   pod short (e.g. 2/3 available), or, with nothing to be short of, the generation not yet observed;
  * - anything else is a 404 Status; `failPath` makes a path fail with a status or a connection reset.
  *
  * Loopback only (127.0.0.1, ephemeral port).
@@ -102,6 +108,8 @@ export interface RecordedRequest {
   path: string;
   query: string;
   client: ClientIdentity;
+  /** The SNI server name the client sent, if any. */
+  sni: string | undefined;
 }
 
 export interface AppliedRecord {
@@ -129,6 +137,11 @@ export interface FakeKubeApiOptions {
   readyAfterCalls?: number;
   nodes?: FakeNode[];
   /**
+   * Applied Deployments and DaemonSets turn ready this long after their last change (default 0: at
+   * once; Infinity: never, unless forced with setWorkloadReady).
+   */
+  workloadsReadyAfterMs?: number;
+  /**
    * 'handshake' (default): TLS refuses a client certificate not issued by the cluster CA.
    * 'apiserver': like kube-apiserver, any certificate passes the handshake and authentication comes
    * after: an unverified client is anonymous, which may read /readyz, /livez, /healthz and /version
@@ -153,7 +166,10 @@ export interface FakeKubeApi {
    * Nth node list so that a test advances with the polling rather than with wall-clock time.
    */
   onRequest: ((request: RecordedRequest, count: number) => void) | undefined;
-  /** Applied objects by path, as served back by GET. */
+  /**
+   * Applied objects by path, as served back by GET (Deployments and DaemonSets with their simulated
+   * status added). Tests may add objects or set a status here directly.
+   */
   objects: Map<string, Record<string, unknown>>;
   /** Forces /readyz either way (clears any "after" condition). */
   setReady(ready: boolean): void;
@@ -164,6 +180,8 @@ export interface FakeKubeApi {
   addNode(node: FakeNode): FakeNode;
   setNodeReady(name: string, ready: boolean, why?: { reason?: string; message?: string }): void;
   removeNode(name: string): void;
+  /** Forces an applied (or still to be applied) Deployment or DaemonSet ready or not, from now on. */
+  setWorkloadReady(namespace: string, kind: 'Deployment' | 'DaemonSet', name: string, ready: boolean): void;
   /** Makes every request to `path` (no query) fail: with an HTTP status, or by resetting the connection. */
   failPath(path: string, failure: Failure): void;
   clearFailure(path: string): void;
@@ -245,6 +263,81 @@ function nodeObject(node: FakeNode, created: string): object {
   };
 }
 
+// ------------------------------------------------------------------------------ simulated controllers
+
+/** Like the API's omitempty: Deployment status counters that are 0 are left out. */
+function withoutZeros(status: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(status).filter(([, v]) => v !== 0));
+}
+
+function condition(type: string, status: string, reason: string, message: string): object {
+  return { type, status, reason, message };
+}
+
+/** What the Deployment controller would report: all replicas available, or one short. */
+function deploymentStatus(obj: Record<string, unknown>, generation: number, ready: boolean): object {
+  const spec = (obj.spec ?? {}) as { replicas?: number };
+  const name = (obj.metadata as { name?: string } | undefined)?.name ?? 'unnamed';
+  const want = spec.replicas ?? 1;
+  const available = ready ? want : Math.max(0, want - 1);
+  const observed = ready || want > 0 ? generation : generation - 1;
+  return {
+    ...withoutZeros({
+      observedGeneration: observed,
+      replicas: want,
+      updatedReplicas: want,
+      readyReplicas: available,
+      availableReplicas: available,
+      unavailableReplicas: want - available,
+    }),
+    conditions: [
+      ready
+        ? condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+        : condition(
+            'Available',
+            'False',
+            'MinimumReplicasUnavailable',
+            'Deployment does not have minimum availability.',
+          ),
+      ready
+        ? condition(
+            'Progressing',
+            'True',
+            'NewReplicaSetAvailable',
+            `ReplicaSet "${name}-5d4f8c" has successfully progressed.`,
+          )
+        : condition(
+            'Progressing',
+            'True',
+            'ReplicaSetUpdated',
+            `ReplicaSet "${name}-5d4f8c" is progressing.`,
+          ),
+    ],
+  };
+}
+
+/** What the DaemonSet controller would report for `desired` nodes: all available, or one short. */
+function daemonSetStatus(desired: number, generation: number, ready: boolean): object {
+  const available = ready ? desired : Math.max(0, desired - 1);
+  return {
+    observedGeneration: ready || desired > 0 ? generation : generation - 1,
+    currentNumberScheduled: desired,
+    desiredNumberScheduled: desired,
+    numberMisscheduled: 0,
+    numberReady: available,
+    numberAvailable: available,
+    ...(desired > available ? { numberUnavailable: desired - available } : {}),
+    updatedNumberScheduled: desired,
+  };
+}
+
+/** An object without its metadata and status: what a change of generation is measured on. */
+function specPart(obj: Record<string, unknown> | undefined): string {
+  if (!obj) return '';
+  const { metadata: _metadata, status: _status, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
 /** /api/v1/[namespaces/<ns>/]<resource>[/<name>] and /apis/<group>/<version>/... */
 function parseResourcePath(
   path: string,
@@ -287,6 +380,11 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
   const requests: RecordedRequest[] = [];
   const objects = new Map<string, Record<string, unknown>>();
   const failures = new Map<string, Failure>();
+  /** Path of an applied object → when its generation last changed (epoch ms). */
+  const changedAt = new Map<string, number>();
+  /** "<namespace>/<kind>/<name>" → forced readiness of a workload. */
+  const forcedWorkloads = new Map<string, boolean>();
+  const workloadsReadyAfterMs = options.workloadsReadyAfterMs ?? 0;
   let resourceVersion = 1;
 
   let readyz = {
@@ -327,6 +425,54 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     }
   }
 
+  /** An applied object as GET serves it: Deployments and DaemonSets with their controller's status. */
+  function served(path: string, obj: Record<string, unknown>): Record<string, unknown> {
+    const kind = obj.kind;
+    if (obj.apiVersion !== 'apps/v1' || (kind !== 'Deployment' && kind !== 'DaemonSet')) return obj;
+    const meta = obj.metadata as { name: string; namespace?: string; generation: number };
+    const forced = forcedWorkloads.get(`${meta.namespace}/${kind}/${meta.name}`);
+    const ready = forced ?? Date.now() - (changedAt.get(path) ?? 0) >= workloadsReadyAfterMs;
+    const status =
+      kind === 'Deployment'
+        ? deploymentStatus(obj, meta.generation, ready)
+        : daemonSetStatus(nodes.length, meta.generation, ready);
+    return { ...obj, status };
+  }
+
+  /** GET of a collection: what was applied there (all namespaces unless the path names one), paged. */
+  function sendList(
+    res: ServerResponse,
+    url: URL,
+    target: { groupVersion: string; namespace?: string; resource: string },
+  ): void {
+    const info = findResource(target.groupVersion, target.resource);
+    if (!info || (target.namespace !== undefined && !info.namespaced)) {
+      sendStatus(res, 404, 'the server could not find the requested resource');
+      return;
+    }
+    const all = [...objects]
+      .filter(([p]) => {
+        const t = parseResourcePath(p);
+        return (
+          t?.groupVersion === target.groupVersion &&
+          t.resource === target.resource &&
+          (target.namespace === undefined || t.namespace === target.namespace)
+        );
+      })
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([p, o]) => served(p, o));
+    const offset = Number(url.searchParams.get('continue') ?? '0') || 0;
+    const limit = Number(url.searchParams.get('limit') ?? '0') || all.length;
+    const items = all.slice(offset, offset + limit);
+    const next = offset + limit < all.length ? { continue: String(offset + limit) } : {};
+    sendJson(res, 200, {
+      apiVersion: target.groupVersion,
+      kind: `${info.kind}List`,
+      metadata: { resourceVersion: String(resourceVersion), ...next },
+      items,
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://fake');
     const path = url.pathname;
@@ -334,7 +480,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     const socket = req.socket as TLSSocket;
     const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
     const client: ClientIdentity = { cn: peer?.subject?.CN, o: peer?.subject?.O };
-    const recorded: RecordedRequest = { method, path, query: url.search, client };
+    const sniName = (socket as { servername?: unknown }).servername;
+    const sni = typeof sniName === 'string' && sniName !== '' ? sniName : undefined;
+    const recorded: RecordedRequest = { method, path, query: url.search, client, sni };
     requests.push(recorded);
     fake.onRequest?.(recorded, requests.filter((r) => r.method === method && r.path === path).length);
     if (!socket.authorized && !PUBLIC_PATHS.has(path)) {
@@ -443,8 +591,12 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     }
     if (method === 'GET' && target?.name) {
       const obj = objects.get(path);
-      if (obj) sendJson(res, 200, obj);
+      if (obj) sendJson(res, 200, served(path, obj));
       else sendStatus(res, 404, `${target.resource} "${target.name}" not found`);
+      return;
+    }
+    if (method === 'GET' && target) {
+      sendList(res, url, target);
       return;
     }
     sendStatus(res, 404, 'the server could not find the requested resource');
@@ -521,6 +673,8 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     }
     const previous = objects.get(path);
     const previousMeta = (previous?.metadata ?? {}) as Record<string, unknown>;
+    const changed = specPart(previous) !== specPart(body);
+    const previousGeneration = typeof previousMeta.generation === 'number' ? previousMeta.generation : 0;
     const stored = {
       ...body,
       metadata: {
@@ -528,12 +682,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
         ...(target.namespace ? { namespace: target.namespace } : {}),
         uid: previousMeta.uid ?? randomUUID(),
         resourceVersion: String(++resourceVersion),
+        generation: changed ? previousGeneration + 1 : previousGeneration,
         creationTimestamp: previousMeta.creationTimestamp ?? new Date().toISOString(),
       },
+      // A status stays until an apply brings another (tests may also set one in `objects` directly).
+      ...(body.status === undefined && previous?.status !== undefined ? { status: previous.status } : {}),
     };
     objects.set(path, stored);
+    if (changed) changedAt.set(path, Date.now());
     if (info.kind === 'CustomResourceDefinition') registerCrd(stored);
-    sendJson(res, previous ? 200 : 201, stored);
+    sendJson(res, previous ? 200 : 201, served(path, stored));
   }
 
   const server: Server = createServer(
@@ -603,6 +761,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
     removeNode(name) {
       const i = nodes.findIndex((n) => n.name === name);
       if (i >= 0) nodes.splice(i, 1);
+    },
+    setWorkloadReady(namespace, kind, name, ready) {
+      forcedWorkloads.set(`${namespace}/${kind}/${name}`, ready);
     },
     failPath(path, failure) {
       failures.set(path, failure);

@@ -248,6 +248,81 @@ describe('TLS trust', () => {
     expect(ok).toEqual({ ok: true, status: 200, body: 'ok' });
   });
 
+  it('verifies against tlsServerName, a DNS name (sent as SNI) or an IP literal (not sent: no DEP0123)', async () => {
+    const api = await fake({ servingNames: ['api.demo.test', '10.1.2.3'] });
+    const warnings: string[] = [];
+    const savedEmit = process.emitWarning;
+    process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+      const code = typeof rest[0] === 'object' ? (rest[0] as { code?: string }).code : rest[1];
+      warnings.push(`${String(code)} ${String(warning)}`);
+    }) as typeof process.emitWarning;
+    try {
+      // The URL's host, 127.0.0.1, is not in the certificate: only the name given decides.
+      expect(
+        (await client(api.url)
+          .readyz()
+          .catch((e: unknown) => e)) as KubeApiError,
+      ).toMatchObject({
+        kind: 'certificate',
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+      });
+      const byName = client(api.url, { tlsServerName: 'api.demo.test' });
+      expect(await byName.readyz()).toEqual({ ok: true, status: 200, body: 'ok' });
+      expect(api.requests.at(-1)!.sni).toBe('api.demo.test');
+
+      const before = api.requests.length;
+      const byIp = client(api.url, { tlsServerName: '10.1.2.3' });
+      expect(await byIp.readyz()).toEqual({ ok: true, status: 200, body: 'ok' });
+      expect(await byIp.listNodes()).toEqual([]);
+      expect((await byIp.serverCertificate()).subjectAltNames).toEqual([
+        'DNS:api.demo.test',
+        'IP Address:10.1.2.3',
+      ]);
+      // apply() goes through @kubernetes/client-node, with the same agent.
+      await byIp.apply([MANIFESTS[0]!]);
+      const viaIp = api.requests.slice(before);
+      expect(viaIp.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(viaIp.map((r) => r.sni))).toEqual(new Set([undefined]));
+
+      for (const c of [
+        client(api.url, { tlsServerName: 'other.test' }),
+        client(api.url, { tlsServerName: '10.9.9.9' }),
+      ]) {
+        const err = (await c.readyz().catch((e: unknown) => e)) as KubeApiError;
+        expect(err).toBeInstanceOf(KubeApiError);
+        expect(err.kind).toBe('certificate');
+        expect(err.message).toContain('does not cover its host name');
+        await expect(c.serverCertificate()).rejects.toMatchObject({ kind: 'certificate' });
+      }
+    } finally {
+      process.emitWarning = savedEmit;
+    }
+    expect(warnings.filter((w) => w.includes('DEP0123'))).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('serverCertificate: the serving certificate as presented, verified like every request', async () => {
+    const api = await fake();
+    const cert = await client(api.url).serverCertificate();
+    expect(cert.subjectAltNames).toEqual(['IP Address:127.0.0.1', 'DNS:localhost']);
+    expect(cert.issuer).toBe('CN=kubernetes');
+    expect(Date.parse(cert.notAfter)).toBeGreaterThan(Date.now());
+    expect(Date.parse(cert.notBefore)).toBeLessThan(Date.now());
+    const foreign = await startFakeKubeApiWithForeignCa({ pki });
+    cleanups.push(() => foreign.stop());
+    const err = (await client(foreign.url)
+      .serverCertificate()
+      .catch((e: unknown) => e)) as KubeApiError;
+    expect(err.kind).toBe('certificate');
+    expect(err.message).toMatch(/^certificate verification failed: .* not issued by the cluster CA/);
+    const url = api.url;
+    await api.stop();
+    await expect(client(url).serverCertificate()).rejects.toMatchObject({
+      kind: 'connection',
+      message: `${url}: connection refused (ECONNREFUSED)`,
+    });
+  });
+
   it('a client certificate from another CA: refused in the handshake, or unauthenticated like kube-apiserver does', async () => {
     const stranger = await issueApiServerCert(await generateOtherCa(), ['nkd-admin']);
     const strangerClient = (url: string): ClusterClient => {
@@ -515,5 +590,123 @@ describe('kubeconfig from src/pki', () => {
       cn: 'nkd-admin',
       o: 'system:masters',
     });
+  });
+});
+
+describe('getObject and listObjects', () => {
+  it('reads an object, undefined on 404, a one-line KubeApiError otherwise', async () => {
+    const api = await fake();
+    const c = client(api.url);
+    await c.apply(MANIFESTS.slice(0, 3));
+    const sa = await c.getObject('/api/v1/namespaces/housekeeper-system/serviceaccounts/housekeeper');
+    expect(sa).toMatchObject({ kind: 'ServiceAccount', metadata: { name: 'housekeeper', generation: 1 } });
+    expect(await c.getObject('/api/v1/namespaces/housekeeper-system/serviceaccounts/nope')).toBeUndefined();
+    api.failPath('/api/v1/namespaces/x/configmaps/y', { status: 403, message: 'forbidden: no' });
+    const err = (await c
+      .getObject('/api/v1/namespaces/x/configmaps/y')
+      .catch((e: unknown) => e)) as KubeApiError;
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err.statusCode).toBe(403);
+    expect(err.message).toBe('HTTP 403 from GET /api/v1/namespaces/x/configmaps/y: forbidden: no');
+  });
+
+  it('lists applied custom resources across namespaces or in one, paged, and undefined without the CRD', async () => {
+    const api = await fake();
+    const c = client(api.url);
+    expect(await c.listObjects('/apis/housekeeper.io/v1alpha1/updates')).toBeUndefined();
+    await c.apply(MANIFESTS.slice(0, 2));
+    expect(await c.listObjects('/apis/housekeeper.io/v1alpha1/updates')).toEqual([]);
+    const updates: KubeObject[] = Array.from({ length: 502 }, (_, i) => ({
+      apiVersion: 'housekeeper.io/v1alpha1',
+      kind: 'Update',
+      metadata: {
+        name: `u-${String(i).padStart(3, '0')}`,
+        namespace: i === 0 ? 'other' : 'housekeeper-system',
+      },
+      spec: { kubeVersion: 'v1.31.1' },
+    }));
+    // Stored directly: 502 applies would take a while and prove nothing more.
+    for (const u of updates) {
+      const path = `/apis/housekeeper.io/v1alpha1/namespaces/${u.metadata!.namespace}/updates/${u.metadata!.name}`;
+      api.objects.set(path, { ...u, status: { phase: 'Pending' } });
+    }
+    const all = (await c.listObjects('/apis/housekeeper.io/v1alpha1/updates'))!;
+    expect(all).toHaveLength(502);
+    expect(all[0]).toMatchObject({
+      metadata: { namespace: 'housekeeper-system' },
+      status: { phase: 'Pending' },
+    });
+    const lists = api.requests.filter((r) => r.path === '/apis/housekeeper.io/v1alpha1/updates');
+    expect(lists.at(-1)!.query).toBe('?limit=500&continue=500');
+    const inOther = await c.listObjects('/apis/housekeeper.io/v1alpha1/namespaces/other/updates');
+    expect(inOther!.map((u) => (u.metadata as { name: string }).name)).toEqual(['u-000']);
+    api.failPath('/apis/housekeeper.io/v1alpha1/updates', { status: 500, message: 'etcd down' });
+    await expect(c.listObjects('/apis/housekeeper.io/v1alpha1/updates')).rejects.toMatchObject({
+      statusCode: 500,
+      message: 'HTTP 500 from GET /apis/housekeeper.io/v1alpha1/updates: etcd down',
+    });
+  });
+});
+
+describe('the fake API simulates the Deployment and DaemonSet controllers', () => {
+  const DEPLOYMENT = '/apis/apps/v1/namespaces/housekeeper-system/deployments/housekeeper-operator';
+  const DAEMONSET = '/apis/apps/v1/namespaces/housekeeper-system/daemonsets/housekeeper-daemon';
+
+  it('serves applied workloads ready at once by default, DaemonSets wanting one pod per node', async () => {
+    const api = await fake({ nodes: [1, 2, 3].map((i) => ({ name: `n${i}`, ready: true })) });
+    const c = client(api.url);
+    await c.apply(MANIFESTS);
+    expect(await c.getObject(DEPLOYMENT)).toMatchObject({
+      metadata: { generation: 1 },
+      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 },
+    });
+    expect((await c.getObject(DAEMONSET))!.status).toMatchObject({
+      observedGeneration: 1,
+      desiredNumberScheduled: 3,
+      numberAvailable: 3,
+      updatedNumberScheduled: 3,
+    });
+    // Re-applying the same spec keeps the generation; a changed spec bumps it.
+    await c.apply([MANIFESTS[5]!]);
+    expect(await c.getObject(DEPLOYMENT)).toMatchObject({ metadata: { generation: 1 } });
+    const scaled = structuredClone(MANIFESTS[5]!);
+    (scaled.spec as { replicas: number }).replicas = 2;
+    await c.apply([scaled]);
+    expect(await c.getObject(DEPLOYMENT)).toMatchObject({
+      metadata: { generation: 2 },
+      status: { observedGeneration: 2, availableReplicas: 2 },
+    });
+    const listed = await c.listObjects('/apis/apps/v1/namespaces/housekeeper-system/daemonsets');
+    expect(listed!.map((d) => (d.status as { numberAvailable: number }).numberAvailable)).toEqual([3]);
+  });
+
+  it('workloadsReadyAfterMs: Infinity keeps them one pod short until setWorkloadReady', async () => {
+    const api = await fake({
+      nodes: [1, 2, 3].map((i) => ({ name: `n${i}`, ready: true })),
+      workloadsReadyAfterMs: Infinity,
+    });
+    const c = client(api.url);
+    await c.apply(MANIFESTS);
+    const deployment = (await c.getObject(DEPLOYMENT))!;
+    // Deployment status counters that are 0 are left out, as the API server does.
+    expect(deployment.status).not.toHaveProperty('availableReplicas');
+    expect(deployment.status).toMatchObject({ observedGeneration: 1, unavailableReplicas: 1 });
+    expect((await c.getObject(DAEMONSET))!.status).toMatchObject({
+      numberAvailable: 2,
+      desiredNumberScheduled: 3,
+    });
+    api.setWorkloadReady('housekeeper-system', 'DaemonSet', 'housekeeper-daemon', true);
+    expect((await c.getObject(DAEMONSET))!.status).toMatchObject({ numberAvailable: 3 });
+    api.setWorkloadReady('housekeeper-system', 'DaemonSet', 'housekeeper-daemon', false);
+    expect((await c.getObject(DAEMONSET))!.status).toMatchObject({ numberAvailable: 2 });
+  });
+
+  it('workloadsReadyAfterMs counts from the last change', async () => {
+    const api = await fake({ workloadsReadyAfterMs: 150 });
+    const c = client(api.url);
+    await c.apply([MANIFESTS[0]!, MANIFESTS[5]!]);
+    expect((await c.getObject(DEPLOYMENT))!.status).toMatchObject({ unavailableReplicas: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await c.getObject(DEPLOYMENT))!.status).toMatchObject({ availableReplicas: 1 });
   });
 });

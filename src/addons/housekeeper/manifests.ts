@@ -1,0 +1,164 @@
+// Housekeeper's install manifests as objects for server-side apply: the parsed templates with the image
+// and nkd's labels set, in an order where everything exists before what refers to it.
+import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { readHousekeeperTemplates } from './templates.js';
+
+export const HOUSEKEEPER_NAMESPACE = 'housekeeper-system';
+export const HOUSEKEEPER_CRD_NAME = 'updates.housekeeper.io';
+export const HOUSEKEEPER_OPERATOR_DEPLOYMENT = 'housekeeper-operator';
+export const HOUSEKEEPER_AGENT_DAEMONSET = 'housekeeper-agent';
+export const HOUSEKEEPER_IMAGE_REPOSITORY = 'hub.oepkgs.net/nestos/nkd-housekeeper';
+
+export interface HousekeeperManifestOptions {
+  /** Image of the operator and the agent; '' (the config default) means defaultHousekeeperImage. */
+  image: string;
+  /** nkd's version, e.g. 0.1.0: the app.kubernetes.io/version label and the default image tag. */
+  nkdVersion: string;
+}
+
+// Apply order: the CRD and the Namespace first, then identities, their permissions, the bindings, and
+// the workloads last so their pods start with working RBAC.
+const KIND_ORDER = [
+  'CustomResourceDefinition',
+  'Namespace',
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+  'Deployment',
+  'DaemonSet',
+];
+const CLUSTER_SCOPED = new Set([
+  'CustomResourceDefinition',
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+]);
+
+// Label values: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside.
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
+// An OCI tag: at most 128 characters, no '+' (so semver build metadata cannot go in as is).
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** nkd's own image of this version: the operator and the agent ship in it as `nkd-housekeeper`. */
+export function defaultHousekeeperImage(nkdVersion: string): string {
+  const tag = `v${nkdVersion.replace(/^v/, '')}`;
+  if (!IMAGE_TAG.test(tag) || tag === 'v') {
+    throw new Error(`housekeeper: nkd version "${nkdVersion}" does not make a valid image tag`);
+  }
+  return `${HOUSEKEEPER_IMAGE_REPOSITORY}:${tag}`;
+}
+
+/** The workloads whose rollout `nkd deploy` waits for after applying the manifests. */
+export function housekeeperWorkloads(): WorkloadRef[] {
+  return [
+    { kind: 'Deployment', namespace: HOUSEKEEPER_NAMESPACE, name: HOUSEKEEPER_OPERATOR_DEPLOYMENT },
+    { kind: 'DaemonSet', namespace: HOUSEKEEPER_NAMESPACE, name: HOUSEKEEPER_AGENT_DAEMONSET },
+  ];
+}
+
+function objectId(obj: KubeObject): string {
+  const ns = obj.metadata?.namespace;
+  return `${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name ?? ''}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The containers (init containers included) of a workload's pod template. */
+function containersOf(obj: KubeObject): Record<string, unknown>[] {
+  const spec = obj.spec;
+  const template = isRecord(spec) ? spec.template : undefined;
+  const podSpec = isRecord(template) ? template.spec : undefined;
+  if (!isRecord(podSpec) || !Array.isArray(podSpec.containers) || podSpec.containers.length === 0) {
+    throw new Error(`housekeeper: template ${objectId(obj)} has no containers`);
+  }
+  const all = [
+    ...podSpec.containers,
+    ...(Array.isArray(podSpec.initContainers) ? podSpec.initContainers : []),
+  ];
+  return all.map((container: unknown) => {
+    if (!isRecord(container))
+      throw new Error(`housekeeper: template ${objectId(obj)} has a malformed container`);
+    return container;
+  });
+}
+
+/**
+ * Checks that the templates are the install the constants above describe, and orders them. Runs once
+ * per load, so a template edited out of step with this code fails every call, not just a deploy.
+ */
+export function checkHousekeeperTemplates(objects: readonly KubeObject[]): KubeObject[] {
+  const seen = new Set<string>();
+  for (const obj of objects) {
+    const id = objectId(obj);
+    if (!KIND_ORDER.includes(obj.kind)) throw new Error(`housekeeper: unexpected template object ${id}`);
+    if (seen.has(id)) throw new Error(`housekeeper: template object ${id} is defined twice`);
+    seen.add(id);
+    const namespace = obj.metadata?.namespace;
+    if (CLUSTER_SCOPED.has(obj.kind) ? namespace !== undefined : namespace !== HOUSEKEEPER_NAMESPACE) {
+      throw new Error(`housekeeper: template object ${id} is in the wrong namespace`);
+    }
+    if (obj.kind === 'Deployment' || obj.kind === 'DaemonSet') containersOf(obj);
+  }
+  const required = [
+    `CustomResourceDefinition ${HOUSEKEEPER_CRD_NAME}`,
+    `Namespace ${HOUSEKEEPER_NAMESPACE}`,
+    ...housekeeperWorkloads().map((w) => `${w.kind} ${w.namespace}/${w.name}`),
+  ];
+  for (const id of required) {
+    if (!seen.has(id)) throw new Error(`housekeeper: the templates define no ${id}`);
+  }
+  const workloads = objects.filter((obj) => obj.kind === 'Deployment' || obj.kind === 'DaemonSet');
+  if (workloads.length !== 2) throw new Error('housekeeper: the templates must define exactly two workloads');
+  const rank = (obj: KubeObject) => KIND_ORDER.indexOf(obj.kind);
+  const name = (obj: KubeObject) => obj.metadata?.name ?? '';
+  // Sorted by kind, then name: the order does not depend on how the files are laid out. Plain code-unit
+  // comparison, not localeCompare, so the order is the same under every locale.
+  return [...objects].sort(
+    (a, b) => rank(a) - rank(b) || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0),
+  );
+}
+
+let cached: readonly KubeObject[] | undefined;
+
+function templates(): readonly KubeObject[] {
+  // Parsed and checked once per process; callers get deep copies, so this stays pristine.
+  cached ??= checkHousekeeperTemplates(readHousekeeperTemplates());
+  return cached;
+}
+
+/** Everything `nkd deploy` applies to install Housekeeper, in apply order. Fresh objects on every call. */
+export function housekeeperManifests(options: HousekeeperManifestOptions): KubeObject[] {
+  return buildHousekeeperManifests(templates(), options);
+}
+
+/** housekeeperManifests over given (checked) templates; pure. */
+export function buildHousekeeperManifests(
+  templateObjects: readonly KubeObject[],
+  options: HousekeeperManifestOptions,
+): KubeObject[] {
+  const { nkdVersion } = options;
+  if (!LABEL_VALUE.test(nkdVersion)) {
+    throw new Error(`housekeeper: nkd version "${nkdVersion}" is not a valid label value`);
+  }
+  const image = options.image === '' ? defaultHousekeeperImage(nkdVersion) : options.image;
+  if (/\s/.test(image)) throw new Error(`housekeeper: image "${image}" contains whitespace`);
+  const labels = {
+    'app.kubernetes.io/part-of': 'housekeeper',
+    'app.kubernetes.io/version': nkdVersion,
+    'app.kubernetes.io/managed-by': 'nkd',
+  };
+  return templateObjects.map((template) => {
+    const obj = structuredClone(template) as KubeObject;
+    const metadata = obj.metadata ?? {};
+    const existing = isRecord(metadata.labels) ? metadata.labels : {};
+    obj.metadata = { ...metadata, labels: { ...existing, ...labels } };
+    if (obj.kind === 'Deployment' || obj.kind === 'DaemonSet') {
+      for (const container of containersOf(obj)) container.image = image;
+    }
+    return obj;
+  });
+}
