@@ -16,6 +16,7 @@ import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
 import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { checkNetwork } from './semantic-network.js';
 import { providerFor } from '../../providers/registry.js';
 
 /** kubeadm's preflight refuses control-plane nodes below these (NumCPU and Mem checks). */
@@ -31,6 +32,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkReleaseImage(config),
     ...checkProvider(config),
     ...checkRuntime(config),
+    ...checkNetwork(config),
   ];
 }
 

@@ -1,0 +1,44 @@
+// Checks of spec.network that the schema cannot express: the version must be one nkd bundles, and
+// version/manifest only make sense with a plugin nkd installs, and not together.
+import { BUNDLED_NETWORK_VERSIONS } from '../addons/network/versions.js';
+import { error, type Problem } from './problems.js';
+import type { ClusterConfig } from './schema.js';
+
+export function checkNetwork(config: ClusterConfig): Problem[] {
+  const { plugin, version, manifest } = config.spec.network;
+  const path = (key: string) => ['spec', 'network', key];
+  if (plugin === 'none') {
+    // Nothing is installed, so a version or manifest would be silently ignored.
+    const problems: Problem[] = [];
+    if (version !== '') {
+      problems.push(
+        error(path('version'), 'has no effect with plugin none; remove it or choose calico or flannel'),
+      );
+    }
+    if (manifest !== '') {
+      problems.push(
+        error(
+          path('manifest'),
+          'has no effect with plugin none; choose calico or flannel, or apply your CNI through spec.hooks.postDeploy',
+        ),
+      );
+    }
+    return problems;
+  }
+  if (manifest !== '' && version !== '') {
+    // The manifest replaces the bundled one, so a bundled version would say something that is not true.
+    return [
+      error(
+        path('version'),
+        'cannot be combined with manifest: the manifest is applied instead of the bundled version; remove one of them',
+      ),
+    ];
+  }
+  const bundled = BUNDLED_NETWORK_VERSIONS[plugin];
+  if (version !== '' && !bundled.includes(version)) {
+    return [
+      error(path('version'), `${plugin} ${version} is not bundled; bundled versions: ${bundled.join(', ')}`),
+    ];
+  }
+  return [];
+}
