@@ -23,3 +23,11 @@ export function durationFlag(options: { description: string; default: string }) 
     parse: async (input) => parseDuration(input),
   })();
 }
+
+/** A duration flag without a default: undefined unless given. */
+export function optionalDurationFlag(options: { description: string }) {
+  return Flags.custom<number>({
+    description: `${options.description} (e.g. 90s, 20m, 1h)`,
+    parse: async (input) => parseDuration(input),
+  })();
+}
