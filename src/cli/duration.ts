@@ -3,7 +3,10 @@ import { Flags } from '@oclif/core';
 
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 60_000;
+  if (/^\d+$/.test(trimmed)) {
+    if (Number(trimmed) === 0) throw new Error(`"${text}" must be longer than zero`);
+    return Number(trimmed) * 60_000;
+  }
   const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
   if (!match || trimmed === '' || match.slice(1).every((g) => g === undefined)) {
     throw new Error(`"${text}" is not a duration: use e.g. 90s, 20m, 1h30m, or a number of minutes`);

@@ -90,6 +90,6 @@ describe('durations', () => {
     expect(parseDuration('45')).toBe(2_700_000);
   });
   it('refuses anything else', () => {
-    for (const bad of ['', 'soon', '10x', '0s', '-5m']) expect(() => parseDuration(bad)).toThrow();
+    for (const bad of ['', 'soon', '10x', '0s', '0', '-5m']) expect(() => parseDuration(bad)).toThrow();
   });
 });
