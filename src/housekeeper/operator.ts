@@ -1,0 +1,137 @@
+// The Housekeeper operator: while it leads, it reconciles every Update against the nodes. It decides
+// nothing itself: planner.ts turns (Update, nodes, kube-system health) into the nodes to hand out and
+// the status to write; this loop only reads, writes the target annotations and the status, and repeats.
+// Everything it needs is in the API, so a restarted operator continues exactly where it was.
+import { isDeepStrictEqual } from 'node:util';
+import { tryLead } from './leader.js';
+import { nodeViewOf, planRollout } from './planner.js';
+import {
+  TARGET_ANNOTATION,
+  type HousekeeperKube,
+  type PodObject,
+  type UpdateObject,
+  type UpdateStatus,
+} from './types.js';
+
+export interface OperatorOptions {
+  kube: HousekeeperKube;
+  namespace: string;
+  /** This pod's name: the lease holder identity. */
+  identity: string;
+  now?: () => Date;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  log?: (line: string) => void;
+  pollMs?: number;
+  leaseDurationSeconds?: number;
+}
+
+/** Running (or Succeeded) and Ready: what the health gate asks of every kube-system pod. */
+export function podHealthy(pod: PodObject): boolean {
+  if (pod.metadata.deletionTimestamp) return true; // on its way out; its replacement is judged
+  if (pod.status?.phase === 'Succeeded') return true;
+  return (
+    pod.status?.phase === 'Running' &&
+    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+function byAge(a: UpdateObject, b: UpdateObject): number {
+  const at = (u: UpdateObject) => u.metadata.creationTimestamp ?? '';
+  return at(a).localeCompare(at(b)) || a.metadata.name.localeCompare(b.metadata.name);
+}
+
+export class Operator {
+  private readonly now: () => Date;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.log = options.log ?? (() => {});
+  }
+
+  /** One reconciliation of every Update; the caller must hold the lease. */
+  async reconcileOnce(): Promise<void> {
+    const { kube, namespace } = this.options;
+    const updates = (await kube.listUpdates(namespace)).sort(byAge);
+    if (updates.length === 0) return;
+    const nodes = (await kube.listNodes()).map(nodeViewOf);
+    const kubeSystem = await kube.listPods({ namespace: 'kube-system' });
+    const unhealthy = kubeSystem.filter((p) => !podHealthy(p)).map((p) => p.metadata.name);
+    const now = this.now().toISOString();
+    // One rollout at a time: the oldest unfinished Update drives the nodes, later ones wait their turn.
+    const active = updates.find(
+      (u) => u.status?.phase !== 'Completed' || u.status.observedGeneration !== (u.metadata.generation ?? 0),
+    );
+    for (const update of updates) {
+      if (update === active) {
+        const decision = planRollout({ update, nodes, kubeSystemHealthy: unhealthy.length === 0, now });
+        for (const { node, target } of decision.select) {
+          this.log(`${update.metadata.name}: handing ${node} to its agent (${JSON.stringify(target)})`);
+          await kube.patchNode(node, {
+            metadata: { annotations: { [TARGET_ANNOTATION]: JSON.stringify(target) } },
+          });
+        }
+        if (unhealthy.length > 0) this.log(`kube-system not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
+        await this.writeStatus(update, decision.status);
+      } else if (update.status?.phase !== 'Completed' && active) {
+        await this.writeStatus(update, this.queued(update, active, now));
+      }
+    }
+  }
+
+  private queued(update: UpdateObject, active: UpdateObject, now: string): UpdateStatus {
+    const previous = update.status?.conditions?.find((c) => c.type === 'Progressing');
+    const message = `waiting for Update ${active.metadata.name} to complete first`;
+    return {
+      ...update.status,
+      observedGeneration: update.metadata.generation ?? 0,
+      phase: 'Pending',
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'Queued',
+          message,
+          lastTransitionTime:
+            previous?.status === 'False' && previous.reason === 'Queued' ? previous.lastTransitionTime : now,
+        },
+      ],
+    };
+  }
+
+  private async writeStatus(update: UpdateObject, status: UpdateStatus): Promise<void> {
+    if (isDeepStrictEqual(update.status ?? {}, status)) return;
+    await this.options.kube.patchUpdateStatus(update.metadata.namespace, update.metadata.name, status);
+    if (update.status?.phase !== status.phase) this.log(`${update.metadata.name}: ${status.phase}`);
+  }
+
+  /** Leads (or waits to lead) and reconciles every pollMs until the signal aborts. Never throws. */
+  async run(signal: AbortSignal): Promise<void> {
+    const pollMs = this.options.pollMs ?? 5000;
+    const sleep =
+      this.options.sleep ??
+      ((ms: number, s: AbortSignal) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          s.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+        }));
+    let leading = false;
+    while (!signal.aborted) {
+      try {
+        const lead = await tryLead({
+          kube: this.options.kube,
+          namespace: this.options.namespace,
+          identity: this.options.identity,
+          leaseDurationSeconds: this.options.leaseDurationSeconds ?? 30,
+          now: this.now,
+        });
+        if (lead !== leading) this.log(lead ? 'leading' : 'not leading: another operator holds the lease');
+        leading = lead;
+        if (lead) await this.reconcileOnce();
+      } catch (err) {
+        this.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await sleep(pollMs, signal);
+    }
+  }
+}
