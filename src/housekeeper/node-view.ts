@@ -2,6 +2,7 @@
 // versions, and the operator's and agent's annotations. Parsing is forgiving on purpose: an annotation
 // that is not valid JSON of the expected shape is treated as absent, so a hand-edited or half-written
 // annotation makes the node look "not started" instead of crashing the operator's loop.
+import { sameImage } from './agent/host.js';
 import {
   NODE_UPGRADE_PHASES,
   OS_IMAGE_ANNOTATION,
@@ -64,7 +65,8 @@ export function updateKeyPrefix(update: UpdateObject): string {
 /** Whether the node runs what the spec asks for; a field the spec leaves unset is not compared. */
 export function nodeAtTarget(node: NodeView, spec: UpdateSpec): boolean {
   if (spec.kubeVersion && node.kubeletVersion !== spec.kubeVersion) return false;
-  if (spec.osImageURL && node.osImage !== spec.osImageURL) return false;
+  // The agent reports the booted image without its ostree transport; the spec may carry one.
+  if (spec.osImageURL && !sameImage(node.osImage, spec.osImageURL)) return false;
   return true;
 }
 

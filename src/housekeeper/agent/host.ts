@@ -1,0 +1,130 @@
+// What the agent asks of its host, and how it reads the answers: rpm-ostree's deployments, kubeadm's
+// version, the static pod manifests. Every command goes through the HostExecutor (production: chroot
+// into the host's root), so the tests can script the host command by command.
+
+import type { HostExecutor } from '../types.js';
+
+/** A host command that exited non-zero. The agent records it as the node's lastError and stops. */
+export class HostCommandError extends Error {
+  constructor(
+    readonly command: readonly string[],
+    readonly exitCode: number,
+    readonly stderrLastLine: string,
+  ) {
+    super(`${command.join(' ')}: ${stderrLastLine || `exited with ${exitCode}`}`);
+    this.name = 'HostCommandError';
+  }
+}
+
+/** The last non-empty line: kubeadm and rpm-ostree put the reason for a failure there. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim());
+  return lines.filter((l) => l !== '').at(-1) ?? '';
+}
+
+export async function runHost(host: HostExecutor, command: readonly string[]): Promise<string> {
+  const result = await host.run(command);
+  if (result.exitCode !== 0) throw new HostCommandError(command, result.exitCode, lastLine(result.stderr));
+  return result.stdout;
+}
+
+/** For reads whose failure only means "not there" (a file that may be missing): undefined instead of a throw. */
+export async function tryHost(host: HostExecutor, command: readonly string[]): Promise<string | undefined> {
+  const result = await host.run(command);
+  return result.exitCode === 0 ? result.stdout : undefined;
+}
+
+// ------------------------------------------------------------------------------------------ OS images
+
+/**
+ * The image name inside an ostree container reference, without its transport:
+ * `ostree-unverified-registry:R`, `ostree-remote-registry:REMOTE:R`, and `ostree-unverified-image:T`,
+ * `ostree-image-signed:T`, `ostree-remote-image:REMOTE:T` where T is `docker://R` or `registry:R`
+ * all give R. A reference without an `ostree-` prefix is already a plain image name and is kept.
+ * Other containers transports (`oci:/path`) keep their transport, so they never equal a registry image.
+ */
+export function imageName(reference: string): string {
+  const ref = reference.trim();
+  const shorthand = /^ostree-(?:unverified-registry|remote-registry:[^:]+):(.+)$/.exec(ref);
+  if (shorthand?.[1]) return shorthand[1];
+  const full = /^ostree-(?:unverified-image|image-signed|remote-image:[^:]+):(.+)$/.exec(ref);
+  if (!full?.[1]) return ref;
+  const rest = full[1];
+  for (const transport of ['docker://', 'registry:']) {
+    if (rest.startsWith(transport)) return rest.slice(transport.length);
+  }
+  return rest;
+}
+
+export function sameImage(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a !== '' && imageName(a) === imageName(b);
+}
+
+/**
+ * What `rpm-ostree rebase` is given for an Update's osImageURL. A reference that already names an ostree
+ * transport is used as written, so a cluster that signs its images can ask for `ostree-image-signed:` or
+ * `ostree-remote-registry:`. A plain image name is fetched unverified (TLS to the registry still applies),
+ * as NestOS's own documentation does.
+ */
+export function rebaseReference(osImageURL: string): string {
+  return osImageURL.startsWith('ostree-') ? osImageURL : `ostree-unverified-registry:${osImageURL}`;
+}
+
+export interface OsStatus {
+  /** Image name of the booted deployment; '' when it was not deployed from a container image. */
+  booted: string;
+  /** Image name of the deployment the next boot starts, when that is not the booted one. */
+  pending?: string;
+}
+
+interface RpmOstreeDeployment {
+  booted?: boolean;
+  'container-image-reference'?: string;
+}
+
+/**
+ * `rpm-ostree status --json`. ostree lists deployments in boot order, so the first one is what the next
+ * boot starts: when it is not the booted one it is the pending (staged or freshly deployed) deployment.
+ */
+export function parseOsStatus(json: string): OsStatus {
+  let parsed: { deployments?: RpmOstreeDeployment[] };
+  try {
+    parsed = JSON.parse(json) as { deployments?: RpmOstreeDeployment[] };
+  } catch {
+    throw new Error('rpm-ostree status --json printed something that is not JSON');
+  }
+  const deployments = Array.isArray(parsed.deployments) ? parsed.deployments : [];
+  const image = (d: RpmOstreeDeployment | undefined) => imageName(d?.['container-image-reference'] ?? '');
+  const first = deployments[0];
+  return {
+    booted: image(deployments.find((d) => d.booted === true)),
+    ...(first && first.booted !== true && { pending: image(first) }),
+  };
+}
+
+export const RPM_OSTREE_STATUS = ['rpm-ostree', 'status', '--json'] as const;
+
+export async function readOsStatus(host: HostExecutor): Promise<OsStatus> {
+  return parseOsStatus(await runHost(host, RPM_OSTREE_STATUS));
+}
+
+// ------------------------------------------------------------------------------------- Kubernetes
+
+const MANIFESTS = '/etc/kubernetes/manifests';
+const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+
+/**
+ * The Kubernetes version of this node's control-plane static pods, when all three run the same one;
+ * undefined when a manifest is missing or they differ (an upgrade cut short). kubeadm tags each image
+ * with the cluster's kubernetesVersion, so this tells whether `kubeadm upgrade` already ran here.
+ */
+export async function staticPodVersion(host: HostExecutor): Promise<string | undefined> {
+  const files = CONTROL_PLANE_COMPONENTS.map((c) => `${MANIFESTS}/${c}.yaml`);
+  const text = await tryHost(host, ['cat', ...files]);
+  if (text === undefined) return undefined;
+  const versions = CONTROL_PLANE_COMPONENTS.map(
+    (c) => new RegExp(`^\\s*(?:-\\s+)?image:\\s*["']?\\S*/${c}:(v[0-9][^\\s"'@]*)`, 'm').exec(text)?.[1],
+  );
+  const [first] = versions;
+  return first && versions.every((v) => v === first) ? first : undefined;
+}

@@ -1,0 +1,151 @@
+// The upgrade steps after the drain: the OS (rpm-ostree rebase, reboot), Kubernetes (kubeadm upgrade,
+// kubelet restart) and the verification that ends in `done`. Each looks at the node and host first, so a
+// step that already happened (before a reboot, before the agent restarted) is not done again, and each
+// records its phase before its first side effect.
+
+import type { NodeObject } from '../types.js';
+import type { StepContext, StepResult } from './context.js';
+import { readOsStatus, rebaseReference, runHost, sameImage, staticPodVersion } from './host.js';
+import { StepFailure } from './progress.js';
+
+/** After `systemctl reboot`, how long the old deployment may still be the booted one before giving up. */
+export const REBOOT_TIMEOUT_MS = 15 * 60_000;
+/** How long the node has to come back Ready at the target versions. */
+export const VERIFY_TIMEOUT_MS = 10 * 60_000;
+
+const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+
+function describeImage(image: string): string {
+  return image === '' ? 'a deployment not booted from a container image' : image;
+}
+
+function minutes(ms: number): string {
+  return `${Math.round(ms / 60_000)} minutes`;
+}
+
+export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
+  const { os, progress, target, host } = ctx;
+  const want = target.osImageURL;
+  if (progress.phase === 'rebooting') {
+    if (sameImage(os.booted, want)) return 'next';
+    if (sameImage(os.pending, want)) {
+      // Still the old boot: the reboot is under way, or it never started (an inhibitor, a hung unit).
+      const waited = ctx.now().getTime() - progress.phaseStartedMs;
+      if (waited < REBOOT_TIMEOUT_MS) return 'rebooting';
+      throw new StepFailure(
+        `the node did not reboot into ${want} within ${minutes(REBOOT_TIMEOUT_MS)}: ` +
+          `still on ${describeImage(os.booted)} with the target staged`,
+      );
+    }
+    // The new deployment is neither booted nor next: it failed to finalize or to boot, and the
+    // bootloader fell back. Rebasing again blindly would loop; a person has to look.
+    throw new StepFailure(`rebooted but still on ${describeImage(os.booted)}, not ${want}`);
+  }
+  if (!want || sameImage(os.booted, want)) return 'next';
+
+  if (progress.phase !== 'upgrading-os') await progress.enter('upgrading-os');
+  if (sameImage(os.pending, want)) {
+    ctx.log(`${want} is already staged for the next boot`);
+  } else {
+    // --experimental: rpm-ostree releases before container images became stable (2022) refuse a
+    // container reference without it; later ones accept and ignore it.
+    ctx.log(`rebasing onto ${want}`);
+    await runHost(host, ['rpm-ostree', 'rebase', '--experimental', rebaseReference(want)]);
+    const after = await readOsStatus(host);
+    if (!sameImage(after.pending, want)) {
+      throw new StepFailure(
+        `rpm-ostree rebase succeeded but the next boot is ${describeImage(after.pending ?? after.booted)}, ` +
+          `not ${want}`,
+      );
+    }
+  }
+  await progress.enter('rebooting');
+  ctx.log('rebooting into the new deployment');
+  await runHost(host, ['systemctl', 'reboot']);
+  // systemctl only queues the reboot; the next pass (if this process lives that long) waits for it.
+  return 'rebooting';
+}
+
+function kubeletVersion(node: NodeObject): string | undefined {
+  return node.status?.nodeInfo?.kubeletVersion;
+}
+
+function isControlPlane(ctx: StepContext): boolean {
+  return ctx.target.firstControlPlane || ctx.node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+}
+
+/**
+ * Whether kubeadm already did its part here. The kubelet's version alone does not say so: on NestOS the
+ * kubelet comes with the OS image, so after a rebase it reports the new version although no `kubeadm
+ * upgrade` ran. It counts only when this target leaves the OS alone, and on a control-plane node the
+ * static pods kubeadm writes must be at the target too.
+ */
+async function kubernetesAtTarget(ctx: StepContext, want: string): Promise<boolean> {
+  if (kubeletVersion(ctx.node) !== want || ctx.target.osImageURL) return false;
+  return !isControlPlane(ctx) || (await staticPodVersion(ctx.host)) === want;
+}
+
+export async function upgradeKubernetes(ctx: StepContext): Promise<StepResult> {
+  const { progress, target, host } = ctx;
+  const want = target.kubeVersion;
+  if (!want) return 'next';
+  // Resuming inside this step means a kubeadm run may have been cut short: run it again, which kubeadm
+  // documents as the way to recover (`kubeadm upgrade` is idempotent).
+  if (progress.phase !== 'upgrading-kubernetes') {
+    if (await kubernetesAtTarget(ctx, want)) {
+      ctx.log(`Kubernetes is already ${want} here: no kubeadm upgrade`);
+      return 'next';
+    }
+    await progress.enter('upgrading-kubernetes');
+  }
+  // kubeadm refuses most version skews itself, but not all of them clearly: check what the image brings.
+  const kubeadm = (await runHost(host, ['kubeadm', 'version', '-o', 'short'])).trim();
+  if (kubeadm !== want) {
+    throw new StepFailure(
+      `kubeadm on the node is ${kubeadm || 'unknown'}, the target is ${want}: the node's OS image must ` +
+        `carry kubeadm ${want} (upgrade the OS with osImageURL to such an image)`,
+    );
+  }
+  // No `kubeadm upgrade plan` first: it only reports, and `apply` runs the same preflight checks.
+  const command = target.firstControlPlane
+    ? ['kubeadm', 'upgrade', 'apply', want, '--yes']
+    : ['kubeadm', 'upgrade', 'node'];
+  ctx.log(`running ${command.join(' ')}`);
+  await runHost(host, command);
+  await runHost(host, ['systemctl', 'restart', 'kubelet']);
+  return 'next';
+}
+
+/** Ready at the target versions, then uncordon (only the agent's own cordon) and only then `done`. */
+export async function verify(ctx: StepContext): Promise<StepResult> {
+  const { progress, target, kube, nodeName } = ctx;
+  if (progress.phase !== 'verifying') await progress.enter('verifying');
+  // Read again: the kubelet may have restarted during this pass.
+  const node = (await kube.getNode(nodeName)) ?? ctx.node;
+  const waitingFor: string[] = [];
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status !== 'True') waitingFor.push('the node to be Ready');
+  const kubelet = kubeletVersion(node);
+  if (target.kubeVersion && kubelet !== target.kubeVersion) {
+    waitingFor.push(`the kubelet to report ${target.kubeVersion} (it reports ${kubelet ?? 'nothing'})`);
+  }
+  if (target.osImageURL && !sameImage(ctx.os.booted, target.osImageURL)) {
+    waitingFor.push(`the OS image ${target.osImageURL} (booted: ${describeImage(ctx.os.booted)})`);
+  }
+  if (waitingFor.length === 0) {
+    if (progress.current?.cordonedByAgent) {
+      ctx.log('uncordoning the node');
+      // false rather than null (which would drop the field): MergePatch<NodeObject> does not type a null
+      // inside the optional spec, and the API treats both the same.
+      await kube.patchNode(nodeName, { spec: { unschedulable: false } });
+    }
+    await progress.enter('done', { finishedAt: ctx.now().toISOString() });
+    return 'done';
+  }
+  const reasons = waitingFor.join('; ');
+  if (ctx.now().getTime() - progress.phaseStartedMs >= VERIFY_TIMEOUT_MS) {
+    throw new StepFailure(`not verified within ${minutes(VERIFY_TIMEOUT_MS)}: still waiting for ${reasons}`);
+  }
+  await progress.note({ message: `waiting for ${reasons}` });
+  return 'verifying';
+}

@@ -1,0 +1,117 @@
+/**
+ * A scripted NestOS host for the agent tests: it answers the commands the agent runs (rpm-ostree,
+ * kubeadm, systemctl, cat of the static pod manifests) from a small model of the host, and records every
+ * command. A test can fail any command by its prefix, observe the world at the moment each command runs
+ * (e.g. the node's progress annotation), and reboot the host into its staged deployment.
+ */
+import type { HostExecutor } from '../../src/housekeeper/types.js';
+
+export interface ScriptedHostSetup {
+  /** The booted deployment's container-image-reference as rpm-ostree shows it; '' for none. */
+  booted?: string;
+  kubeadmVersion?: string;
+  /** Version of the control-plane static pods; undefined on a worker (no manifests). */
+  controlPlaneVersion?: string;
+}
+
+type Result = { exitCode: number; stdout: string; stderr: string };
+
+export class ScriptedHost implements HostExecutor {
+  booted: string;
+  staged: string | undefined;
+  kubeadmVersion: string;
+  controlPlaneVersion: string | undefined;
+  rebootRequested = false;
+  /** Every command, space-joined, in order. */
+  readonly commands: string[] = [];
+  /** What `observe` returned when each command ran (same index as `commands`). */
+  readonly observed: unknown[] = [];
+  observe: ((command: string) => unknown) | undefined;
+  /** Called for every command that succeeds, after the model changed (e.g. a kubelet restart). */
+  onCommand: ((command: string) => void) | undefined;
+  private readonly failures: { prefix: string; result: Result }[] = [];
+
+  constructor(setup: ScriptedHostSetup = {}) {
+    this.booted = setup.booted ?? 'ostree-unverified-registry:hub.example/nestos:old';
+    this.staged = undefined;
+    this.kubeadmVersion = setup.kubeadmVersion ?? 'v1.29.6';
+    this.controlPlaneVersion = setup.controlPlaneVersion;
+  }
+
+  /** Commands starting with `prefix` exit with `exitCode` and this stderr. */
+  fail(prefix: string, stderr: string, exitCode = 1): void {
+    this.failures.push({ prefix, result: { exitCode, stdout: '', stderr } });
+  }
+
+  /** The machine restarted: the staged deployment (if any) is booted now. */
+  reboot(): void {
+    if (this.staged !== undefined) this.booted = this.staged;
+    this.staged = undefined;
+    this.rebootRequested = false;
+  }
+
+  async run(command: readonly string[]): Promise<Result> {
+    const line = command.join(' ');
+    this.commands.push(line);
+    this.observed.push(this.observe?.(line));
+    const failure = this.failures.find((f) => line.startsWith(f.prefix));
+    if (failure) return { ...failure.result };
+    const result = this.answer(command);
+    if (result.exitCode === 0) this.onCommand?.(line);
+    return result;
+  }
+
+  private answer(command: readonly string[]): Result {
+    const ok = (stdout = ''): Result => ({ exitCode: 0, stdout, stderr: '' });
+    const [program, ...args] = command;
+    const line = args.join(' ');
+    if (program === 'rpm-ostree' && line === 'status --json') return ok(this.status());
+    if (program === 'rpm-ostree' && args[0] === 'rebase') {
+      this.staged = args.at(-1);
+      return ok('Staging deployment... done\nRun "systemctl reboot" to start a reboot\n');
+    }
+    if (program === 'systemctl' && line === 'reboot') {
+      this.rebootRequested = true;
+      return ok();
+    }
+    if (program === 'systemctl' && line === 'restart kubelet') return ok();
+    if (program === 'kubeadm' && line === 'version -o short') return ok(`${this.kubeadmVersion}\n`);
+    if (program === 'kubeadm' && args[0] === 'upgrade' && args[1] === 'apply') {
+      this.controlPlaneVersion = args[2];
+      return ok('[upgrade/successful] SUCCESS!\n');
+    }
+    if (program === 'kubeadm' && line === 'upgrade node') {
+      if (this.controlPlaneVersion !== undefined) this.controlPlaneVersion = this.kubeadmVersion;
+      return ok('[upgrade] The configuration for this node was successfully updated!\n');
+    }
+    if (program === 'cat' && args.every((f) => f.startsWith('/etc/kubernetes/manifests/'))) {
+      if (this.controlPlaneVersion === undefined) {
+        return { exitCode: 1, stdout: '', stderr: `cat: ${args[0]}: No such file or directory` };
+      }
+      const images = args.map((f) => {
+        const component = f.slice(f.lastIndexOf('/') + 1, -'.yaml'.length);
+        // The shape kubeadm writes: the image line inside the container, after its command.
+        return (
+          `spec:\n  containers:\n  - command:\n    - ${component}\n` +
+          `    image: registry.k8s.io/${component}:${this.controlPlaneVersion}\n`
+        );
+      });
+      return ok(images.join('---\n'));
+    }
+    return { exitCode: 127, stdout: '', stderr: `scripted host: no answer for ${command.join(' ')}` };
+  }
+
+  private status(): string {
+    const deployment = (ref: string, booted: boolean) => ({
+      booted,
+      staged: !booted,
+      checksum: booted ? 'aaa' : 'bbb',
+      ...(ref !== '' ? { 'container-image-reference': ref } : { origin: 'nestos:nestos/x86_64/stable' }),
+    });
+    const deployments = [
+      ...(this.staged !== undefined ? [deployment(this.staged, false)] : []),
+      deployment(this.booted, true),
+    ];
+    return JSON.stringify({ deployments, transaction: null, 'cached-update': null });
+  }
+}

@@ -1,0 +1,365 @@
+import { describe, expect, it } from 'vitest';
+import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
+import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
+import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
+import type { NodeProgress, NodeTarget } from '../../src/housekeeper/types.js';
+import { MemoryKube, type NodeSetup } from '../helpers/memory-kube.js';
+import { ScriptedHost, type ScriptedHostSetup } from '../helpers/scripted-host.js';
+
+const NODE = 'node-1';
+const OLD = 'hub.example/nestos:old';
+const NEW = 'hub.example/nestos:new';
+const KEY = 'housekeeper-system/up@1';
+const STATUS = 'rpm-ostree status --json';
+const REBASE = `rpm-ostree rebase --experimental ostree-unverified-registry:${NEW}`;
+const MANIFESTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const CAT = `cat ${MANIFESTS.map((c) => `/etc/kubernetes/manifests/${c}.yaml`).join(' ')}`;
+
+function target(over: Partial<NodeTarget> = {}): NodeTarget {
+  return { key: KEY, firstControlPlane: false, evictPodForce: false, drainTimeoutSeconds: 300, ...over };
+}
+
+/** A node, its scripted host, an agent factory and a clock that only moves when told. */
+function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
+  let clock = Date.parse('2025-06-03T14:00:00Z');
+  const now = () => new Date(clock);
+  const kube = new MemoryKube(now);
+  kube.addNode(NODE, node);
+  const host = new ScriptedHost({ booted: `ostree-unverified-registry:${OLD}`, ...hostSetup });
+  // What the node's progress said at the moment each host command ran.
+  host.observe = () => kube.progress(NODE)?.phase;
+  // kubelet's new version shows once it restarted, as the kubeadm upgrade left it.
+  host.onCommand = (line) => {
+    if (line === 'systemctl restart kubelet') kube.setKubelet(NODE, host.kubeadmVersion);
+  };
+  const logs: string[] = [];
+  const agent = () => new NodeAgent({ nodeName: NODE, kube, host, now, log: (l) => logs.push(l) });
+  const commandsFrom = (i: number) => host.commands.slice(i);
+  return { kube, host, agent, logs, commandsFrom, advance: (ms: number) => (clock += ms) };
+}
+
+/** Progress an earlier agent left behind (for restarts). */
+function progress(phase: NodeProgress['phase'], over: Partial<NodeProgress> = {}): NodeProgress {
+  const at = '2025-06-03T14:00:00.000Z';
+  return { key: KEY, phase, startedAt: at, lastTransitionTime: at, ...over };
+}
+
+describe('reporting the booted OS image', () => {
+  it('writes the image without its transport, once, and stays idle without a target', async () => {
+    const w = world();
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.osImage(NODE)).toBe(OLD);
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.calls.filter((c) => c.startsWith('patchNode'))).toHaveLength(1);
+    expect(w.host.commands).toEqual([STATUS, STATUS]);
+  });
+
+  it('reads the booted and the pending deployment, whatever the transport', () => {
+    expect(imageName(`ostree-remote-image:nestos:docker://${NEW}`)).toBe(NEW);
+    expect(imageName(`ostree-image-signed:registry:${NEW}`)).toBe(NEW);
+    expect(imageName('ostree-remote-registry:nestos:reg.example:5000/os:1')).toBe('reg.example:5000/os:1');
+    const json = JSON.stringify({
+      deployments: [
+        { booted: false, 'container-image-reference': `ostree-unverified-registry:${NEW}` },
+        { booted: true },
+      ],
+    });
+    expect(parseOsStatus(json)).toEqual({ booted: '', pending: NEW });
+  });
+});
+
+describe('upgrading the OS', () => {
+  it('drains, rebases, reboots, and a new agent after the reboot verifies and finishes', async () => {
+    const w = world();
+    w.kube.addPod('shop', 'web-1', { node: NODE });
+    w.kube.addPod('kube-system', 'proxy', { node: NODE, owner: 'DaemonSet' });
+    w.kube.addPod('kube-system', 'etcd', { node: NODE, mirror: true, owner: 'none' });
+    w.kube.addPod('batch', 'done', { node: NODE, owner: 'Job', phase: 'Succeeded' });
+    w.kube.addPod('shop', 'web-2', { node: 'node-2' });
+    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+
+    expect(await w.agent().step()).toBe('rebooting');
+    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    // Each phase was on the node before its side effect started.
+    expect(w.host.observed).toEqual([undefined, 'upgrading-os', 'upgrading-os', 'rebooting']);
+    expect(w.kube.calls.filter((c) => c.startsWith('evict'))).toEqual(['evict shop/web-1']);
+    const cordonAt = w.kube.calls.findIndex((c) => c.includes('"unschedulable":true'));
+    const drainingAt = w.kube.calls.findIndex((c) => c.includes('\\"phase\\":\\"draining\\"'));
+    expect(drainingAt).toBeGreaterThanOrEqual(0);
+    expect(drainingAt).toBeLessThan(cordonAt);
+
+    w.host.reboot();
+    w.advance(120_000);
+    expect(await w.agent().step()).toBe('done');
+    expect(w.commandsFrom(4)).toEqual([STATUS]);
+    const done = w.kube.progress(NODE);
+    expect(done).toMatchObject({
+      phase: 'done',
+      cordonedByAgent: true,
+      startedAt: '2025-06-03T14:00:00.000Z',
+    });
+    expect(done?.finishedAt).toBe('2025-06-03T14:02:00.000Z');
+    expect(w.kube.node(NODE).spec?.unschedulable).toBe(false);
+    expect(w.kube.osImage(NODE)).toBe(NEW);
+    expect(await w.agent().step()).toBe('idle');
+  });
+
+  it('does not rebase again when the target is already staged', async () => {
+    const w = world({ unschedulable: true });
+    w.host.staged = `ostree-unverified-registry:${NEW}`;
+    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.kube.setProgress(NODE, progress('upgrading-os', { cordonedByAgent: true }));
+    expect(await w.agent().step()).toBe('rebooting');
+    expect(w.host.commands).toEqual([STATUS, 'systemctl reboot']);
+  });
+
+  it('waits for a pending reboot, and fails when it never comes', async () => {
+    const w = world({ unschedulable: true });
+    w.host.staged = `ostree-unverified-registry:${NEW}`;
+    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.kube.setProgress(NODE, progress('rebooting'));
+    expect(await w.agent().step()).toBe('rebooting');
+    w.advance(16 * 60_000);
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toMatch(/did not reboot into .* within 15 minutes/);
+  });
+
+  it('fails when the node rebooted but still runs the old image', async () => {
+    const w = world({ unschedulable: true });
+    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.kube.setProgress(NODE, progress('rebooting'));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(`rebooted but still on ${OLD}, not ${NEW}`);
+    expect(w.host.commands).toEqual([STATUS]);
+  });
+
+  it('records a failing rpm-ostree with its last stderr line and does not retry it', async () => {
+    const w = world();
+    w.host.fail(
+      'rpm-ostree rebase',
+      'Pulling manifest: ostree-unverified-registry:x\nerror: reading manifest new: manifest unknown\n',
+    );
+    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)).toMatchObject({
+      phase: 'failed',
+      lastError: `${REBASE}: error: reading manifest new: manifest unknown`,
+      message: 'failed while upgrading-os',
+    });
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS]);
+  });
+});
+
+describe('upgrading Kubernetes', () => {
+  it('runs kubeadm upgrade apply on the first control plane, then restarts kubelet', async () => {
+    const w = world({ controlPlane: true }, { kubeadmVersion: 'v1.30.4', controlPlaneVersion: 'v1.29.6' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('done');
+    expect(w.host.commands).toEqual([
+      STATUS,
+      'kubeadm version -o short',
+      'kubeadm upgrade apply v1.30.4 --yes',
+      'systemctl restart kubelet',
+    ]);
+    expect(w.host.observed.slice(1)).toEqual(Array(3).fill('upgrading-kubernetes'));
+  });
+
+  it('runs kubeadm upgrade node on every other node', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.30.4' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('done');
+    expect(w.commandsFrom(1)).toEqual([
+      'kubeadm version -o short',
+      'kubeadm upgrade node',
+      'systemctl restart kubelet',
+    ]);
+  });
+
+  it('skips kubeadm when the kubelet (and, on a control plane, its static pods) are at the target', async () => {
+    const worker = world({ kubeletVersion: 'v1.30.4' }, { kubeadmVersion: 'v1.30.4' });
+    worker.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await worker.agent().step()).toBe('done');
+    expect(worker.host.commands).toEqual([STATUS]);
+
+    const cp = world({ kubeletVersion: 'v1.30.4', controlPlane: true }, { controlPlaneVersion: 'v1.30.4' });
+    cp.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await cp.agent().step()).toBe('done');
+    expect(cp.host.commands).toEqual([STATUS, CAT]);
+  });
+
+  it('fails clearly when the OS image does not carry the target kubeadm', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.29.6' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toMatch(
+      /^kubeadm on the node is v1\.29\.6, the target is v1\.30\.4: the node's OS image must carry kubeadm v1\.30\.4/,
+    );
+    expect(w.host.commands).not.toContain('kubeadm upgrade node');
+  });
+});
+
+describe('upgrading both', () => {
+  it('upgrades the control plane after the reboot although the new image already brought the kubelet', async () => {
+    const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
+    w.kube.setTarget(NODE, target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('rebooting');
+    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+
+    // The new image carries kubelet and kubeadm v1.30.4; the static pods are still the old ones.
+    w.host.reboot();
+    w.host.kubeadmVersion = 'v1.30.4';
+    w.kube.setKubelet(NODE, 'v1.30.4');
+    expect(await w.agent().step()).toBe('done');
+    // No look at the static pods either: with the OS changing, kubeadm always runs (it is idempotent).
+    expect(w.commandsFrom(4)).toEqual([
+      STATUS,
+      'kubeadm version -o short',
+      'kubeadm upgrade apply v1.30.4 --yes',
+      'systemctl restart kubelet',
+    ]);
+    expect(w.host.observed.at(-2)).toBe('upgrading-kubernetes');
+  });
+});
+
+describe('draining', () => {
+  it('an agent restarted mid-drain neither cordons again nor changes who cordoned', async () => {
+    const w = world({ unschedulable: true }, { kubeadmVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.kube.setProgress(NODE, progress('draining', { cordonedByAgent: true }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.calls.some((c) => c.includes('unschedulable'))).toBe(false);
+    expect(w.kube.progress(NODE)?.cordonedByAgent).toBe(true);
+  });
+
+  it('leaves a cordon it did not make in place', async () => {
+    const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('done');
+    expect(w.kube.progress(NODE)?.cordonedByAgent).toBeUndefined();
+    expect(w.kube.node(NODE).spec?.unschedulable).toBe(true);
+  });
+
+  it('lifts its own cordon from a failed earlier target when a new key finishes', async () => {
+    const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
+    w.kube.setProgress(NODE, progress('failed', { key: 'housekeeper-system/up@0', cordonedByAgent: true }));
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('done');
+    expect(w.kube.node(NODE).spec?.unschedulable).toBe(false);
+  });
+
+  it('fails at the drain timeout naming the PodDisruptionBudget and the pod it blocks', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
+    w.kube.addPdb('shop', 'db-pdb', { app: 'db' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.progress(NODE)?.message).toBe(
+      'draining: eviction of pod shop/web-1 blocked by PodDisruptionBudget shop/web-pdb',
+    );
+    w.advance(59_000);
+    expect(await w.agent().step()).toBe('draining');
+    w.advance(1_000);
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      'drain did not finish within 60s: eviction of pod shop/web-1 blocked by PodDisruptionBudget ' +
+        'shop/web-pdb; set evictPodForce to delete such pods at the timeout',
+    );
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.calls.filter((c) => c.startsWith('evict'))).toHaveLength(3);
+    expect(w.kube.calls.some((c) => c.startsWith('delete'))).toBe(false);
+  });
+
+  it('with evictPodForce deletes a pod still blocked at the timeout and goes on', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
+    expect(await w.agent().step()).toBe('draining');
+    w.advance(60_000);
+    expect(await w.agent().step()).toBe('done');
+    expect(w.kube.calls).toContain('delete shop/web-1');
+    expect(w.kube.pods.has('shop/web-1')).toBe(false);
+  });
+
+  it('waits for evicted pods to terminate before going on', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.graceful = true;
+    w.kube.addPod('shop', 'web-1', { node: NODE });
+    w.kube.addPod('shop', 'stuck', { node: NODE, deletionTimestamp: '2025-06-03T13:00:00.000Z' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.progress(NODE)?.message).toBe('draining: pod shop/web-1 still terminating');
+    w.kube.pods.delete('shop/web-1');
+    expect(await w.agent().step()).toBe('done');
+  });
+
+  it('refuses to evict a pod without a controller unless evictPodForce', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('default', 'debug', { node: NODE, owner: 'none' });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toMatch(/^pod default\/debug not managed by a controller/);
+    expect(w.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
+  });
+});
+
+describe('verifying', () => {
+  it('waits for the node to be Ready, then fails after 10 minutes without uncordoning', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4', ready: false });
+    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('verifying');
+    expect(w.kube.progress(NODE)?.message).toBe('waiting for the node to be Ready');
+    w.advance(10 * 60_000);
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toMatch(
+      /^not verified within 10 minutes: still waiting for the node/,
+    );
+    expect(w.kube.node(NODE).spec?.unschedulable).toBe(true);
+  });
+});
+
+describe('run', () => {
+  it('logs a failing pass, keeps polling, and stops when aborted', async () => {
+    const w = world();
+    let getNodeCalls = 0;
+    const getNode = w.kube.getNode.bind(w.kube);
+    w.kube.getNode = async (name) =>
+      ++getNodeCalls === 1 ? Promise.reject(new Error('connection refused')) : getNode(name);
+    const controller = new AbortController();
+    const sleeps: number[] = [];
+    const logs: string[] = [];
+    const agent = new NodeAgent({
+      nodeName: NODE,
+      kube: w.kube,
+      host: w.host,
+      pollMs: 5_000,
+      log: (l) => logs.push(l),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        if (sleeps.length === 3) controller.abort();
+      },
+    });
+    await agent.run(controller.signal);
+    expect(sleeps).toEqual([5_000, 5_000, 5_000]);
+    expect(logs[0]).toBe('node node-1: pass failed, retrying: connection refused');
+    expect(logs).toContain('node node-1: idle');
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
+  const host = chrootExecutor('/');
+  it('runs the command in the root without a shell and returns its exit code and output', async () => {
+    expect(await host.run(['echo', '$(id)', ';', 'true'])).toMatchObject({
+      exitCode: 0,
+      stdout: '$(id) ; true',
+    });
+    const missing = await host.run(['ls', '/nonexistent-housekeeper-test']);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('No such file or directory');
+    expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+  });
+});
