@@ -33,7 +33,7 @@ export function parseManifests(text: string, source: string): KubeObject[] {
 
   function collect(value: unknown, node: Node | undefined, line: number): void {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      const what = Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+      const what = Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`;
       throw invalid(source, line, `expected a Kubernetes object (a mapping), found ${what}`);
     }
     const obj = value as Record<string, unknown>;
