@@ -189,9 +189,7 @@ describe('housekeeper manifests', () => {
       'ClusterRole/housekeeper-operator',
       'ClusterRoleBinding/housekeeper-agent',
       'ClusterRoleBinding/housekeeper-operator',
-      'Role/housekeeper-agent',
       'Role/housekeeper-operator',
-      'RoleBinding/housekeeper-agent',
       'RoleBinding/housekeeper-operator',
       'Deployment/housekeeper-operator',
       'DaemonSet/housekeeper-agent',
@@ -381,8 +379,6 @@ describe('housekeeper RBAC', () => {
       'ClusterRole/housekeeper-agent core/pods: get list delete',
       'ClusterRole/housekeeper-agent core/pods/eviction: create',
       'ClusterRole/housekeeper-agent policy/poddisruptionbudgets: get list',
-      'Role/housekeeper-agent housekeeper.io/updates: get list watch',
-      'Role/housekeeper-agent housekeeper.io/updates/status: get patch',
     ].flatMap((line) => {
       const [target, verbs] = line.split(': ') as [string, string];
       return verbs.split(' ').map((verb) => `${target} ${verb}`);
@@ -399,7 +395,7 @@ describe('housekeeper RBAC', () => {
 
   it('binds each role to its own service account only', () => {
     const bindings = objects.filter((o) => o.kind.endsWith('Binding')) as Any[];
-    expect(bindings).toHaveLength(4);
+    expect(bindings).toHaveLength(3);
     for (const b of bindings) {
       const roleKind = b.kind === 'ClusterRoleBinding' ? 'ClusterRole' : 'Role';
       expect(b.roleRef).toEqual({
