@@ -64,7 +64,7 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
   const servername = tls.servername;
 
   const agent = new Agent({ ...tls, keepAlive: true, maxSockets: 8 });
-  const { get, getJson, getJsonOrMissing } = createGetter({
+  const { get, getJson, getJsonOrMissing, mergePatch } = createGetter({
     server,
     hostname,
     port,
@@ -115,6 +115,9 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
         cont = list.metadata?.continue || undefined;
       } while (cont);
       return nodes;
+    },
+    async mergePatch(path, patch) {
+      return (await mergePatch(path, patch, `PATCH ${path}`)) as Record<string, unknown>;
     },
     async getObject(path) {
       const obj = await getJsonOrMissing(path, `GET ${path}`);

@@ -20,6 +20,7 @@ export interface Getter {
   getJson(path: string, what: string): Promise<unknown>;
   /** Like getJson, but undefined when the server answers 404. */
   getJsonOrMissing(path: string, what: string): Promise<unknown>;
+  mergePatch(path: string, patch: unknown, what: string): Promise<unknown>;
 }
 
 export function createGetter(target: {
@@ -31,7 +32,12 @@ export function createGetter(target: {
   timeoutMs: number;
 }): Getter {
   const { server, hostname, port, servername, agent, timeoutMs } = target;
-  function get(path: string, accept: string): Promise<RawResponse> {
+  function get(
+    path: string,
+    accept: string,
+    send?: { method: string; contentType: string; body: string },
+  ): Promise<RawResponse> {
+    const method = send?.method ?? 'GET';
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown): void => {
@@ -45,10 +51,16 @@ export function createGetter(target: {
           host: hostname,
           port,
           path,
-          method: 'GET',
+          method,
           agent,
           ...(servername ? { servername } : {}),
-          headers: { Accept: accept, 'User-Agent': 'nkd' },
+          headers: {
+            Accept: accept,
+            'User-Agent': 'nkd',
+            ...(send
+              ? { 'Content-Type': send.contentType, 'Content-Length': Buffer.byteLength(send.body) }
+              : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -56,7 +68,9 @@ export function createGetter(target: {
           res.on('data', (chunk: Buffer) => {
             size += chunk.length;
             if (size > MAX_BODY_BYTES) {
-              req.destroy(new KubeApiError(`${server}: response to GET ${path} is too large`, 'protocol'));
+              req.destroy(
+                new KubeApiError(`${server}: response to ${method} ${path} is too large`, 'protocol'),
+              );
               return;
             }
             chunks.push(chunk);
@@ -76,14 +90,14 @@ export function createGetter(target: {
       );
       const timer = setTimeout(() => {
         const err = new KubeApiError(
-          `${server}: no response to GET ${path} within ${formatDuration(timeoutMs)}`,
+          `${server}: no response to ${method} ${path} within ${formatDuration(timeoutMs)}`,
           'timeout',
         );
         req.destroy(err);
         fail(err);
       }, timeoutMs);
       req.on('error', fail);
-      req.end();
+      req.end(send?.body);
     });
   }
 
@@ -109,7 +123,20 @@ export function createGetter(target: {
     }
   }
 
-  return { get, getJson, getJsonOrMissing };
+  /** JSON merge patch (RFC 7386); resolves with the patched object. */
+  async function mergePatch(path: string, patch: unknown, what: string): Promise<unknown> {
+    const body = JSON.stringify(patch);
+    return parseJson(
+      await get(path, 'application/json', {
+        method: 'PATCH',
+        contentType: 'application/merge-patch+json',
+        body,
+      }),
+      what,
+    );
+  }
+
+  return { get, getJson, getJsonOrMissing, mergePatch };
 }
 
 /**

@@ -87,6 +87,8 @@ export interface ClusterClient {
    * undefined when the server answers 404 (e.g. the CustomResourceDefinition is not installed).
    */
   listObjects(path: string): Promise<Record<string, unknown>[] | undefined>;
+  /** JSON merge patch (RFC 7386) of the object at `path`; resolves with the patched object. */
+  mergePatch(path: string, patch: unknown): Promise<Record<string, unknown>>;
   /**
    * The API server's serving certificate as presented in a TLS handshake that verified it against the
    * cluster CA and the server name (like every request). Rejects with a KubeApiError otherwise.

@@ -188,7 +188,9 @@ export class KubeStatusError extends Error {
 }
 
 /** JSON merge patch (RFC 7386): null deletes a key. */
-export type MergePatch<T> = { [K in keyof T]?: T[K] extends object ? MergePatch<T[K]> | null : T[K] | null };
+export type MergePatch<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends object ? MergePatch<NonNullable<T[K]>> | null : T[K] | null;
+};
 
 /**
  * Everything the operator and agent ask of the API server. Each method rejects with KubeStatusError for

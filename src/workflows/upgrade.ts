@@ -136,23 +136,14 @@ export async function startUpgrade(
   return update;
 }
 
-/** Pause or resume through a field manager of its own, so the spec fields `nkd upgrade` set stay owned. */
+/** Pause or resume with a merge patch of spec.paused alone: every other field stays as it was. */
 export async function setPaused(client: ClusterClient, paused: boolean): Promise<UpdateObject> {
   const update = currentUpdate(await listUpdates(client));
   if (!update || FINISHED.has(update.status?.phase ?? ''))
     throw new NkdError('no upgrade in progress', ExitCode.State);
-  await client.apply(
-    [
-      {
-        apiVersion: UPDATE_API_VERSION,
-        kind: UPDATE_KIND,
-        metadata: { name: update.metadata.name, namespace: HOUSEKEEPER_NAMESPACE },
-        spec: { paused },
-      },
-    ],
-    'nkd-upgrade-pause',
-  );
-  return update;
+  return (await client.mergePatch(`${UPDATES_PATH}/${update.metadata.name}`, {
+    spec: { paused },
+  })) as unknown as UpdateObject;
 }
 
 export function describeNode(node: NodeUpgradeStatus): string {
