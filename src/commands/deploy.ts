@@ -14,6 +14,11 @@ import { checkHookPaths } from '../workflows/hooks.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
 import { preflightProvisioning } from '../workflows/provision.js';
+import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
+import type { ClusterPlan } from '../plan/types.js';
+import { clusterPaths } from '../state/paths.js';
+import { readDeployedPlan } from '../workflows/cluster-access.js';
+import { checkDiffPolicy } from '../workflows/scale.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config, or resume/converge an earlier deploy.';
@@ -58,6 +63,17 @@ export default class Deploy extends NkdCommand {
       default: '15m',
     }),
     'hook-timeout': durationFlag({ description: 'How long each pre-deploy hook may run', default: '10m' }),
+    'allow-control-plane-changes': Flags.boolean({
+      description: 'Allow adding control-plane nodes to a running cluster (etcd membership changes)',
+    }),
+    force: Flags.boolean({
+      description:
+        'Scale-down: delete pods whose eviction a PodDisruptionBudget still blocks at the drain timeout',
+    }),
+    'drain-timeout': durationFlag({
+      description: 'Scale-down: how long each removed node may take to drain',
+      default: '5m',
+    }),
   };
 
   /** --json output is JSON lines: the events, then the result (or the error) as the last line. */
@@ -86,13 +102,14 @@ export default class Deploy extends NkdCommand {
     if (!cli) return this.dryRun(planned, stateDir);
 
     const nkdVersion = this.config.version;
+    // The change in cluster terms, refused before anything is written when nkd will not make it.
+    const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
+    checkDiffPolicy(diff, { allowControlPlaneChanges: flags['allow-control-plane-changes'] });
+    if (!this.jsonEnabled()) this.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
     let confirmed = flags.yes;
     if (deployWillProvision({ planned, stateDir, nkdVersion })) {
       preflightProvisioning(planned);
-      await confirm(
-        `Provision ${planned.plan.nodes.length} node(s) for cluster ${planned.plan.name} on ${planned.plan.platform.name}?`,
-        flags.yes,
-      );
+      await confirm(provisionQuestion(diff, planned.plan), flags.yes);
       confirmed = true;
     }
     const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
@@ -114,6 +131,10 @@ export default class Deploy extends NkdCommand {
             addonsMs: flags['addons-timeout'],
             hookMs: flags['hook-timeout'],
           },
+          announceDiff: this.jsonEnabled(),
+          allowControlPlaneChanges: flags['allow-control-plane-changes'],
+          forceDrain: flags.force,
+          drainTimeoutMs: flags['drain-timeout'],
           confirmProvisioning: async (question) => {
             if (confirmed) return;
             reporter.suspend();
@@ -180,4 +201,17 @@ export default class Deploy extends NkdCommand {
       })),
     };
   }
+}
+
+function provisionQuestion(diff: ClusterDiff, plan: ClusterPlan): string {
+  if (diff.firstDeploy)
+    return `Provision ${plan.nodes.length} node(s) for cluster ${plan.name} on ${plan.platform.name}?`;
+  const parts = [
+    diff.add.length > 0 ? `add ${diff.add.length}` : '',
+    diff.remove.length > 0 ? `drain and remove ${diff.remove.length}` : '',
+    diff.resize.length > 0 ? `resize ${diff.resize.length}` : '',
+  ].filter(Boolean);
+  return parts.length > 0
+    ? `Apply these changes to cluster ${plan.name} (${parts.join(', ')} node(s))?`
+    : `Converge the infrastructure of cluster ${plan.name} with its config?`;
 }

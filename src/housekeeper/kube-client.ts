@@ -46,7 +46,10 @@ export interface HousekeeperKubeOptions extends KubeTransportOptions {
   listPageSize?: number;
 }
 
-export type ClosableHousekeeperKube = HousekeeperKube & { close(): void };
+export type ClosableHousekeeperKube = HousekeeperKube & {
+  close(): void;
+  deleteNode(name: string): Promise<void>;
+};
 
 const seg = encodeURIComponent;
 
@@ -122,6 +125,10 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
       await transport.call('POST', `${podsPath(namespace)}/${seg(name)}/eviction`, {
         body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
       });
+    },
+    /** For the deployer's scale-down only (the operator and agent never delete nodes; their RBAC says so). */
+    async deleteNode(name: string) {
+      await transport.call('DELETE', `/api/v1/nodes/${seg(name)}`);
     },
     async deletePod(namespace, name) {
       await transport.call('DELETE', `${podsPath(namespace)}/${seg(name)}`);

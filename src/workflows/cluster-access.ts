@@ -44,6 +44,17 @@ export function outputsPath(paths: ClusterPaths): string {
   return join(paths.root, 'outputs.json');
 }
 
+/** The plan the infrastructure was last provisioned for (written when provisioning finishes). */
+export function deployedPlanPath(paths: ClusterPaths): string {
+  return join(paths.root, 'deployed-plan.json');
+}
+
+export function readDeployedPlan(paths: ClusterPaths): ClusterPlan | undefined {
+  const file = deployedPlanPath(paths);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterPlan;
+}
+
 /** The provider's outputs of the last successful provisioning, if any. */
 export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
   const file = outputsPath(paths);

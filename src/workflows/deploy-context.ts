@@ -5,7 +5,9 @@ import type { ClusterClient } from '../cluster/types.js';
 import type { ProvisioningEngine } from '../engine/types.js';
 import type { DebugLog } from '../lib/log.js';
 import type { ClusterPki } from '../pki/types.js';
+import type { ClusterDiff } from '../plan/diff.js';
 import type { DeployState } from './deploy-state.js';
+import type { JoinToken } from './scale.js';
 import type { NodeState, Reporter } from './events.js';
 import type { PlannedCluster, PreparedCluster } from './prepare.js';
 
@@ -50,6 +52,14 @@ export interface DeployOptions {
   /** Called (with the question) only when provisioning is about to change infrastructure. */
   confirmProvisioning: (question: string) => Promise<void>;
   waitTuning?: WaitTuning;
+  /** false: the caller showed the diff already (the CLI, before asking). */
+  announceDiff?: boolean;
+  /** Adding (never removing) control-plane nodes to a running cluster needs this explicit yes. */
+  allowControlPlaneChanges?: boolean;
+  /** Scale-down: delete pods whose eviction a PodDisruptionBudget still blocks at the drain timeout. */
+  forceDrain?: boolean;
+  /** Scale-down: per node (default 5 minutes). */
+  drainTimeoutMs?: number;
   /** Fetches an https:// network manifest (spec.network.manifest); tests serve one on loopback. */
   fetchManifest?: (url: string) => Promise<string>;
 }
@@ -60,6 +70,10 @@ export interface DeployContext {
   readonly state: DeployState;
   readonly log: DebugLog;
   readonly baseDir: string;
+  /** The deployed cluster against the config (firstDeploy on the first run). */
+  readonly diff: ClusterDiff;
+  /** The fresh token nodes added by this run join with. */
+  readonly joinToken: JoinToken | undefined;
   outputs: ProvisionOutputs | undefined;
   info(message: string): void;
   warn(message: string): void;

@@ -14,10 +14,11 @@ import { waitForWorkloads, workloadPath, workloadsOf, workloadReadiness } from '
 import { ExitCode, NkdError } from '../errors.js';
 import { renderAdminKubeconfig } from '../pki/kubeconfig.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
-import { apiTarget, outputsPath } from './cluster-access.js';
+import { apiTarget, deployedPlanPath, outputsPath } from './cluster-access.js';
 import type { DeployContext } from './deploy-context.js';
 import { digestOf, type DeployPhase } from './deploy-state.js';
 import { postDeployManifests, preDeployHooks, runPreDeployHooks } from './hooks.js';
+import { adminKube, bootstrapTokenSecret, drainAndDelete } from './scale.js';
 import { startDelivery, waitForIgnitionFetches, type RunningDelivery } from './ignition-phase.js';
 
 export interface Phase {
@@ -58,6 +59,7 @@ export async function buildPhases(
     : undefined;
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);
   const nodeNames = plan.nodes.map((n) => n.name);
+  const removedWorkers = ctx.diff.remove.filter((n) => n.role === 'worker').map((n) => n.name);
 
   const phases: Phase[] = [
     {
@@ -80,6 +82,39 @@ export async function buildPhases(
         ),
     },
     {
+      name: 'drain',
+      ...(removedWorkers.length === 0 ? { notApplicable: 'no node is removed' } : {}),
+      digest: digestOf(removedWorkers),
+      run: async () => {
+        const kube = adminKube(ctx.prepared.pki, apiTarget(plan, ctx.outputs));
+        try {
+          for (const node of removedWorkers) {
+            await drainAndDelete(kube, node, {
+              timeoutMs: ctx.options.drainTimeoutMs ?? 5 * 60_000,
+              force: ctx.options.forceDrain ?? false,
+              log: (line) => ctx.info(`  ${line}`),
+              signal: ctx.options.signal,
+              ...(ctx.options.waitTuning?.maxDelayMs !== undefined
+                ? { pollMs: ctx.options.waitTuning.maxDelayMs }
+                : {}),
+            });
+          }
+        } finally {
+          kube.close();
+        }
+      },
+    },
+    {
+      name: 'join-token',
+      ...(ctx.joinToken ? {} : { notApplicable: 'no node is added to a running cluster' }),
+      digest: digestOf(ctx.joinToken ?? null),
+      run: async () => {
+        const token = ctx.joinToken!;
+        await ctx.client().apply([bootstrapTokenSecret(token) as never]);
+        ctx.info(`  a bootstrap token valid until ${token.expires} lets ${token.nodes.join(', ')} join`);
+      },
+    },
+    {
       name: 'provision',
       digest: provDigest,
       verify: async () => ctx.outputs !== undefined,
@@ -100,6 +135,8 @@ export async function buildPhases(
         });
         const outputs = raw as unknown as ProvisionOutputs;
         writePrivateFile(outputsPath(paths), `${JSON.stringify(outputs, null, 2)}\n`);
+        // What exists now: later config edits are diffed against this plan.
+        writePrivateFile(deployedPlanPath(paths), `${JSON.stringify(plan, null, 2)}\n`);
         ctx.outputs = outputs;
         for (const node of outputs.nodes ?? []) ctx.nodeState(node.name, 'created');
         writeKubeconfig(ctx);

@@ -9,6 +9,8 @@ import { writePrivateFile } from '../state/paths.js';
 
 export const DEPLOY_PHASES = [
   'pre-deploy',
+  'drain',
+  'join-token',
   'provision',
   'ignition',
   'wait-api',

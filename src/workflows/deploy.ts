@@ -7,7 +7,9 @@ import { clusterClientFromPki } from '../cluster/client.js';
 import type { ClusterClient } from '../cluster/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { invalidateFrom, readDeployState, writeDeployState, type DeployState } from './deploy-state.js';
-import { apiTarget, readOutputs } from './cluster-access.js';
+import { apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
+import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
+import { checkDiffPolicy, joinTokenFor, type JoinToken } from './scale.js';
 import type { DeployContext, DeployOptions } from './deploy-context.js';
 import { buildPhases, provisionDigest, type Phase } from './deploy-phases.js';
 import type { NodeState } from './events.js';
@@ -41,9 +43,21 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const progress = { step: (message: string) => reporter.emit({ type: 'info', message }) };
   const renderStarted = Date.now();
   reporter.emit({ type: 'phase', phase: 'render', state: 'started', message: 'Rendering the cluster' });
+  const paths = clusterPaths(options.stateDir, options.planned.plan.name);
+  const diff = diffPlans(readDeployedPlan(paths), options.planned.plan);
+  checkDiffPolicy(diff, { allowControlPlaneChanges: options.allowControlPlaneChanges ?? false });
+  if (options.announceDiff !== false) {
+    for (const line of formatDiff(diff, options.planned.plan.name))
+      reporter.emit({ type: 'info', message: line });
+  }
+  let joinToken: JoinToken | undefined;
+  const joinTokens = (p: typeof paths) => {
+    joinToken = diff.firstDeploy ? undefined : joinTokenFor(p, diff.add);
+    return new Map(joinToken ? joinToken.nodes.map((n) => [n, joinToken!.token]) : []);
+  };
   return withPreparedCluster(
     options.planned,
-    { stateDir: options.stateDir, log, progress },
+    { stateDir: options.stateDir, log, progress, joinTokens },
     async (prepared) => {
       reporter.emit({
         type: 'phase',
@@ -53,7 +67,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
         elapsedMs: Date.now() - renderStarted,
       });
       const state = readDeployState(prepared.paths.root);
-      const ctx = createContext(options, prepared, state);
+      const ctx = createContext(options, prepared, state, diff, joinToken);
       for (const node of prepared.plan.nodes) ctx.nodeState(node.name, 'planned');
       const { phases, cleanup } = await buildPhases(ctx);
       const outcome: DeployResult['phases'] = {};
@@ -156,6 +170,8 @@ function createContext(
   options: DeployOptions,
   prepared: Parameters<Parameters<typeof withPreparedCluster>[2]>[0],
   state: DeployState,
+  diff: ClusterDiff,
+  joinToken: JoinToken | undefined,
 ): DeployContext & { closeClient(): void; currentNodeState(name: string): NodeState } {
   const { reporter } = options;
   const nodeStates = new Map<string, NodeState>();
@@ -167,6 +183,8 @@ function createContext(
     state,
     log: options.log,
     baseDir: configBaseDir(options.configFile),
+    diff,
+    joinToken,
     outputs: readOutputs(prepared.paths),
     info: (message: string) => reporter.emit({ type: 'info', message }),
     warn: (message: string) => reporter.emit({ type: 'warning', message }),

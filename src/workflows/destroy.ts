@@ -6,7 +6,7 @@ import type { ProvisioningEngine } from '../engine/types.js';
 import { lockCluster } from '../state/lock.js';
 import type { ClusterPaths } from '../state/paths.js';
 import { deployStatePath } from './deploy-state.js';
-import { outputsPath } from './cluster-access.js';
+import { deployedPlanPath, outputsPath } from './cluster-access.js';
 import type { Reporter } from './events.js';
 
 export interface DestroyOptions {
@@ -44,6 +44,7 @@ export async function runDestroy(
     // The infrastructure is gone: a kept state must not claim otherwise to a later deploy.
     rmSync(deployStatePath(paths.root), { force: true });
     rmSync(outputsPath(paths), { force: true });
+    rmSync(deployedPlanPath(paths), { force: true });
   } finally {
     lock.release();
   }

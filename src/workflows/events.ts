@@ -45,6 +45,8 @@ export const silentReporter: Reporter = {
 export const PHASE_TITLES: Record<PhaseName, string> = {
   render: 'Render Ignition and kubeadm configs',
   'pre-deploy': 'Run pre-deploy hooks',
+  drain: 'Drain and remove nodes',
+  'join-token': 'Mint a join token for new nodes',
   provision: 'Provision the infrastructure',
   ignition: 'Serve Ignition configs to the nodes',
   'wait-api': 'Wait for the API server',

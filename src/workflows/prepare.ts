@@ -30,6 +30,11 @@ export interface PrepareOptions {
   stateDir: string;
   log: DebugLog;
   progress: Progress;
+  /**
+   * Called under the lock before rendering: node name → the bootstrap token that node joins with instead
+   * of the deploy-time one (nodes added to a running cluster get a fresh, short-lived token).
+   */
+  joinTokens?: (paths: ClusterPaths) => ReadonlyMap<string, string>;
 }
 
 export interface PreparedCluster {
@@ -100,7 +105,8 @@ export async function withPreparedCluster<T>(
     const renderStarted = Date.now();
     // The completion marker goes first: assets are about to change.
     rmSync(paths.plan, { force: true });
-    const { pki, created, rendered } = await renderWithPki(planned, paths, progress, log);
+    const tokens = options.joinTokens?.(paths) ?? new Map<string, string>();
+    const { pki, created, rendered } = await renderWithPki(planned, paths, progress, log, tokens);
     writeAssets(paths, plan, rendered);
     // The provider's reachable endpoint once provisioned (deploy rewrites it after provisioning).
     const target = apiTarget(plan, readOutputs(paths));
@@ -128,6 +134,7 @@ async function renderWithPki(
   paths: ClusterPaths,
   progress: Progress,
   log: DebugLog,
+  tokens: ReadonlyMap<string, string>,
 ) {
   const { plan, templates } = planned;
   const started = Date.now();
@@ -139,7 +146,9 @@ async function renderWithPki(
     throw err;
   }
   const workers = plan.nodes.filter((n) => n.role === 'worker');
-  const early = workers.map((node) => renderNode({ plan, pki: staged.partial, templates }, node));
+  const early = workers.map((node) =>
+    renderNode({ plan, pki: withToken(staged.partial, tokens.get(node.name)), templates }, node),
+  );
   writeNodeFiles(paths, early);
   const pki = await staged.complete;
   progress.step(
@@ -150,7 +159,9 @@ async function renderWithPki(
   );
   const byName = new Map(early.map((r) => [r.node.name, r]));
   const rendered = plan.nodes.map(
-    (node) => byName.get(node.name) ?? renderNode({ plan, pki, templates }, node),
+    (node) =>
+      byName.get(node.name) ??
+      renderNode({ plan, pki: withToken(pki, tokens.get(node.name)), templates }, node),
   );
   return { pki, created: staged.created, rendered };
 }
@@ -168,4 +179,12 @@ function writeAssets(paths: ClusterPaths, plan: ClusterPlan, rendered: RenderedN
   syncDirectory(paths.ignition, new Map(rendered.map((r) => [`${r.node.name}.ign`, r.ignitionText])));
   syncDirectory(paths.kubeadm, new Map(rendered.map((r) => [`${r.node.name}.yaml`, r.kubeadmText])));
   writePrivateFile(paths.plan, `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+/**
+ * The PKI as one node sees it, with its own join token. Object.create rather than a spread: the staged
+ * PKI's service-account getters throw until the key exists, and a spread would read them.
+ */
+function withToken(pki: ClusterPki, token: string | undefined): ClusterPki {
+  return token === undefined ? pki : (Object.create(pki, { bootstrapToken: { value: token } }) as ClusterPki);
 }

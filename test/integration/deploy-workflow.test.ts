@@ -82,6 +82,8 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
     const state = readDeployState(result!.clusterDir);
     expect(Object.keys(state.phases)).toEqual([
       'pre-deploy',
+      'drain',
+      'join-token',
       'provision',
       'ignition',
       'wait-api',
@@ -126,7 +128,7 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
     expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
     expect(engine.upCalls).toHaveLength(1);
     const state = readDeployState(clusterPaths(ws.stateDir, 'demo').root);
-    expect(Object.keys(state.phases)).toEqual(['pre-deploy', 'provision']);
+    expect(Object.keys(state.phases)).toEqual(['pre-deploy', 'drain', 'join-token', 'provision']);
 
     const second = await deploy(ws, engine);
     expect(second.error).toBeUndefined();

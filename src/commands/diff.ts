@@ -1,0 +1,53 @@
+import { Flags } from '@oclif/core';
+import { NkdCommand } from '../cli/base.js';
+import { formatProblem } from '../config/load.js';
+import { ExitCode, NkdError } from '../errors.js';
+import { diffPlans, formatDiff } from '../plan/diff.js';
+import { clusterPaths } from '../state/paths.js';
+import { readDeployedPlan } from '../workflows/cluster-access.js';
+import { planFromConfig } from '../workflows/prepare.js';
+
+export default class Diff extends NkdCommand {
+  static override summary = 'Show what deploying this config would change in the cluster, without acting.';
+  static override description = [
+    "Compares the config with the plan the cluster was last provisioned for (in its state) and prints the consequences in cluster terms: nodes added, nodes drained and removed, nodes resized, control-plane changes and what they mean for etcd quorum. Settings that cannot change in place (platform, node network, pod and service subnets, DNS domain, API endpoint, runtime, network plugin, an existing node's address or role) are reported as errors; Kubernetes and OS versions change with `nkd upgrade`.",
+    'Exit codes: 0 (changes or "nothing to do"), 2 usage, 3 invalid config or a change nkd refuses to make.',
+  ].join('\n\n');
+  static override examples = [
+    '<%= config.bin %> diff -f cluster.yaml',
+    '<%= config.bin %> diff -f cluster.yaml --json | jq .add',
+  ];
+  static override enableJsonFlag = true;
+  static override flags = {
+    file: Flags.string({ char: 'f', description: 'Cluster config file (- for stdin)', required: true }),
+  };
+
+  async run(): Promise<object> {
+    const { flags } = await this.parse(Diff);
+    const planned = await planFromConfig(flags.file, this.debugLog);
+    const paths = clusterPaths(this.stateDir(flags), planned.plan.name);
+    const diff = diffPlans(readDeployedPlan(paths), planned.plan);
+    const lines = formatDiff(diff, planned.plan.name);
+    if (diff.forbidden.length > 0) {
+      throw new NkdError(
+        `${diff.forbidden.length} change(s) cannot be made to the deployed cluster ${planned.plan.name}`,
+        ExitCode.InvalidConfig,
+        lines.slice(1),
+      );
+    }
+    if (!this.jsonEnabled()) {
+      for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+      this.out(lines.join('\n'));
+    }
+    return {
+      cluster: planned.plan.name,
+      firstDeploy: diff.firstDeploy,
+      unchanged: diff.unchanged,
+      add: diff.add.map((n) => ({ name: n.name, role: n.role, address: n.address })),
+      remove: diff.remove.map((n) => ({ name: n.name, role: n.role, address: n.address })),
+      resize: diff.resize,
+      controlPlane: diff.controlPlane,
+      notes: diff.notes,
+    };
+  }
+}

@@ -1,0 +1,230 @@
+// Day 2 through the real deploy workflow (engine double + Kubernetes API fake): edit the config, re-run
+// deploy, and the cluster converges — new workers with a fresh short-lived token, removed workers
+// drained and deleted before their machines go, forbidden changes refused before anything happens.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { loadPki } from '../../src/pki/index.js';
+import { clusterPaths } from '../../src/state/paths.js';
+import type { Reporter } from '../../src/workflows/events.js';
+import { deploy, harness, recorder, type Workspace } from '../helpers/deploy-harness.js';
+import { bootNodesOneByOne, type EngineDouble } from '../helpers/engine-double.js';
+
+const h = harness();
+afterEach(async () => {
+  while (h.cleanups.length > 0) await h.cleanups.pop()!();
+});
+
+function setWorkers(ws: Workspace, count: number): void {
+  writeFileSync(
+    ws.config,
+    readFileSync(ws.config, 'utf8').replace(/workers:\n(\s+)count: \d+/, `workers:\n$1count: ${count}`),
+  );
+}
+
+function setField(ws: Workspace, from: RegExp, to: string): void {
+  const text = readFileSync(ws.config, 'utf8');
+  expect(text).toMatch(from);
+  writeFileSync(ws.config, text.replace(from, to));
+}
+
+/** Nodes the next `up` adds join (and turn Ready) one by one on the fake. */
+function bootAdded(engine: EngineDouble, names: string[]): void {
+  bootNodesOneByOne(
+    engine.api!,
+    names.map((name) => ({ name, role: 'worker' })),
+  );
+}
+
+function ignitionOf(engine: EngineDouble, call: number, node: string): string {
+  return engine.upCalls[call]!.input.nodes.find((n) => n.node.name === node)!.ignition;
+}
+
+describe('scale and converge', () => {
+  it('2 → 4 workers adds exactly two nodes, with a fresh short-lived token, leaving the others untouched', async () => {
+    const ws = h.workspace();
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    const pki = await loadPki(clusterPaths(ws.stateDir, 'demo').pki);
+
+    setWorkers(ws, 4);
+    bootAdded(engine, ['demo-worker-3', 'demo-worker-4']);
+    const { result, error, rec } = await deploy(ws, engine);
+    expect(error?.message).toBeUndefined();
+    expect(engine.upCalls).toHaveLength(2);
+    const names = engine.upCalls[1]!.input.nodes.map((n) => n.node.name);
+    expect(names).toEqual([
+      'demo-cp-1',
+      'demo-cp-2',
+      'demo-cp-3',
+      'demo-worker-1',
+      'demo-worker-2',
+      'demo-worker-3',
+      'demo-worker-4',
+    ]);
+    for (const old of names.slice(0, 5)) expect(ignitionOf(engine, 1, old)).toBe(ignitionOf(engine, 0, old));
+
+    const token = JSON.parse(
+      readFileSync(join(clusterPaths(ws.stateDir, 'demo').root, 'join-token.json'), 'utf8'),
+    ) as { token: string; expires: string; nodes: string[] };
+    expect(token.token).not.toBe(pki.bootstrapToken);
+    expect(token.nodes).toEqual(['demo-worker-3', 'demo-worker-4']);
+    const ttl = Date.parse(token.expires) - Date.now();
+    expect(ttl).toBeGreaterThan(50 * 60_000);
+    expect(ttl).toBeLessThanOrEqual(60 * 60_000);
+    for (const added of ['demo-worker-3', 'demo-worker-4']) {
+      const kubeadm = readFileSync(join(clusterPaths(ws.stateDir, 'demo').kubeadm, `${added}.yaml`), 'utf8');
+      expect(kubeadm).toContain(token.token);
+      expect(kubeadm).not.toContain(pki.bootstrapToken);
+    }
+    const secret = engine.api!.applied.find((a) => a.body.kind === 'Secret')!;
+    expect(secret.path).toBe(
+      `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${token.token.split('.')[0]}`,
+    );
+    expect(secret.body).toMatchObject({
+      type: 'bootstrap.kubernetes.io/token',
+      stringData: { expiration: token.expires },
+    });
+    expect(result!.nodes.filter((n) => n.state === 'ready')).toHaveLength(7);
+    const said = rec.events.filter((e) => e.type === 'info').map((e) => e.message);
+    expect(said.filter((m) => m.startsWith('  + add'))).toEqual([
+      expect.stringMatching(/^ {2}\+ add worker demo-worker-3 \(192\.168\.132\.\d+\)$/),
+      expect.stringMatching(/^ {2}\+ add worker demo-worker-4 \(192\.168\.132\.\d+\)$/),
+    ]);
+    expect(JSON.stringify(rec.events)).not.toContain(token.token);
+  });
+
+  it('4 → 2 workers drains the highest-numbered workers and deletes their Node objects before their machines go', async () => {
+    const ws = h.workspace({}, { workers: { count: 4 } });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    engine.api!.addPod({
+      namespace: 'shop',
+      name: 'web-1',
+      nodeName: 'demo-worker-4',
+      labels: { app: 'web' },
+      ownerKind: 'ReplicaSet',
+    });
+    let nodesAtUp: string[] = [];
+    const watching: EngineDouble = {
+      ...engine,
+      up: (req) => ((nodesAtUp = engine.api!.nodes.map((n) => n.name)), engine.up(req)),
+    };
+
+    setWorkers(ws, 2);
+    const { error, rec } = await deploy(ws, watching);
+    expect(error?.message).toBeUndefined();
+    expect(nodesAtUp).not.toContain('demo-worker-3');
+    expect(nodesAtUp).not.toContain('demo-worker-4');
+    expect(engine.api!.pods().map((p) => p.metadata.name)).not.toContain('web-1');
+    expect(engine.upCalls.at(-1)!.input.nodes.map((n) => n.node.name)).toEqual([
+      'demo-cp-1',
+      'demo-cp-2',
+      'demo-cp-3',
+      'demo-worker-1',
+      'demo-worker-2',
+    ]);
+    const evicted = engine.api!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/eviction'));
+    expect(evicted.map((r) => r.path)).toEqual(['/api/v1/namespaces/shop/pods/web-1/eviction']);
+    const said = rec.events.filter((e) => e.type === 'info').map((e) => e.message);
+    expect(said.filter((m) => m.startsWith('  - remove'))).toEqual([
+      expect.stringMatching(/^ {2}- remove worker demo-worker-3 \(.*\): cordoned and drained first$/),
+      expect.stringMatching(/^ {2}- remove worker demo-worker-4 \(.*\): cordoned and drained first$/),
+    ]);
+  });
+
+  it('a worker whose drain a PodDisruptionBudget blocks is not removed (exit 8, naming the budget) unless forced', async () => {
+    const ws = h.workspace({}, { workers: { count: 3 } });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    engine.api!.addPod({
+      namespace: 'shop',
+      name: 'db-0',
+      nodeName: 'demo-worker-3',
+      labels: { app: 'db' },
+      ownerKind: 'ReplicaSet',
+    });
+    engine.api!.addPodDisruptionBudget({
+      namespace: 'shop',
+      name: 'db-pdb',
+      matchLabels: { app: 'db' },
+      minAvailable: 1,
+    });
+    setWorkers(ws, 2);
+    const blocked = await deploy(ws, engine, { drainTimeoutMs: 200 });
+    expect(blocked.error?.exitCode).toBe(ExitCode.ClusterOperation);
+    expect(blocked.error?.message).toMatch(
+      /cannot drain demo-worker-3.*shop\/db-0 \(blocked by shop\/db-pdb\)/,
+    );
+    expect(engine.upCalls).toHaveLength(1);
+    expect(engine.api!.nodes.map((n) => n.name)).toContain('demo-worker-3');
+
+    const forced = await deploy(ws, engine, { drainTimeoutMs: 200, forceDrain: true });
+    expect(forced.error?.message).toBeUndefined();
+    expect(engine.api!.nodes.map((n) => n.name)).not.toContain('demo-worker-3');
+  });
+
+  it('an interrupted scale-out resumes without minting another token or adding nodes twice', async () => {
+    const ws = h.workspace();
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    setWorkers(ws, 3);
+    bootAdded(engine, ['demo-worker-3']);
+    const controller = new AbortController();
+    const rec = recorder();
+    const interrupting: Reporter = {
+      ...rec.reporter,
+      emit: (e) => {
+        rec.reporter.emit(e);
+        if (e.type === 'phase' && e.phase === 'join-token' && e.state === 'done') controller.abort();
+      },
+    };
+    const first = await deploy(ws, engine, { signal: controller.signal, reporter: interrupting });
+    expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
+    const tokenFile = join(clusterPaths(ws.stateDir, 'demo').root, 'join-token.json');
+    const minted = readFileSync(tokenFile, 'utf8');
+
+    const second = await deploy(ws, engine);
+    expect(second.error?.message).toBeUndefined();
+    expect(readFileSync(tokenFile, 'utf8')).toBe(minted);
+    expect(engine.api!.applied.filter((a) => a.body.kind === 'Secret')).toHaveLength(1);
+    expect(engine.upCalls).toHaveLength(2);
+    expect([...engine.resources].filter((r) => r === 'demo-worker-3')).toHaveLength(1);
+    expect(second.result!.phases['join-token']).toBe('verified');
+  });
+
+  it('refuses changes that cannot be made in place, before anything happens', async () => {
+    const ws = h.workspace();
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    setField(ws, /controlPlaneEndpoint: .*/, 'controlPlaneEndpoint: api2.demo.test:6443');
+    const r = await deploy(ws, engine);
+    expect(r.error?.exitCode).toBe(ExitCode.InvalidConfig);
+    expect(r.error?.details.join('\n')).toContain(
+      'spec.kubernetes.controlPlaneEndpoint: api.demo.test:6443 → api2.demo.test:6443',
+    );
+    expect(engine.upCalls).toHaveLength(1);
+  });
+
+  it('control-plane growth needs --allow-control-plane-changes; removal is refused', async () => {
+    const ws = h.workspace();
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error?.message).toBeUndefined();
+    setField(ws, /controlPlane:\n(\s+)count: 3/, 'controlPlane:\n$1count: 1');
+    const shrink = await deploy(ws, engine);
+    expect(shrink.error?.exitCode).toBe(ExitCode.InvalidConfig);
+    expect(shrink.error?.details.join('\n')).toMatch(
+      /removing control-plane nodes \(demo-cp-2, demo-cp-3\) is not supported yet/,
+    );
+    expect(engine.upCalls).toHaveLength(1);
+
+    setField(ws, /controlPlane:\n(\s+)count: 1/, 'controlPlane:\n$1count: 5');
+    const grow = await deploy(ws, engine);
+    expect(grow.error?.exitCode).toBe(ExitCode.InvalidConfig);
+    expect(grow.error?.details.join('\n')).toMatch(
+      /adding control-plane nodes \(demo-cp-4, demo-cp-5\).*--allow-control-plane-changes/,
+    );
+    expect(engine.upCalls).toHaveLength(1);
+  });
+});
