@@ -53,7 +53,7 @@ describe.skipIf(!libvirtDaemonAvailable())(`libvirt provider on a real libvirtd 
   let work = '';
   let res: LibvirtClusterResources;
   let uri = '';
-  let ignitionText = new Map<string, string>();
+  const ignitionText = new Map<string, string>();
   const started = Date.now();
   const outs: {
     pool?: PoolOutputs;
@@ -64,6 +64,8 @@ describe.skipIf(!libvirtDaemonAvailable())(`libvirt provider on a real libvirtd 
     domains: DomainOutputs[];
   } = { volumes: [], ignition: [], domains: [] };
   const virsh = (...args: string[]) => virshText(uri, args);
+  /** The cluster's resources for `workers` workers (same cluster, network and pool). */
+  let resourcesFor: (workers: number) => Promise<LibvirtClusterResources>;
 
   beforeAll(async () => {
     daemon = await startLibvirtd();
@@ -73,27 +75,31 @@ describe.skipIf(!libvirtDaemonAvailable())(`libvirt provider on a real libvirtd 
     const image = join(work, 'base.qcow2');
     await execa('qemu-img', ['create', '-f', 'qcow2', image, '1G']);
     const cidr = await freeTestCidr(uri);
-    const plan = planCluster(
-      validConfig({
-        name: CLUSTER,
-        controlPlane: { count: 1, diskGiB: 10 },
-        workers: { count: 1, diskGiB: 12 },
-        platform: { libvirt: { uri, image, network: { cidr } } },
-      }),
-    );
-    // Below the config schema's floors (kubeadm's needs): blank-disk guests need far less.
-    plan.nodes = plan.nodes.map((n) => ({ ...n, cpus: 1, memoryMiB: 256 }));
-    const rendered = renderCluster({ plan, pki: FAKE_PKI, templates: loadTemplates() });
-    ignitionText = new Map(rendered.map((r) => [r.node.name, r.ignitionText]));
-    res = libvirtResources({
-      plan,
-      platform: { uri, image },
-      rendered,
-      poolPath: join(work, 'pool'),
-      consoleLogDir: join(work, 'logs'),
-      domainType: DOMAIN_TYPE,
-      baseImageFingerprint: await fileFingerprint(image),
-    });
+    const fingerprint = await fileFingerprint(image);
+    resourcesFor = async (workers) => {
+      const plan = planCluster(
+        validConfig({
+          name: CLUSTER,
+          controlPlane: { count: 1, diskGiB: 10 },
+          workers: { count: workers, diskGiB: 12 },
+          platform: { libvirt: { uri, image, network: { cidr } } },
+        }),
+      );
+      // Below the config schema's floors (kubeadm's needs): blank-disk guests need far less.
+      plan.nodes = plan.nodes.map((n) => ({ ...n, cpus: 1, memoryMiB: 256 }));
+      const rendered = renderCluster({ plan, pki: FAKE_PKI, templates: loadTemplates() });
+      for (const r of rendered) ignitionText.set(r.node.name, r.ignitionText);
+      return libvirtResources({
+        plan,
+        platform: { uri, image },
+        rendered,
+        poolPath: join(work, 'pool'),
+        consoleLogDir: join(work, 'logs'),
+        domainType: DOMAIN_TYPE,
+        baseImageFingerprint: fingerprint,
+      });
+    };
+    res = await resourcesFor(1);
   });
 
   afterAll(async () => {
@@ -224,6 +230,39 @@ describe.skipIf(!libvirtDaemonAvailable())(`libvirt provider on a real libvirtd 
     xml = await virsh('net-dumpxml', res.network.name);
     expect(xml).not.toContain(extra.mac);
     expect(xml).not.toContain(extra.ip);
+  });
+
+  it('adds a worker to the running cluster: same network and pool, existing domains untouched', async () => {
+    const grown = await resourcesFor(2);
+    expect(grown.pool).toEqual(res.pool);
+    expect(grown.nodes.slice(0, 2).map((n) => n.domain)).toEqual(res.nodes.map((n) => n.domain));
+    const before = await Promise.all(res.nodes.map((n) => virsh('domid', n.domain.name)));
+
+    expect((await networkOperations.diff('', outs.network!, grown.network)).replaces).toEqual([]);
+    outs.network = (await networkOperations.update!('', outs.network!, grown.network)).outs;
+    const added = grown.nodes[2]!;
+    outs.volumes.push(
+      (await nodeVolumeOperations.create({ ...added.volume, baseVolumePath: outs.base!.path })).outs,
+    );
+    outs.ignition.push((await ignitionVolumeOperations.create(added.ignition)).outs);
+    outs.domains.push((await domainOperations.create(added.domain)).outs);
+
+    expect((await virsh('domstate', added.domain.name)).trim()).toBe('running');
+    const xml = await virsh('dumpxml', added.domain.name);
+    expect(xml).toContain(`<source network='${res.network.name}'`);
+    expect(xml).toContain(`<source file='${join(res.pool.path, added.volume.name)}'`);
+    expect(await virsh('net-dumpxml', res.network.name)).toContain(
+      `<host mac='${added.domain.mac}' name='${added.node.name}' ip='${added.node.address}'/>`,
+    );
+    // Existing domains kept running, never restarted (same domain id), same definition.
+    expect(await Promise.all(res.nodes.map((n) => virsh('domid', n.domain.name)))).toEqual(before);
+    for (const [i, n] of res.nodes.entries()) {
+      expect(await domainOperations.diff('', outs.domains[i]!, n.domain)).toEqual({
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+    }
   });
 
   it('deletes everything in reverse order, leaving nothing behind, and tolerates a second delete', async () => {

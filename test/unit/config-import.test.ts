@@ -164,9 +164,9 @@ describe('the original template (openstack)', () => {
 
   it('uses an existing internal network and guesses its cidr from the node addresses', () => {
     const withNet = fixture('openstack-template.yaml')
-      .replace('internalNetwork: ""', 'internalNetwork: tenant-net')
-      .replace('ip: ""', 'ip: 172.16.5.10')
-      .replace('ip: ""', 'ip: 172.16.5.20');
+      .replace(/internalNetwork: (""|'')/, 'internalNetwork: tenant-net')
+      .replace(/ip: (""|'')/, 'ip: 172.16.5.10')
+      .replace(/ip: (""|'')/, 'ip: 172.16.5.20');
     const r = convert(withNet);
     expect(r.config.spec.platform.openstack?.network).toMatchObject({
       name: 'tenant-net',
