@@ -1,24 +1,15 @@
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
-import { confirm } from '../cli/confirm.js';
+import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
-import { withInterrupt } from '../cli/interrupt.js';
-import { createReporter } from '../cli/reporters/index.js';
 import { formatProblem } from '../config/load.js';
-import { pulumiEngine } from '../engine/pulumi-engine.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { formatPlanSummary } from '../plan/summary.js';
-import { configBaseDir, deployWillProvision, runDeploy, type DeployResult } from '../workflows/deploy.js';
+import { configBaseDir } from '../workflows/deploy.js';
 import { checkHookPaths } from '../workflows/hooks.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
-import { preflightProvisioning } from '../workflows/provision.js';
-import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
-import type { ClusterPlan } from '../plan/types.js';
-import { clusterPaths } from '../state/paths.js';
-import { readDeployedPlan } from '../workflows/cluster-access.js';
-import { checkDiffPolicy } from '../workflows/scale.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config, or resume/converge an earlier deploy.';
@@ -101,69 +92,30 @@ export default class Deploy extends NkdCommand {
     }
     if (!cli) return this.dryRun(planned, stateDir);
 
-    const nkdVersion = this.config.version;
-    // The change in cluster terms, refused before anything is written when nkd will not make it.
-    const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
-    checkDiffPolicy(diff, { allowControlPlaneChanges: flags['allow-control-plane-changes'] });
-    if (!this.jsonEnabled()) this.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
-    let confirmed = flags.yes;
-    if (deployWillProvision({ planned, stateDir, nkdVersion })) {
-      preflightProvisioning(planned);
-      await confirm(provisionQuestion(diff, planned.plan), flags.yes);
-      confirmed = true;
-    }
-    const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
-    try {
-      const result = await withInterrupt((signal) =>
-        runDeploy({
-          planned,
-          configFile: flags.file,
-          stateDir,
-          nkdVersion,
-          engine: pulumiEngine(cli, flags.backend),
-          reporter,
-          log: this.debugLog,
-          signal,
-          timeouts: {
-            fetchMs: flags['fetch-timeout'],
-            apiMs: flags['api-timeout'],
-            nodesMs: flags['nodes-timeout'],
-            addonsMs: flags['addons-timeout'],
-            hookMs: flags['hook-timeout'],
-          },
-          announceDiff: this.jsonEnabled(),
-          allowControlPlaneChanges: flags['allow-control-plane-changes'],
-          forceDrain: flags.force,
-          drainTimeoutMs: flags['drain-timeout'],
-          confirmProvisioning: async (question) => {
-            if (confirmed) return;
-            reporter.suspend();
-            try {
-              await confirm(question, false);
-            } finally {
-              reporter.resume();
-            }
-            confirmed = true;
-          },
-        }),
-      );
-      reporter.close();
-      if (!this.jsonEnabled()) this.out(this.summary(result));
-      return { type: 'result', dryRun: false, ...result };
-    } catch (err) {
-      reporter.close();
-      throw err;
-    }
-  }
-
-  private summary(result: DeployResult): string {
-    return [
-      '',
-      `Cluster ${result.cluster} is deployed: API server ${result.apiServer}, ${result.nodes.length} node(s).`,
-      `Kubeconfig: ${result.kubeconfig}`,
-      `  export KUBECONFIG=${result.kubeconfig}    # or: nkd kubeconfig ${result.cluster} --merge`,
-      `Status: nkd status ${result.cluster}`,
-    ].join('\n');
+    const result = await converge({
+      planned,
+      configFile: flags.file,
+      stateDir,
+      nkdVersion: this.config.version,
+      cli,
+      backendUrl: flags.backend,
+      json: this.jsonEnabled(),
+      yes: flags.yes,
+      log: this.debugLog,
+      out: (text) => this.out(text),
+      timeouts: {
+        fetchMs: flags['fetch-timeout'],
+        apiMs: flags['api-timeout'],
+        nodesMs: flags['nodes-timeout'],
+        addonsMs: flags['addons-timeout'],
+        hookMs: flags['hook-timeout'],
+      },
+      allowControlPlaneChanges: flags['allow-control-plane-changes'],
+      forceDrain: flags.force,
+      drainTimeoutMs: flags['drain-timeout'],
+    });
+    if (!this.jsonEnabled()) this.out(deploySummary(result));
+    return { type: 'result', dryRun: false, ...result };
   }
 
   private async dryRun(
@@ -201,17 +153,4 @@ export default class Deploy extends NkdCommand {
       })),
     };
   }
-}
-
-function provisionQuestion(diff: ClusterDiff, plan: ClusterPlan): string {
-  if (diff.firstDeploy)
-    return `Provision ${plan.nodes.length} node(s) for cluster ${plan.name} on ${plan.platform.name}?`;
-  const parts = [
-    diff.add.length > 0 ? `add ${diff.add.length}` : '',
-    diff.remove.length > 0 ? `drain and remove ${diff.remove.length}` : '',
-    diff.resize.length > 0 ? `resize ${diff.resize.length}` : '',
-  ].filter(Boolean);
-  return parts.length > 0
-    ? `Apply these changes to cluster ${plan.name} (${parts.join(', ')} node(s))?`
-    : `Converge the infrastructure of cluster ${plan.name} with its config?`;
 }

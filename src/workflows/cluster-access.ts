@@ -2,14 +2,15 @@
 // (outputs.json: a floating IP, a forwarded port...) when it differs from the planned one, verified
 // against the planned endpoint's name, which is what the API server certificate is issued for.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { loadPki, PkiStateError } from '../pki/index.js';
 import type { ClusterPki } from '../pki/types.js';
 import { endpointText, parseEndpointText } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
-import type { ClusterPaths } from '../state/paths.js';
+import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
 
 export interface ApiTarget {
   /** `https://host:port` to connect to. */
@@ -53,6 +54,28 @@ export function readDeployedPlan(paths: ClusterPaths): ClusterPlan | undefined {
   const file = deployedPlanPath(paths);
   if (!existsSync(file)) return undefined;
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterPlan;
+}
+
+/** The validated config the infrastructure was last provisioned from, and where it came from. */
+export interface DeployedConfig {
+  configFile: string;
+  baseDir: string;
+  config: ClusterConfig;
+}
+
+function deployedConfigPath(paths: ClusterPaths): string {
+  return join(paths.root, 'deployed-config.json');
+}
+
+export function writeDeployedConfig(paths: ClusterPaths, deployed: DeployedConfig): void {
+  const configFile = deployed.configFile === '-' ? '-' : resolve(deployed.configFile);
+  writePrivateFile(deployedConfigPath(paths), `${JSON.stringify({ ...deployed, configFile }, null, 2)}\n`);
+}
+
+export function readDeployedConfig(paths: ClusterPaths): DeployedConfig | undefined {
+  const file = deployedConfigPath(paths);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as DeployedConfig;
 }
 
 /** The provider's outputs of the last successful provisioning, if any. */

@@ -14,7 +14,7 @@ import { waitForWorkloads, workloadPath, workloadsOf, workloadReadiness } from '
 import { ExitCode, NkdError } from '../errors.js';
 import { renderAdminKubeconfig } from '../pki/kubeconfig.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
-import { apiTarget, deployedPlanPath, outputsPath } from './cluster-access.js';
+import { apiTarget, deployedPlanPath, outputsPath, writeDeployedConfig } from './cluster-access.js';
 import type { DeployContext } from './deploy-context.js';
 import { digestOf, type DeployPhase } from './deploy-state.js';
 import { postDeployManifests, preDeployHooks, runPreDeployHooks } from './hooks.js';
@@ -137,6 +137,7 @@ export async function buildPhases(
         writePrivateFile(outputsPath(paths), `${JSON.stringify(outputs, null, 2)}\n`);
         // What exists now: later config edits are diffed against this plan.
         writePrivateFile(deployedPlanPath(paths), `${JSON.stringify(plan, null, 2)}\n`);
+        writeDeployedConfig(paths, { configFile: ctx.options.configFile, baseDir: ctx.baseDir, config });
         ctx.outputs = outputs;
         for (const node of outputs.nodes ?? []) ctx.nodeState(node.name, 'created');
         writeKubeconfig(ctx);

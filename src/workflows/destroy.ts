@@ -2,6 +2,7 @@
 // after a provisioning that failed half-way: the stack records every resource created), then the local
 // state goes. A failure keeps the state, so the same command can be run again.
 import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ProvisioningEngine } from '../engine/types.js';
 import { lockCluster } from '../state/lock.js';
 import type { ClusterPaths } from '../state/paths.js';
@@ -45,6 +46,7 @@ export async function runDestroy(
     rmSync(deployStatePath(paths.root), { force: true });
     rmSync(outputsPath(paths), { force: true });
     rmSync(deployedPlanPath(paths), { force: true });
+    rmSync(join(paths.root, 'deployed-config.json'), { force: true });
   } finally {
     lock.release();
   }

@@ -1,0 +1,103 @@
+// The part of `nkd deploy` that `nkd scale` shares: show the change in cluster terms, refuse what nkd
+// will not do, ask, then run the checkpointed deploy with a live reporter.
+import { confirm } from './confirm.js';
+import { withInterrupt } from './interrupt.js';
+import { createReporter } from './reporters/index.js';
+import type { PulumiCli } from '../engine/pulumi-cli.js';
+import { pulumiEngine } from '../engine/pulumi-engine.js';
+import type { DebugLog } from '../lib/log.js';
+import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
+import type { ClusterPlan } from '../plan/types.js';
+import { clusterPaths } from '../state/paths.js';
+import { readDeployedPlan } from '../workflows/cluster-access.js';
+import type { DeployTimeouts } from '../workflows/deploy-context.js';
+import { deployWillProvision, runDeploy, type DeployResult } from '../workflows/deploy.js';
+import type { PlannedCluster } from '../workflows/prepare.js';
+import { preflightProvisioning } from '../workflows/provision.js';
+import { checkDiffPolicy } from '../workflows/scale.js';
+
+export interface ConvergeOptions {
+  planned: PlannedCluster;
+  configFile: string;
+  stateDir: string;
+  nkdVersion: string;
+  cli: PulumiCli;
+  backendUrl: string | undefined;
+  json: boolean;
+  yes: boolean;
+  log: DebugLog;
+  out: (text: string) => void;
+  timeouts: DeployTimeouts;
+  allowControlPlaneChanges: boolean;
+  forceDrain: boolean;
+  drainTimeoutMs: number;
+}
+
+export async function converge(options: ConvergeOptions): Promise<DeployResult> {
+  const { planned, stateDir, nkdVersion } = options;
+  // The change in cluster terms, refused before anything is written when nkd will not make it.
+  const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
+  checkDiffPolicy(diff, { allowControlPlaneChanges: options.allowControlPlaneChanges });
+  if (!options.json) options.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
+  let confirmed = options.yes;
+  if (deployWillProvision({ planned, stateDir, nkdVersion })) {
+    preflightProvisioning(planned);
+    await confirm(provisionQuestion(diff, planned.plan), options.yes);
+    confirmed = true;
+  }
+  const reporter = createReporter({ json: options.json, log: options.log });
+  try {
+    return await withInterrupt((signal) =>
+      runDeploy({
+        planned,
+        configFile: options.configFile,
+        stateDir,
+        nkdVersion,
+        engine: pulumiEngine(options.cli, options.backendUrl),
+        reporter,
+        log: options.log,
+        signal,
+        timeouts: options.timeouts,
+        announceDiff: options.json,
+        allowControlPlaneChanges: options.allowControlPlaneChanges,
+        forceDrain: options.forceDrain,
+        drainTimeoutMs: options.drainTimeoutMs,
+        confirmProvisioning: async (question) => {
+          if (confirmed) return;
+          reporter.suspend();
+          try {
+            await confirm(question, false);
+          } finally {
+            reporter.resume();
+          }
+          confirmed = true;
+        },
+      }),
+    );
+  } finally {
+    reporter.close();
+  }
+}
+
+function provisionQuestion(diff: ClusterDiff, plan: ClusterPlan): string {
+  if (diff.firstDeploy)
+    return `Provision ${plan.nodes.length} node(s) for cluster ${plan.name} on ${plan.platform.name}?`;
+  const parts = [
+    diff.add.length > 0 ? `add ${diff.add.length}` : '',
+    diff.remove.length > 0 ? `drain and remove ${diff.remove.length}` : '',
+    diff.resize.length > 0 ? `resize ${diff.resize.length}` : '',
+  ].filter(Boolean);
+  return parts.length > 0
+    ? `Apply these changes to cluster ${plan.name} (${parts.join(', ')} node(s))?`
+    : `Converge the infrastructure of cluster ${plan.name} with its config?`;
+}
+
+export function deploySummary(result: DeployResult): string {
+  return [
+    '',
+    `Cluster ${result.cluster} is deployed: API server ${result.apiServer}, ${result.nodes.length} node(s).`,
+    `Kubeconfig: ${result.kubeconfig}`,
+    `  export KUBECONFIG=${result.kubeconfig}    # or: nkd kubeconfig ${result.cluster} --merge`,
+    `Status: nkd status ${result.cluster}`,
+  ].join('\n');
+}
