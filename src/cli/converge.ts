@@ -19,6 +19,8 @@ import { checkDiffPolicy } from '../workflows/scale.js';
 export interface ConvergeOptions {
   planned: PlannedCluster;
   configFile: string;
+  /** Where relative hook paths start (nkd scale: the deployed config's directory). */
+  baseDir?: string;
   stateDir: string;
   nkdVersion: string;
   cli: PulumiCli;
@@ -51,6 +53,7 @@ export async function converge(options: ConvergeOptions): Promise<DeployResult> 
       runDeploy({
         planned,
         configFile: options.configFile,
+        ...(options.baseDir ? { baseDir: options.baseDir } : {}),
         stateDir,
         nkdVersion,
         engine: pulumiEngine(options.cli, options.backendUrl),

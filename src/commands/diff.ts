@@ -5,6 +5,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { diffPlans, formatDiff } from '../plan/diff.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedPlan } from '../workflows/cluster-access.js';
+import { checkDiffPolicy } from '../workflows/scale.js';
 import { planFromConfig } from '../workflows/prepare.js';
 
 export default class Diff extends NkdCommand {
@@ -20,6 +21,9 @@ export default class Diff extends NkdCommand {
   static override enableJsonFlag = true;
   static override flags = {
     file: Flags.string({ char: 'f', description: 'Cluster config file (- for stdin)', required: true }),
+    'allow-control-plane-changes': Flags.boolean({
+      description: 'Judge as `deploy --allow-control-plane-changes` would (adding control-plane nodes)',
+    }),
   };
 
   async run(): Promise<object> {
@@ -35,6 +39,8 @@ export default class Diff extends NkdCommand {
         lines.slice(1),
       );
     }
+    // The same rules deploy applies: removing control-plane nodes is refused, growing it needs the flag.
+    checkDiffPolicy(diff, { allowControlPlaneChanges: flags['allow-control-plane-changes'] });
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(lines.join('\n'));

@@ -42,6 +42,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     await kube.listNodes();
     reached = true;
   };
+  // Ready once the API server answered; retried, since it may be restarting (a control-plane upgrade).
+  const retry = setInterval(() => {
+    if (reached) clearInterval(retry);
+    else markReached().catch(() => undefined);
+  }, 10_000);
+  retry.unref();
   if (role === 'operator') {
     const stop = serveHealth(8081, () => reached);
     const { Operator } = await import('./operator.js');

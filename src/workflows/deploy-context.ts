@@ -52,6 +52,8 @@ export interface DeployOptions {
   /** Called (with the question) only when provisioning is about to change infrastructure. */
   confirmProvisioning: (question: string) => Promise<void>;
   waitTuning?: WaitTuning;
+  /** Where relative hook paths start; default: the config file's directory. */
+  baseDir?: string;
   /** false: the caller showed the diff already (the CLI, before asking). */
   announceDiff?: boolean;
   /** Adding (never removing) control-plane nodes to a running cluster needs this explicit yes. */

@@ -102,6 +102,9 @@ export async function buildPhases(
         } finally {
           kube.close();
         }
+        // A node of the same name added later is a new machine that must fetch its config again.
+        for (const node of removedWorkers) delete ctx.state.ignitionFetched[node];
+        ctx.saveState();
       },
     },
     {

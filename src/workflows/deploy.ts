@@ -9,7 +9,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { invalidateFrom, readDeployState, writeDeployState, type DeployState } from './deploy-state.js';
 import { apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
-import { checkDiffPolicy, joinTokenFor, type JoinToken } from './scale.js';
+import { checkDiffPolicy, joinTokensFor, type JoinToken } from './scale.js';
 import type { DeployContext, DeployOptions } from './deploy-context.js';
 import { buildPhases, provisionDigest, type Phase } from './deploy-phases.js';
 import type { NodeState } from './events.js';
@@ -52,8 +52,11 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   }
   let joinToken: JoinToken | undefined;
   const joinTokens = (p: typeof paths) => {
-    joinToken = diff.firstDeploy ? undefined : joinTokenFor(p, diff.add);
-    return new Map(joinToken ? joinToken.nodes.map((n) => [n, joinToken!.token]) : []);
+    if (diff.firstDeploy) return new Map<string, string>();
+    // Nodes not yet provisioned are "added" (also on a resumed scale-out, whose provision is unfinished).
+    const tokens = joinTokensFor(p, options.planned.plan, diff.add);
+    joinToken = tokens.current;
+    return tokens.byNode;
   };
   return withPreparedCluster(
     options.planned,
@@ -182,7 +185,7 @@ function createContext(
     prepared,
     state,
     log: options.log,
-    baseDir: configBaseDir(options.configFile),
+    baseDir: options.baseDir ?? configBaseDir(options.configFile),
     diff,
     joinToken,
     outputs: readOutputs(prepared.paths),

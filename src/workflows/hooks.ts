@@ -71,7 +71,16 @@ export async function runPreDeployHooks(
       stdin: 'ignore',
       timeout: context.timeoutMs,
       cancelSignal: signal,
-      env: { NKD_CLUSTER: context.cluster, NKD_CLUSTER_DIR: context.clusterDir, NKD_PLAN: context.plan },
+      // Only what a hook needs: nkd's own environment may hold a passphrase or cloud credentials.
+      extendEnv: false,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        ...(process.env.HOME ? { HOME: process.env.HOME } : {}),
+        ...(process.env.LANG ? { LANG: process.env.LANG } : {}),
+        NKD_CLUSTER: context.cluster,
+        NKD_CLUSTER_DIR: context.clusterDir,
+        NKD_PLAN: context.plan,
+      },
       lines: true,
     });
     for (const line of (result.all as unknown as string[] | undefined) ?? []) {

@@ -49,33 +49,55 @@ export function checkDiffPolicy(diff: ClusterDiff, options: { allowControlPlaneC
 }
 
 function tokensPath(paths: ClusterPaths): string {
-  return join(paths.root, 'join-token.json');
+  return join(paths.root, 'join-tokens.json');
+}
+
+export interface JoinTokens {
+  /** Node name → the token its config carries (every node added to a running cluster, ever). */
+  byNode: ReadonlyMap<string, string>;
+  /** The token minted for this run's additions, whose Secret must exist before they boot. */
+  current: JoinToken | undefined;
 }
 
 /**
- * The token new nodes join with: kept in the state (0600) so a re-run renders them byte-identically, and
- * minted anew once it is close to expiry or when other nodes are added.
+ * The tokens nodes added to a running cluster join with, kept in the state (0600): a node keeps the
+ * token it was first rendered with, so its config never changes on a re-run (a resumed scale-out, a later
+ * deploy), and only nodes that have none yet get a freshly minted one.
  */
-export function joinTokenFor(
+export function joinTokensFor(
   paths: ClusterPaths,
-  nodes: readonly NodePlan[],
+  plan: { nodes: readonly NodePlan[] },
+  added: readonly NodePlan[],
   now = new Date(),
-): JoinToken | undefined {
-  if (nodes.length === 0) return undefined;
-  const names = nodes.map((n) => n.name).sort();
+): JoinTokens {
   const file = tokensPath(paths);
-  if (existsSync(file)) {
-    const kept = JSON.parse(readFileSync(file, 'utf8')) as JoinToken;
-    const fresh = Date.parse(kept.expires) - now.getTime() > JOIN_TOKEN_TTL_MS / 2;
-    if (fresh && names.every((n) => kept.nodes.includes(n))) return kept;
+  const entries: JoinToken[] = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: JoinToken[] }).entries
+    : [];
+  const covered = new Set(entries.flatMap((e) => e.nodes));
+  const fresh = added
+    .filter((n) => !covered.has(n.name))
+    .map((n) => n.name)
+    .sort();
+  if (fresh.length > 0) {
+    entries.push({
+      token: newBootstrapToken(),
+      expires: new Date(now.getTime() + JOIN_TOKEN_TTL_MS).toISOString(),
+      nodes: fresh,
+    });
+    writePrivateFile(file, `${JSON.stringify({ entries }, null, 2)}\n`);
   }
-  const token: JoinToken = {
-    token: newBootstrapToken(),
-    expires: new Date(now.getTime() + JOIN_TOKEN_TTL_MS).toISOString(),
-    nodes: names,
-  };
-  writePrivateFile(file, `${JSON.stringify(token, null, 2)}\n`);
-  return token;
+  const planned = new Set(plan.nodes.map((n) => n.name));
+  const byNode = new Map<string, string>();
+  for (const entry of entries)
+    for (const node of entry.nodes) if (planned.has(node)) byNode.set(node, entry.token);
+  // The newest entry still matters while one of its nodes is planned (a resumed scale-out included).
+  const last = entries.at(-1);
+  const current =
+    last && last.nodes.some((n) => planned.has(n)) && added.some((n) => last.nodes.includes(n.name))
+      ? last
+      : undefined;
+  return { byNode, current };
 }
 
 /** The bootstrap token Secret kubeadm's join understands (kube-system/bootstrap-token-<id>). */
@@ -116,8 +138,9 @@ function drainable(pod: PodObject): boolean {
 }
 
 /**
- * Cordons and drains one node through the Eviction API, then deletes its Node object. A budget that
- * still blocks at the timeout is named; with `force` the pod is deleted instead.
+ * Cordons and drains one node through the Eviction API, then deletes its Node object. At the timeout a
+ * budget that still blocks is named (with `force` the pod is deleted instead), and pods that never finish
+ * terminating end the drain too: it never waits forever.
  */
 export async function drainAndDelete(
   kube: HousekeeperKube & { deleteNode(name: string): Promise<void> },
@@ -135,40 +158,80 @@ export async function drainAndDelete(
   if (!existing.spec?.unschedulable) await kube.patchNode(node, { spec: { unschedulable: true } });
   options.log(`${node}: cordoned; draining`);
   const deadline = Date.now() + options.timeoutMs;
+  let forced = false;
   for (;;) {
     if (options.signal?.aborted)
       throw new NkdError('interrupted; run the same command again to resume', ExitCode.Interrupted);
     const pods = (await kube.listPods({ nodeName: node })).filter(drainable);
     if (pods.length === 0) break;
-    const blocked: PodObject[] = [];
-    for (const pod of pods.filter((p) => !p.metadata.deletionTimestamp)) {
-      try {
-        await kube.evictPod(pod.metadata.namespace ?? 'default', pod.metadata.name);
-      } catch (err) {
-        if (err instanceof KubeStatusError && err.status === 429) blocked.push(pod);
-        else if (!(err instanceof KubeStatusError && err.status === 404)) throw err;
+    const blocked = await evictAll(
+      kube,
+      pods.filter((p) => !p.metadata.deletionTimestamp),
+    );
+    if (Date.now() > deadline) {
+      if (blocked.length > 0 && !options.force)
+        throw await blockedError(kube, node, blocked, options.timeoutMs);
+      if (forced) {
+        // Deleted once already and still there: the node's kubelet is not finishing them.
+        throw new NkdError(
+          `cannot drain ${node}: ${pods.map(podName).join(', ')} never finished terminating; check the node, or remove it by hand`,
+          ExitCode.ClusterOperation,
+        );
       }
+      for (const pod of pods) await deleteIgnoringMissing(kube, pod);
+      forced = true;
     }
-    if (blocked.length > 0 && Date.now() > deadline) {
-      if (options.force) {
-        for (const pod of blocked)
-          await kube.deletePod(pod.metadata.namespace ?? 'default', pod.metadata.name);
-        continue;
-      }
-      const budgets = await kube.listPodDisruptionBudgets();
-      const names = blocked.map((pod) => {
-        const pdb = budgets.filter((b) => b.metadata.namespace === pod.metadata.namespace && selects(b, pod));
-        return `${pod.metadata.namespace}/${pod.metadata.name} (blocked by ${pdb.map((b) => `${b.metadata.namespace}/${b.metadata.name}`).join(', ') || 'a disruption budget'})`;
-      });
-      throw new NkdError(
-        `cannot drain ${node}: evictions still refused after ${Math.round(options.timeoutMs / 1000)}s: ${names.join('; ')}; fix the budget or pass --force`,
-        ExitCode.ClusterOperation,
-      );
-    }
-    await delay(options.pollMs ?? 2000);
+    await abortableDelay(options.pollMs ?? 2000, options.signal);
   }
   await deleteNode(kube, node);
   options.log(`${node}: drained and deleted from the cluster`);
+}
+
+function podName(pod: PodObject): string {
+  return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+}
+
+/** Asks to evict each pod; resolves with the ones a disruption budget refused (HTTP 429). */
+async function evictAll(kube: HousekeeperKube, pods: readonly PodObject[]): Promise<PodObject[]> {
+  const blocked: PodObject[] = [];
+  for (const pod of pods) {
+    try {
+      await kube.evictPod(pod.metadata.namespace ?? 'default', pod.metadata.name);
+    } catch (err) {
+      if (err instanceof KubeStatusError && err.status === 429) blocked.push(pod);
+      else if (!(err instanceof KubeStatusError && err.status === 404)) throw err;
+    }
+  }
+  return blocked;
+}
+
+async function blockedError(
+  kube: HousekeeperKube,
+  node: string,
+  blocked: readonly PodObject[],
+  timeoutMs: number,
+): Promise<NkdError> {
+  const budgets = await kube.listPodDisruptionBudgets();
+  const names = blocked.map((pod) => {
+    const pdb = budgets.filter((b) => b.metadata.namespace === pod.metadata.namespace && selects(b, pod));
+    return `${podName(pod)} (blocked by ${pdb.map((b) => `${b.metadata.namespace}/${b.metadata.name}`).join(', ') || 'a disruption budget'})`;
+  });
+  return new NkdError(
+    `cannot drain ${node}: evictions still refused after ${Math.round(timeoutMs / 1000)}s: ${names.join('; ')}; fix the budget or pass --force`,
+    ExitCode.ClusterOperation,
+  );
+}
+
+async function deleteIgnoringMissing(kube: HousekeeperKube, pod: PodObject): Promise<void> {
+  try {
+    await kube.deletePod(pod.metadata.namespace ?? 'default', pod.metadata.name);
+  } catch (err) {
+    if (!(err instanceof KubeStatusError && err.status === 404)) throw err;
+  }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 }
 
 async function deleteNode(

@@ -141,6 +141,13 @@ export async function setPaused(client: ClusterClient, paused: boolean): Promise
   const update = currentUpdate(await listUpdates(client));
   if (!update || FINISHED.has(update.status?.phase ?? ''))
     throw new NkdError('no upgrade in progress', ExitCode.State);
+  if (update.status?.phase === 'Failed') {
+    // Editing the spec would start a new generation and hand the failed node out again, silently.
+    throw new NkdError(
+      `upgrade ${update.metadata.name} failed: fix the cause, delete it (kubectl -n housekeeper-system delete update ${update.metadata.name}) and start a new one`,
+      ExitCode.State,
+    );
+  }
   return (await client.mergePatch(`${UPDATES_PATH}/${update.metadata.name}`, {
     spec: { paused },
   })) as unknown as UpdateObject;

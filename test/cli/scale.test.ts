@@ -18,7 +18,7 @@ describe('nkd scale', () => {
     expect(r.stderr.trim()).toMatch(
       /^nkd: cluster demo in .* was never provisioned: run `nkd deploy -f <config>` first$/,
     );
-    expect(existsSync(join(sb.state, 'clusters', 'demo', 'join-token.json'))).toBe(false);
+    expect(existsSync(join(sb.state, 'clusters', 'demo', 'join-tokens.json'))).toBe(false);
   });
 
   it('requires --workers', async () => {

@@ -65,9 +65,11 @@ describe('scale and converge', () => {
     ]);
     for (const old of names.slice(0, 5)) expect(ignitionOf(engine, 1, old)).toBe(ignitionOf(engine, 0, old));
 
-    const token = JSON.parse(
-      readFileSync(join(clusterPaths(ws.stateDir, 'demo').root, 'join-token.json'), 'utf8'),
-    ) as { token: string; expires: string; nodes: string[] };
+    const token = (
+      JSON.parse(readFileSync(join(clusterPaths(ws.stateDir, 'demo').root, 'join-tokens.json'), 'utf8')) as {
+        entries: { token: string; expires: string; nodes: string[] }[];
+      }
+    ).entries[0]!;
     expect(token.token).not.toBe(pki.bootstrapToken);
     expect(token.nodes).toEqual(['demo-worker-3', 'demo-worker-4']);
     const ttl = Date.parse(token.expires) - Date.now();
@@ -165,6 +167,26 @@ describe('scale and converge', () => {
     expect(engine.api!.nodes.map((n) => n.name)).not.toContain('demo-worker-3');
   });
 
+  it('a pod that never finishes terminating ends the drain at its deadline instead of waiting forever', async () => {
+    const ws = h.workspace({}, { workers: { count: 3 } });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    engine.api!.setPodTerminationMs(10 * 60_000);
+    engine.api!.addPod({
+      namespace: 'shop',
+      name: 'stuck-0',
+      nodeName: 'demo-worker-3',
+      ownerKind: 'ReplicaSet',
+    });
+    setWorkers(ws, 2);
+    const started = Date.now();
+    const r = await deploy(ws, engine, { drainTimeoutMs: 200, forceDrain: true });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(r.error?.exitCode).toBe(ExitCode.ClusterOperation);
+    expect(r.error?.message).toMatch(/cannot drain demo-worker-3: shop\/stuck-0 never finished terminating/);
+    expect(engine.upCalls).toHaveLength(1);
+  });
+
   it('an interrupted scale-out resumes without minting another token or adding nodes twice', async () => {
     const ws = h.workspace();
     const engine = h.engine();
@@ -182,7 +204,7 @@ describe('scale and converge', () => {
     };
     const first = await deploy(ws, engine, { signal: controller.signal, reporter: interrupting });
     expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
-    const tokenFile = join(clusterPaths(ws.stateDir, 'demo').root, 'join-token.json');
+    const tokenFile = join(clusterPaths(ws.stateDir, 'demo').root, 'join-tokens.json');
     const minted = readFileSync(tokenFile, 'utf8');
 
     const second = await deploy(ws, engine);
@@ -192,6 +214,35 @@ describe('scale and converge', () => {
     expect(engine.upCalls).toHaveLength(2);
     expect([...engine.resources].filter((r) => r === 'demo-worker-3')).toHaveLength(1);
     expect(second.result!.phases['join-token']).toBe('verified');
+  });
+
+  it('a scale-out interrupted after provisioning keeps rendering the new nodes with their fresh token', async () => {
+    const ws = h.workspace();
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    const pki = await loadPki(clusterPaths(ws.stateDir, 'demo').pki);
+    setWorkers(ws, 3);
+    bootAdded(engine, ['demo-worker-3']);
+    const controller = new AbortController();
+    const rec = recorder();
+    const interrupting: Reporter = {
+      ...rec.reporter,
+      emit: (e) => {
+        rec.reporter.emit(e);
+        if (e.type === 'phase' && e.phase === 'provision' && e.state === 'done') controller.abort();
+      },
+    };
+    expect(
+      (await deploy(ws, engine, { signal: controller.signal, reporter: interrupting })).error?.exitCode,
+    ).toBe(ExitCode.Interrupted);
+    const kubeadm = join(clusterPaths(ws.stateDir, 'demo').kubeadm, 'demo-worker-3.yaml');
+    const rendered = readFileSync(kubeadm, 'utf8');
+    expect(rendered).not.toContain(pki.bootstrapToken);
+
+    const resumed = await deploy(ws, engine);
+    expect(resumed.error?.message).toBeUndefined();
+    expect(readFileSync(kubeadm, 'utf8')).toBe(rendered);
+    expect(engine.upCalls).toHaveLength(2);
   });
 
   it('refuses changes that cannot be made in place, before anything happens', async () => {
