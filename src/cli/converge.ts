@@ -14,7 +14,7 @@ import type { DeployTimeouts } from '../workflows/deploy-context.js';
 import { deployWillProvision, runDeploy, type DeployResult } from '../workflows/deploy.js';
 import type { PlannedCluster } from '../workflows/prepare.js';
 import { preflightProvisioning } from '../workflows/provision.js';
-import { checkDiffPolicy } from '../workflows/scale.js';
+import { checkDiffPolicy, policyFor } from '../workflows/scale.js';
 
 export interface ConvergeOptions {
   planned: PlannedCluster;
@@ -39,7 +39,7 @@ export async function converge(options: ConvergeOptions): Promise<DeployResult> 
   const { planned, stateDir, nkdVersion } = options;
   // The change in cluster terms, refused before anything is written when nkd will not make it.
   const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
-  checkDiffPolicy(diff, { allowControlPlaneChanges: options.allowControlPlaneChanges });
+  checkDiffPolicy(diff, policyFor(planned.plan, options.allowControlPlaneChanges));
   if (!options.json) options.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
   let confirmed = options.yes;
   if (deployWillProvision({ planned, stateDir, nkdVersion })) {

@@ -5,7 +5,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { diffPlans, formatDiff } from '../plan/diff.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedPlan } from '../workflows/cluster-access.js';
-import { checkDiffPolicy } from '../workflows/scale.js';
+import { checkDiffPolicy, policyFor } from '../workflows/scale.js';
 import { planFromConfig } from '../workflows/prepare.js';
 
 export default class Diff extends NkdCommand {
@@ -40,7 +40,7 @@ export default class Diff extends NkdCommand {
       );
     }
     // The same rules deploy applies: removing control-plane nodes is refused, growing it needs the flag.
-    checkDiffPolicy(diff, { allowControlPlaneChanges: flags['allow-control-plane-changes'] });
+    checkDiffPolicy(diff, policyFor(planned.plan, flags['allow-control-plane-changes']));
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(lines.join('\n'));

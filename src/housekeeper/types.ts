@@ -14,6 +14,24 @@ export const PROGRESS_ANNOTATION = 'housekeeper.io/progress';
 /** Written by the agent: the OS image the node booted (from rpm-ostree), '' if not an image-based boot. */
 export const OS_IMAGE_ANNOTATION = 'housekeeper.io/os-image';
 
+/**
+ * Set by nkd (scale-in) on a control-plane node about to be removed: its agent removes the node's etcd
+ * member (JSON, NodeLeave). Progress comes back in LEAVE_PROGRESS_ANNOTATION (JSON, LeaveProgress).
+ */
+export const LEAVE_ANNOTATION = 'housekeeper.io/leave';
+export const LEAVE_PROGRESS_ANNOTATION = 'housekeeper.io/leave-progress';
+
+export interface NodeLeave {
+  key: string;
+}
+
+export interface LeaveProgress {
+  key: string;
+  phase: 'removing-etcd-member' | 'done' | 'failed';
+  at: string;
+  lastError?: string;
+}
+
 export type NodeRole = 'control-plane' | 'worker';
 
 export const NODE_UPGRADE_PHASES = [

@@ -18,7 +18,7 @@ import { apiTarget, deployedPlanPath, outputsPath, writeDeployedConfig } from '.
 import type { DeployContext } from './deploy-context.js';
 import { digestOf, type DeployPhase } from './deploy-state.js';
 import { postDeployManifests, preDeployHooks, runPreDeployHooks } from './hooks.js';
-import { adminKube, bootstrapTokenSecret, drainAndDelete } from './scale.js';
+import { adminKube, bootstrapTokenSecret, drainAndDelete, removeControlPlaneNode } from './scale.js';
 import { startDelivery, waitForIgnitionFetches, type RunningDelivery } from './ignition-phase.js';
 
 export interface Phase {
@@ -60,6 +60,12 @@ export async function buildPhases(
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);
   const nodeNames = plan.nodes.map((n) => n.name);
   const removedWorkers = ctx.diff.remove.filter((n) => n.role === 'worker').map((n) => n.name);
+  // Control-plane nodes leave one at a time, highest-numbered first, after the workers.
+  const removedControlPlanes = ctx.diff.remove
+    .filter((n) => n.role === 'control-plane')
+    .map((n) => n.name)
+    .reverse();
+  const remainingControlPlanes = plan.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name);
 
   const phases: Phase[] = [
     {
@@ -83,8 +89,10 @@ export async function buildPhases(
     },
     {
       name: 'drain',
-      ...(removedWorkers.length === 0 ? { notApplicable: 'no node is removed' } : {}),
-      digest: digestOf(removedWorkers),
+      ...(removedWorkers.length + removedControlPlanes.length === 0
+        ? { notApplicable: 'no node is removed' }
+        : {}),
+      digest: digestOf(removedWorkers, removedControlPlanes),
       run: async () => {
         const kube = adminKube(ctx.prepared.pki, apiTarget(plan, ctx.outputs));
         try {
@@ -99,11 +107,24 @@ export async function buildPhases(
                 : {}),
             });
           }
+          for (const node of removedControlPlanes) {
+            await removeControlPlaneNode(kube, node, remainingControlPlanes, {
+              timeoutMs: ctx.options.drainTimeoutMs ?? 5 * 60_000,
+              leaveTimeoutMs: ctx.options.drainTimeoutMs ?? 5 * 60_000,
+              force: ctx.options.forceDrain ?? false,
+              log: (line) => ctx.info(`  ${line}`),
+              signal: ctx.options.signal,
+              ...(ctx.options.waitTuning?.maxDelayMs !== undefined
+                ? { pollMs: ctx.options.waitTuning.maxDelayMs }
+                : {}),
+            });
+          }
         } finally {
           kube.close();
         }
         // A node of the same name added later is a new machine that must fetch its config again.
-        for (const node of removedWorkers) delete ctx.state.ignitionFetched[node];
+        for (const node of [...removedWorkers, ...removedControlPlanes])
+          delete ctx.state.ignitionFetched[node];
         ctx.saveState();
       },
     },

@@ -9,7 +9,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { invalidateFrom, readDeployState, writeDeployState, type DeployState } from './deploy-state.js';
 import { apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
-import { checkDiffPolicy, joinTokensFor, type JoinToken } from './scale.js';
+import { checkDiffPolicy, policyFor, joinTokensFor, type JoinToken } from './scale.js';
 import type { DeployContext, DeployOptions } from './deploy-context.js';
 import { buildPhases, provisionDigest, type Phase } from './deploy-phases.js';
 import type { NodeState } from './events.js';
@@ -45,7 +45,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   reporter.emit({ type: 'phase', phase: 'render', state: 'started', message: 'Rendering the cluster' });
   const paths = clusterPaths(options.stateDir, options.planned.plan.name);
   const diff = diffPlans(readDeployedPlan(paths), options.planned.plan);
-  checkDiffPolicy(diff, { allowControlPlaneChanges: options.allowControlPlaneChanges ?? false });
+  checkDiffPolicy(diff, policyFor(options.planned.plan, options.allowControlPlaneChanges ?? false));
   if (options.announceDiff !== false) {
     for (const line of formatDiff(diff, options.planned.plan.name))
       reporter.emit({ type: 'info', message: line });

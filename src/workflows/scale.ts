@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { selects } from '../housekeeper/agent/drain.js';
 import { housekeeperKube } from '../housekeeper/kube-client.js';
-import { KubeStatusError, type HousekeeperKube, type PodObject } from '../housekeeper/types.js';
+import { readLeave } from '../housekeeper/agent/leave.js';
+import {
+  KubeStatusError,
+  LEAVE_ANNOTATION,
+  type HousekeeperKube,
+  type PodObject,
+} from '../housekeeper/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { newBootstrapToken } from '../pki/generate.js';
 import type { ClusterPki } from '../pki/types.js';
@@ -24,19 +30,40 @@ export interface JoinToken {
   nodes: string[];
 }
 
-/** Refuses what nkd will not do to a running cluster; control-plane growth needs an explicit yes. */
-export function checkDiffPolicy(diff: ClusterDiff, options: { allowControlPlaneChanges: boolean }): void {
+export interface DiffPolicy {
+  allowControlPlaneChanges: boolean;
+  /** Housekeeper's agent removes a leaving control-plane node's etcd member. */
+  housekeeper: boolean;
+  /** The planned API endpoint's host: the node serving it cannot leave. */
+  endpointHost: string;
+}
+
+/** Refuses what nkd will not do to a running cluster; control-plane changes need an explicit yes. */
+export function checkDiffPolicy(diff: ClusterDiff, policy: DiffPolicy): void {
   const problems = diff.forbidden.map((f) => `${f.path}: ${f.before} → ${f.after}: ${f.why}`);
   const cpRemoved = diff.remove.filter((n) => n.role === 'control-plane');
-  if (cpRemoved.length > 0) {
+  const cpAdded = diff.add.filter((n) => n.role === 'control-plane');
+  const names = (nodes: readonly NodePlan[]) => nodes.map((n) => n.name).join(', ');
+  if (!diff.firstDeploy && (cpAdded.length > 0 || cpRemoved.length > 0) && !policy.allowControlPlaneChanges) {
+    const what = [
+      cpAdded.length > 0 ? `adding ${names(cpAdded)}` : '',
+      cpRemoved.length > 0 ? `removing ${names(cpRemoved)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
     problems.push(
-      `removing control-plane nodes (${cpRemoved.map((n) => n.name).join(', ')}) is not supported yet: nkd cannot remove their etcd members safely`,
+      `${what} changes the control plane and etcd membership: pass --allow-control-plane-changes`,
     );
   }
-  const cpAdded = diff.add.filter((n) => n.role === 'control-plane');
-  if (!diff.firstDeploy && cpAdded.length > 0 && !options.allowControlPlaneChanges) {
+  if (cpRemoved.length > 0 && !policy.housekeeper) {
     problems.push(
-      `adding control-plane nodes (${cpAdded.map((n) => n.name).join(', ')}) changes etcd membership: pass --allow-control-plane-changes`,
+      `removing control-plane nodes (${names(cpRemoved)}) needs Housekeeper (spec.housekeeper.enabled): its agent removes each etcd member`,
+    );
+  }
+  const endpointNode = cpRemoved.find((n) => n.address === policy.endpointHost);
+  if (endpointNode) {
+    problems.push(
+      `${endpointNode.name} serves the API endpoint ${policy.endpointHost}: it cannot be removed`,
     );
   }
   if (problems.length > 0) {
@@ -46,6 +73,18 @@ export function checkDiffPolicy(diff: ClusterDiff, options: { allowControlPlaneC
       problems,
     );
   }
+}
+
+/** The policy inputs a plan carries. */
+export function policyFor(
+  plan: { housekeeper: { enabled: boolean }; kubernetes: { controlPlaneEndpoint: { host: string } } },
+  allowControlPlaneChanges: boolean,
+): DiffPolicy {
+  return {
+    allowControlPlaneChanges,
+    housekeeper: plan.housekeeper.enabled,
+    endpointHost: plan.kubernetes.controlPlaneEndpoint.host,
+  };
 }
 
 function tokensPath(paths: ClusterPaths): string {
@@ -142,19 +181,28 @@ function drainable(pod: PodObject): boolean {
  * budget that still blocks is named (with `force` the pod is deleted instead), and pods that never finish
  * terminating end the drain too: it never waits forever.
  */
+type DrainOptions = {
+  timeoutMs: number;
+  force: boolean;
+  log: (line: string) => void;
+  pollMs?: number;
+  signal?: AbortSignal;
+};
+
 export async function drainAndDelete(
   kube: HousekeeperKube & { deleteNode(name: string): Promise<void> },
   node: string,
-  options: {
-    timeoutMs: number;
-    force: boolean;
-    log: (line: string) => void;
-    pollMs?: number;
-    signal?: AbortSignal;
-  },
+  options: DrainOptions,
 ): Promise<void> {
+  if (!(await kube.getNode(node))) return void options.log(`${node}: already gone from the cluster`);
+  await drainNode(kube, node, options);
+  await deleteNode(kube, node);
+  options.log(`${node}: drained and deleted from the cluster`);
+}
+
+async function drainNode(kube: HousekeeperKube, node: string, options: DrainOptions): Promise<void> {
   const existing = await kube.getNode(node);
-  if (!existing) return void options.log(`${node}: already gone from the cluster`);
+  if (!existing) return;
   if (!existing.spec?.unschedulable) await kube.patchNode(node, { spec: { unschedulable: true } });
   options.log(`${node}: cordoned; draining`);
   const deadline = Date.now() + options.timeoutMs;
@@ -183,8 +231,72 @@ export async function drainAndDelete(
     }
     await abortableDelay(options.pollMs ?? 2000, options.signal);
   }
+}
+
+/**
+ * A control-plane node leaves: the other control-plane nodes must all be Ready (so the remaining etcd
+ * members keep quorum), it is drained, its Housekeeper agent removes its etcd member, then its Node
+ * object goes.
+ */
+export async function removeControlPlaneNode(
+  kube: HousekeeperKube & { deleteNode(name: string): Promise<void> },
+  node: string,
+  remaining: readonly string[],
+  options: DrainOptions & { leaveTimeoutMs: number },
+): Promise<void> {
+  const nodes = await kube.listNodes();
+  const notReady = remaining.filter((name) => {
+    const n = nodes.find((x) => x.metadata.name === name);
+    return !n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  });
+  if (notReady.length > 0) {
+    throw new NkdError(
+      `not removing control-plane node ${node}: ${notReady.join(', ')} ${notReady.length === 1 ? 'is' : 'are'} not Ready, and etcd would be left without a safe quorum`,
+      ExitCode.ClusterOperation,
+    );
+  }
+  const existing = nodes.find((n) => n.metadata.name === node);
+  if (!existing) return void options.log(`${node}: already gone from the cluster`);
+  const key = `leave-${node}`;
+  if (readLeave(existing).progress?.phase !== 'done') {
+    await drainNode(kube, node, options);
+    await kube.patchNode(node, {
+      metadata: { annotations: { [LEAVE_ANNOTATION]: JSON.stringify({ key }) } },
+    });
+    options.log(`${node}: asked its Housekeeper agent to remove its etcd member`);
+    await waitForLeave(kube, node, key, options);
+  }
   await deleteNode(kube, node);
-  options.log(`${node}: drained and deleted from the cluster`);
+  options.log(`${node}: etcd member removed, drained and deleted from the cluster`);
+}
+
+async function waitForLeave(
+  kube: HousekeeperKube,
+  node: string,
+  key: string,
+  options: DrainOptions & { leaveTimeoutMs: number },
+): Promise<void> {
+  const deadline = Date.now() + options.leaveTimeoutMs;
+  for (;;) {
+    if (options.signal?.aborted)
+      throw new NkdError('interrupted; run the same command again to resume', ExitCode.Interrupted);
+    const current = await kube.getNode(node);
+    const progress = current ? readLeave(current).progress : undefined;
+    if (progress?.key === key && progress.phase === 'done') return;
+    if (progress?.key === key && progress.phase === 'failed') {
+      throw new NkdError(
+        `${node}: removing its etcd member failed: ${progress.lastError ?? 'no detail'}`,
+        ExitCode.ClusterOperation,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new NkdError(
+        `${node}: its Housekeeper agent did not remove its etcd member within ${Math.round(options.leaveTimeoutMs / 1000)}s (is the housekeeper-agent pod running there?)`,
+        ExitCode.ClusterOperation,
+      );
+    }
+    await abortableDelay(options.pollMs ?? 2000, options.signal);
+  }
 }
 
 function podName(pod: PodObject): string {

@@ -22,6 +22,8 @@ export class ScriptedHost implements HostExecutor {
   kubeadmVersion: string;
   controlPlaneVersion: string | undefined;
   rebootRequested = false;
+  /** `kubeadm reset phase remove-etcd-member` ran (scale-in of a control-plane node). */
+  etcdMemberRemoved = false;
   /** Every command, space-joined, in order. */
   readonly commands: string[] = [];
   /** What `observe` returned when each command ran (same index as `commands`). */
@@ -76,6 +78,10 @@ export class ScriptedHost implements HostExecutor {
     }
     if (program === 'systemctl' && line === 'restart kubelet') return ok();
     if (program === 'kubeadm' && line === 'version -o short') return ok(`${this.kubeadmVersion}\n`);
+    if (program === 'kubeadm' && args.slice(0, 3).join(' ') === 'reset phase remove-etcd-member') {
+      this.etcdMemberRemoved = true;
+      return ok('[reset] Removing info for node from the ConfigMap "kubeadm-config"\n');
+    }
     if (program === 'kubeadm' && args[0] === 'upgrade' && args[1] === 'apply') {
       this.controlPlaneVersion = args[2];
       return ok('[upgrade/successful] SUCCESS!\n');

@@ -10,6 +10,9 @@ import { clusterPaths } from '../../src/state/paths.js';
 import type { Reporter } from '../../src/workflows/events.js';
 import { deploy, harness, recorder, type Workspace } from '../helpers/deploy-harness.js';
 import { bootNodesOneByOne, type EngineDouble } from '../helpers/engine-double.js';
+import { ScriptedHost } from '../helpers/scripted-host.js';
+import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
+import { adminKube } from '../../src/workflows/scale.js';
 
 const h = harness();
 afterEach(async () => {
@@ -258,7 +261,7 @@ describe('scale and converge', () => {
     expect(engine.upCalls).toHaveLength(1);
   });
 
-  it('control-plane growth needs --allow-control-plane-changes; removal is refused', async () => {
+  it('control-plane changes need --allow-control-plane-changes', async () => {
     const ws = h.workspace();
     const engine = h.engine();
     expect((await deploy(ws, engine)).error?.message).toBeUndefined();
@@ -266,16 +269,57 @@ describe('scale and converge', () => {
     const shrink = await deploy(ws, engine);
     expect(shrink.error?.exitCode).toBe(ExitCode.InvalidConfig);
     expect(shrink.error?.details.join('\n')).toMatch(
-      /removing control-plane nodes \(demo-cp-2, demo-cp-3\) is not supported yet/,
+      /removing demo-cp-2, demo-cp-3 changes the control plane.*--allow-control-plane-changes/,
     );
-    expect(engine.upCalls).toHaveLength(1);
-
     setField(ws, /controlPlane:\n(\s+)count: 1/, 'controlPlane:\n$1count: 5');
     const grow = await deploy(ws, engine);
     expect(grow.error?.exitCode).toBe(ExitCode.InvalidConfig);
-    expect(grow.error?.details.join('\n')).toMatch(
-      /adding control-plane nodes \(demo-cp-4, demo-cp-5\).*--allow-control-plane-changes/,
+    expect(grow.error?.details.join('\n')).toMatch(/adding demo-cp-4, demo-cp-5 changes the control plane/);
+    expect(engine.upCalls).toHaveLength(1);
+  });
+
+  it('3 → 1 control-plane nodes: each leaves in turn, its agent removing its etcd member, before its machine goes', async () => {
+    const ws = h.workspace({}, { workers: { count: 0 } });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error?.message).toBeUndefined();
+    const pki = await loadPki(clusterPaths(ws.stateDir, 'demo').pki);
+    // The Housekeeper agents of the leaving nodes, running as they would in their pods.
+    const kube = adminKube(pki, { server: engine.api!.url, tlsServerName: 'api.demo.test' });
+    const controller = new AbortController();
+    const hosts = new Map(
+      ['demo-cp-2', 'demo-cp-3'].map((n) => [n, new ScriptedHost({ controlPlaneVersion: 'v1.30.4' })]),
     );
+    const agents = [...hosts].map(([name, host]) =>
+      new NodeAgent({ nodeName: name, kube, host, pollMs: 20, log: () => {} }).run(controller.signal),
+    );
+    h.cleanups.push(async () => {
+      controller.abort();
+      await Promise.all(agents);
+      kube.close();
+    });
+
+    setField(ws, /controlPlane:\n(\s+)count: 3/, 'controlPlane:\n$1count: 1');
+    const r = await deploy(ws, engine, { allowControlPlaneChanges: true });
+    expect(r.error?.message).toBeUndefined();
+    expect(hosts.get('demo-cp-3')!.etcdMemberRemoved).toBe(true);
+    expect(hosts.get('demo-cp-2')!.etcdMemberRemoved).toBe(true);
+    const deleted = engine.api!.requests.filter(
+      (q) => q.method === 'DELETE' && q.path.startsWith('/api/v1/nodes/'),
+    );
+    expect(deleted.map((q) => q.path)).toEqual(['/api/v1/nodes/demo-cp-3', '/api/v1/nodes/demo-cp-2']);
+    expect(engine.upCalls.at(-1)!.input.nodes.map((n) => n.node.name)).toEqual(['demo-cp-1']);
+  });
+
+  it('a control-plane node does not leave while another one is not Ready (etcd quorum)', async () => {
+    const ws = h.workspace({}, { workers: { count: 0 } });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error?.message).toBeUndefined();
+    engine.api!.onRequest = undefined; // the nodes stop "booting": demo-cp-2 stays down
+    engine.api!.setNodeReady('demo-cp-2', false);
+    setField(ws, /controlPlane:\n(\s+)count: 3/, 'controlPlane:\n$1count: 2');
+    const r = await deploy(ws, engine, { allowControlPlaneChanges: true, drainTimeoutMs: 500 });
+    expect(r.error?.exitCode).toBe(ExitCode.ClusterOperation);
+    expect(r.error?.message).toMatch(/not removing control-plane node demo-cp-3: demo-cp-2 is not Ready/);
     expect(engine.upCalls).toHaveLength(1);
   });
 });

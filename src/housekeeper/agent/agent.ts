@@ -16,6 +16,7 @@ import type { StepContext, StepResult } from './context.js';
 import { cordonAndDrain } from './drain.js';
 import { HostCommandError, readOsStatus, type OsStatus } from './host.js';
 import { ProgressReporter, readProgress, readTarget, StepFailure } from './progress.js';
+import { leaveStep } from './leave.js';
 import { upgradeKubernetes, upgradeOs, verify } from './upgrade.js';
 
 export interface AgentOptions {
@@ -61,6 +62,10 @@ export class NodeAgent {
   async step(): Promise<NodeUpgradePhase | 'idle'> {
     const node = await this.kube.getNode(this.nodeName);
     if (!node) throw new Error(`node ${this.nodeName} not found`);
+    // Leaving the cluster (scale-in) comes before any upgrade: the node is about to go.
+    const leaving = await leaveStep({ node, kube: this.kube, host: this.host, now: this.now, log: this.log });
+    if (leaving === 'done') return 'done';
+    if (leaving !== undefined) return leaving === 'failed' ? 'failed' : 'draining';
     const target = readTarget(node, this.log);
     const previous = readProgress(node);
     const own = target && previous?.key === target.key ? previous : undefined;
