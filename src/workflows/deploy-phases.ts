@@ -1,25 +1,18 @@
 // The deploy's phases after rendering, each with the digest of what it acts on, an optional cheap
 // check that its earlier result still holds, and the work itself. deploy.ts runs them in order.
-import { join } from 'node:path';
 import { providerFor } from '../../providers/registry.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
 import { defaultHousekeeperImage, housekeeperManifests } from '../addons/housekeeper/manifests.js';
 import { resolveNetworkAddon } from '../addons/network/index.js';
-import { KubeApiError } from '../cluster/errors.js';
-import { serializeManifests } from '../cluster/manifests.js';
-import type { KubeObject } from '../cluster/types.js';
-import { waitForApiServer } from '../cluster/waits.js';
-import { waitForNodesReady } from '../cluster/waits.js';
-import { waitForWorkloads, workloadPath, workloadsOf, workloadReadiness } from '../cluster/workloads.js';
-import { ExitCode, NkdError } from '../errors.js';
-import { renderAdminKubeconfig } from '../pki/kubeconfig.js';
-import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
+import { waitForApiServer, waitForNodesReady } from '../cluster/waits.js';
+import { writePrivateFile } from '../state/paths.js';
 import { apiTarget, deployedPlanPath, outputsPath, writeDeployedConfig } from './cluster-access.js';
 import type { DeployContext } from './deploy-context.js';
 import { digestOf, type DeployPhase } from './deploy-state.js';
 import { postDeployManifests, preDeployHooks, runPreDeployHooks } from './hooks.js';
 import { adminKube, bootstrapTokenSecret, drainAndDelete, removeControlPlaneNode } from './scale.js';
 import { startDelivery, waitForIgnitionFetches, type RunningDelivery } from './ignition-phase.js';
+import { addControlPlanesOneByOne, addonPhase, diagnostics, writeKubeconfig } from './deploy-steps.js';
 
 export interface Phase {
   name: DeployPhase;
@@ -148,15 +141,23 @@ export async function buildPhases(
           `Provision ${n} node(s) for cluster ${plan.name} on ${plan.platform.name}?`,
         );
         const { nodes } = await startOnce();
+        const up = (only?: ReadonlySet<string>) =>
+          ctx.options.engine.up({
+            cluster: plan.name,
+            clusterDir: paths.root,
+            provider: provider as never,
+            input: {
+              plan: only ? { ...plan, nodes: plan.nodes.filter((p) => only.has(p.name)) } : plan,
+              platform: config.spec.platform[plan.platform.name],
+              nodes: only ? nodes.filter((b) => only.has(b.node.name)) : nodes,
+              clusterDir: paths.root,
+            },
+            onProgress: (line) => ctx.info(`  ${line}`),
+            signal: ctx.options.signal,
+          });
+        await addControlPlanesOneByOne(ctx, up);
         ctx.info(`Provisioning ${n} node(s) on ${provider.name}`);
-        const raw = await ctx.options.engine.up({
-          cluster: plan.name,
-          clusterDir: paths.root,
-          provider: provider as never,
-          input: { plan, platform: config.spec.platform[plan.platform.name], nodes, clusterDir: paths.root },
-          onProgress: (line) => ctx.info(`  ${line}`),
-          signal: ctx.options.signal,
-        });
+        const raw = await up();
         const outputs = raw as unknown as ProvisionOutputs;
         writePrivateFile(outputsPath(paths), `${JSON.stringify(outputs, null, 2)}\n`);
         // What exists now: later config edits are diffed against this plan.
@@ -249,84 +250,4 @@ export async function buildPhases(
     }),
   ];
   return { phases, cleanup: async () => void (await delivery?.stop()) };
-}
-
-function writeKubeconfig(ctx: DeployContext): void {
-  const { plan, paths, pki } = ctx.prepared;
-  const target = apiTarget(plan, ctx.outputs);
-  writePrivateFile(
-    paths.adminKubeconfig,
-    renderAdminKubeconfig(pki, plan.name, target.server, target.tlsServerName),
-  );
-  ctx.info(`Kubeconfig written to ${paths.adminKubeconfig} (server ${target.server})`);
-}
-
-/** Applies objects with server-side apply, keeps a copy in the state, and waits for their workloads. */
-function addonPhase(
-  ctx: DeployContext,
-  name: 'network' | 'housekeeper' | 'post-deploy',
-  objects: KubeObject[] | undefined,
-  options: { notApplicable: string; describe: string; waitForWorkloads?: boolean; hints?: string[] },
-): Phase {
-  const workloads = objects && options.waitForWorkloads !== false ? workloadsOf(objects) : [];
-  return {
-    name,
-    ...(objects ? {} : { notApplicable: options.notApplicable }),
-    digest: digestOf(objects ?? []),
-    verify: async () => {
-      if (workloads.length === 0) return true;
-      const client = ctx.client();
-      for (const ref of workloads) {
-        const path = workloadPath(ref);
-        const obj = await client.getObject(path).catch(() => undefined);
-        if (!obj || !workloadReadiness(ref.kind, obj).ready) return false;
-      }
-      return true;
-    },
-    run: async () => {
-      if (!objects) return;
-      ctx.info(`Applying ${objects.length} object(s): ${name} ${options.describe}`);
-      const dir = join(ctx.prepared.paths.root, 'applied');
-      ensurePrivateDir(dir);
-      writePrivateFile(join(dir, `${name}.yaml`), serializeManifests(objects));
-      try {
-        await ctx.client().apply(objects);
-      } catch (err) {
-        if (err instanceof KubeApiError) {
-          throw new NkdError(
-            `${name}: the cluster refused an object: ${err.message}`,
-            ExitCode.ClusterOperation,
-          );
-        }
-        throw err;
-      }
-      if (workloads.length === 0) return;
-      await waitForWorkloads(ctx.client(), workloads, {
-        what: `the ${name} workloads to roll out`,
-        timeoutMs: ctx.options.timeouts.addonsMs,
-        ...ctx.waitTuning(),
-        onProgress: (line) => ctx.info(`  ${line}`),
-        diagnose: () => [...(options.hints ?? []), ...diagnostics(ctx)],
-      });
-    },
-  };
-}
-
-/** Timeout diagnostics shared by every wait: Ignition fetches, console logs, the debug log. */
-export function diagnostics(ctx: DeployContext): string[] {
-  const { plan } = ctx.prepared;
-  const provider = providerFor(plan.platform.name);
-  const lines: string[] = [];
-  if (provider.delivery === 'pointer') {
-    const fetched = plan.nodes.filter((n) => ctx.state.ignitionFetched[n.name]).map((n) => n.name);
-    const never = plan.nodes.filter((n) => !ctx.state.ignitionFetched[n.name]).map((n) => n.name);
-    if (fetched.length > 0) lines.push(`fetched their Ignition config: ${fetched.join(', ')}`);
-    if (never.length > 0) lines.push(`never fetched their Ignition config: ${never.join(', ')}`);
-  } else {
-    lines.push(
-      `Ignition configs were passed to the machines directly (${provider.name}); check the consoles`,
-    );
-  }
-  lines.push(...ctx.consoleHints());
-  return lines;
 }

@@ -310,6 +310,37 @@ describe('scale and converge', () => {
     expect(engine.upCalls.at(-1)!.input.nodes.map((n) => n.node.name)).toEqual(['demo-cp-1']);
   });
 
+  it('1 → 3 control-plane nodes join one at a time: the second is Ready before the third is created', async () => {
+    const ws = h.workspace(
+      {},
+      { controlPlane: { count: 1, cpus: 2, memoryMiB: 4096 }, workers: { count: 0 } },
+    );
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error?.message).toBeUndefined();
+    bootNodesOneByOne(engine.api!, [
+      { name: 'demo-cp-2', role: 'control-plane' },
+      { name: 'demo-cp-3', role: 'control-plane' },
+    ]);
+    const readyAtUp: string[][] = [];
+    const watching: EngineDouble = {
+      ...engine,
+      up: (req) => {
+        readyAtUp.push(engine.api!.nodes.filter((n) => n.ready).map((n) => n.name));
+        return engine.up(req);
+      },
+    };
+    setField(ws, /controlPlane:\n(\s+)count: 1/, 'controlPlane:\n$1count: 3');
+    const r = await deploy(ws, watching, { allowControlPlaneChanges: true });
+    expect(r.error?.message).toBeUndefined();
+    const calls = engine.upCalls.slice(1).map((c) => c.input.nodes.map((n) => n.node.name));
+    expect(calls).toEqual([
+      ['demo-cp-1', 'demo-cp-2'],
+      ['demo-cp-1', 'demo-cp-2', 'demo-cp-3'],
+    ]);
+    expect(readyAtUp.at(-1)).toContain('demo-cp-2');
+    expect(r.result!.nodes.map((n) => n.state)).toEqual(['ready', 'ready', 'ready']);
+  });
+
   it('a control-plane node does not leave while another one is not Ready (etcd quorum)', async () => {
     const ws = h.workspace({}, { workers: { count: 0 } });
     const engine = h.engine();
