@@ -5,6 +5,7 @@ import { ExitCode, NkdError } from '../errors.js';
 import { diffPlans, formatDiff } from '../plan/diff.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedPlan } from '../workflows/cluster-access.js';
+import { formatDrift, readLiveDrift } from '../workflows/live-drift.js';
 import { checkDiffPolicy, policyFor } from '../workflows/scale.js';
 import { planFromConfig } from '../workflows/prepare.js';
 
@@ -21,6 +22,9 @@ export default class Diff extends NkdCommand {
   static override enableJsonFlag = true;
   static override flags = {
     file: Flags.string({ char: 'f', description: 'Cluster config file (- for stdin)', required: true }),
+    offline: Flags.boolean({
+      description: 'Compare with the recorded state only; do not ask the live cluster',
+    }),
     'allow-control-plane-changes': Flags.boolean({
       description: 'Judge as `deploy --allow-control-plane-changes` would (adding control-plane nodes)',
     }),
@@ -41,9 +45,11 @@ export default class Diff extends NkdCommand {
     }
     // The same rules deploy applies: removing control-plane nodes is refused, growing it needs the flag.
     checkDiffPolicy(diff, policyFor(planned.plan, flags['allow-control-plane-changes']));
+    // The live cluster, when it answers: drift the recorded state cannot show.
+    const live = diff.firstDeploy || flags.offline ? undefined : await readLiveDrift(paths);
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-      this.out(lines.join('\n'));
+      this.out([...lines, ...(live ? formatDrift(live) : [])].join('\n'));
     }
     return {
       cluster: planned.plan.name,
@@ -54,6 +60,7 @@ export default class Diff extends NkdCommand {
       resize: diff.resize,
       controlPlane: diff.controlPlane,
       notes: diff.notes,
+      live: live ?? null,
     };
   }
 }

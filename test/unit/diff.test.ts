@@ -89,3 +89,38 @@ describe('cluster diff', () => {
     expect(d.forbidden.map((f) => f.why)).toContain('a disk never shrinks');
   });
 });
+
+describe('live drift', async () => {
+  const { liveDrift, formatDrift } = await import('../../src/workflows/live-drift.js');
+  it('names nodes registered but not planned, planned but missing, and NotReady', () => {
+    const deployed = plan({ controlPlane: { count: 1 }, workers: { count: 2 } });
+    const drift = liveDrift(deployed, [
+      { name: 'demo-cp-1', ready: true },
+      { name: 'demo-worker-1', ready: false },
+      { name: 'stray-1', ready: true },
+    ]);
+    expect(drift).toEqual({
+      reachable: true,
+      unplanned: ['stray-1'],
+      missing: ['demo-worker-2'],
+      notReady: ['demo-worker-1'],
+    });
+    expect(formatDrift(drift)).toEqual([
+      'Live cluster:',
+      '  ? registered but not planned by nkd: stray-1',
+      '  ? planned but not registered: demo-worker-2',
+      '  ? NotReady: demo-worker-1',
+    ]);
+  });
+  it('an unreachable cluster is one line, not an error', () => {
+    expect(
+      formatDrift({
+        reachable: false,
+        error: 'connection refused',
+        unplanned: [],
+        missing: [],
+        notReady: [],
+      }),
+    ).toEqual(['Live cluster not checked: connection refused']);
+  });
+});
