@@ -16,12 +16,11 @@
  * failure becomes a one-line KubeApiError that says what went wrong (certificate verification, refused
  * connection, HTTP status with the API's own message), never a stack or a header dump.
  */
-import { Agent } from 'node:https';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import type { ClusterPki } from '../pki/types.js';
 import { createApplier } from './apply.js';
 import { KubeApiError } from './errors.js';
+import { apiConnection } from './connection.js';
 import { createGetter, probeServerCertificate } from './https-get.js';
 import { summarizeNode, type NodeObject } from './nodes.js';
 import type { ClusterClient, ClusterClientOptions, NodeSummary } from './types.js';
@@ -29,7 +28,6 @@ import type { ClusterClient, ClusterClientOptions, NodeSummary } from './types.j
 export * from './types.js';
 export { KubeApiError, transportError, type KubeApiErrorKind } from './errors.js';
 export { nodeRoles, summarizeNode } from './nodes.js';
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_FIELD_MANAGER = 'nkd';
 
 /** `https://host:port` for an endpoint; IPv6 literals get their brackets. */
@@ -54,24 +52,9 @@ export function clusterClientFromPki(
 }
 
 export function clusterClient(options: ClusterClientOptions): ClusterClient {
-  const url = new URL(options.server);
-  if (url.protocol !== 'https:') throw new Error(`API server URL must be https: ${options.server}`);
-  const server = url.origin;
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port === '' ? 443 : Number(url.port);
-  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const tls = tlsOptions(options, hostname);
-  const servername = tls.servername;
-
-  const agent = new Agent({ ...tls, keepAlive: true, maxSockets: 8 });
-  const { get, getJson, getJsonOrMissing, mergePatch } = createGetter({
-    server,
-    hostname,
-    port,
-    servername,
-    agent,
-    timeoutMs,
-  });
+  const conn = apiConnection(options);
+  const { server, hostname, port, tls, agent, timeoutMs } = conn;
+  const { get, getJson, getJsonOrMissing, mergePatch } = createGetter(conn);
   const applyObjects = createApplier({ server, options, agent, timeoutMs });
 
   async function listPages(path: string, what: string): Promise<Record<string, unknown>[] | undefined> {
@@ -140,26 +123,4 @@ export function clusterClient(options: ClusterClientOptions): ClusterClient {
       agent.destroy();
     },
   };
-}
-
-/**
- * TLS options of every connection: the cluster CA as the only trust anchor, the client certificate, and
- * the name the server certificate must cover. SNI carries that name only when it is a DNS name: SNI must
- * not be an IP literal (RFC 6066; Node warns, DEP0123), so for an IP `tlsServerName` a
- * checkServerIdentity checks the certificate against it instead. Without `tlsServerName`, Node verifies
- * against the URL's host, as wanted.
- */
-function tlsOptions(options: ClusterClientOptions, hostname: string): ConnectionOptions {
-  const base: ConnectionOptions = {
-    ca: options.caPem,
-    cert: options.clientCertPem,
-    key: options.clientKeyPem,
-    rejectUnauthorized: true,
-  };
-  const name = options.tlsServerName?.replace(/^\[(.*)\]$/, '$1');
-  if (name === undefined || name === '') {
-    return isIP(hostname) === 0 ? { ...base, servername: hostname } : base;
-  }
-  if (isIP(name) === 0) return { ...base, servername: name };
-  return { ...base, checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) };
 }

@@ -1,19 +1,13 @@
-// Plain HTTPS GETs against the API server (what the waits poll): node:https with the cluster CA and
-// rejectUnauthorized set explicitly, a timeout per request, and a cap on the body size. Plus a bare TLS
-// handshake that reports the serving certificate, verified the same way.
-import { request as httpsRequest, type Agent } from 'node:https';
+// Plain HTTPS GETs (what the waits poll) and merge patches against the API server, over the shared
+// connection (connection.ts). Plus a bare TLS handshake that reports the serving certificate, verified
+// the same way.
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { exchange, type ApiConnection, type RawResponse } from './connection.js';
 import { httpError, KubeApiError, transportError } from './errors.js';
 import type { ServerCertificate } from './types.js';
 import { formatDuration } from './wait.js';
 
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
-export interface RawResponse {
-  status: number;
-  contentType: string;
-  body: string;
-}
+export type { RawResponse };
 
 export interface Getter {
   get(path: string, accept: string): Promise<RawResponse>;
@@ -23,81 +17,22 @@ export interface Getter {
   mergePatch(path: string, patch: unknown, what: string): Promise<unknown>;
 }
 
-export function createGetter(target: {
-  server: string;
-  hostname: string;
-  port: number;
-  servername: string | undefined;
-  agent: Agent;
-  timeoutMs: number;
-}): Getter {
-  const { server, hostname, port, servername, agent, timeoutMs } = target;
+export function createGetter(conn: ApiConnection): Getter {
+  const { server } = conn;
   function get(
     path: string,
     accept: string,
     send?: { method: string; contentType: string; body: string },
   ): Promise<RawResponse> {
-    const method = send?.method ?? 'GET';
-    return new Promise<RawResponse>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(transportError(err, server, timeoutMs));
-      };
-      const req = httpsRequest(
-        {
-          host: hostname,
-          port,
-          path,
-          method,
-          agent,
-          ...(servername ? { servername } : {}),
-          headers: {
-            Accept: accept,
-            'User-Agent': 'nkd',
-            ...(send
-              ? { 'Content-Type': send.contentType, 'Content-Length': Buffer.byteLength(send.body) }
-              : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BODY_BYTES) {
-              req.destroy(
-                new KubeApiError(`${server}: response to ${method} ${path} is too large`, 'protocol'),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('error', fail);
-          res.on('end', () => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve({
-              status: res.statusCode ?? 0,
-              contentType: String(res.headers['content-type'] ?? ''),
-              body: Buffer.concat(chunks).toString('utf8'),
-            });
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        const err = new KubeApiError(
-          `${server}: no response to ${method} ${path} within ${formatDuration(timeoutMs)}`,
-          'timeout',
-        );
-        req.destroy(err);
-        fail(err);
-      }, timeoutMs);
-      req.on('error', fail);
-      req.end(send?.body);
+    return exchange(conn, {
+      method: send?.method ?? 'GET',
+      path,
+      headers: {
+        Accept: accept,
+        'User-Agent': 'nkd',
+        ...(send ? { 'Content-Type': send.contentType } : {}),
+      },
+      ...(send ? { body: send.body } : {}),
     });
   }
 
