@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
-import { clusterClientFromPki } from '../cluster/client.js';
 import { gatherClusterStatus, type ClusterStatus, type NodeStatus } from '../cluster/status.js';
-import { ExitCode, NkdError } from '../errors.js';
 import { clusterPaths } from '../state/paths.js';
-import { clusterAccess, type ApiTarget } from '../workflows/cluster-access.js';
+import { adminClientFor, clusterAccess, type ApiTarget } from '../workflows/cluster-access.js';
 
 export default class Status extends NkdCommand {
   static override summary = "Report a cluster's health: API server, nodes, Housekeeper, certificate expiry.";
@@ -30,14 +27,8 @@ export default class Status extends NkdCommand {
     const { args, flags } = await this.parse(Status);
     const stateDir = this.stateDir(flags);
     const paths = clusterPaths(stateDir, args.name);
-    if (!existsSync(paths.root)) {
-      throw new NkdError(`no cluster named ${args.name} in ${stateDir}`, ExitCode.State);
-    }
     const { plan, pki, target } = await clusterAccess(paths);
-    const client = clusterClientFromPki(pki, target.server, {
-      ...(target.tlsServerName ? { tlsServerName: target.tlsServerName } : {}),
-      requestTimeoutMs: flags['request-timeout'] * 1_000,
-    });
+    const client = adminClientFor(pki, target, flags['request-timeout'] * 1_000);
     let status: ClusterStatus;
     try {
       status = await gatherClusterStatus(client, { plan, pki });

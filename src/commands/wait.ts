@@ -3,11 +3,9 @@ import { NkdCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/duration.js';
 import { withInterrupt } from '../cli/interrupt.js';
 import { createReporter } from '../cli/reporters/index.js';
-import { clusterClientFromPki } from '../cluster/client.js';
 import { waitForApiServer, waitForNodesReady } from '../cluster/waits.js';
-import { ExitCode, NkdError } from '../errors.js';
 import { clusterPaths } from '../state/paths.js';
-import { clusterAccess } from '../workflows/cluster-access.js';
+import { adminClientFor, provisionedClusterAccess } from '../workflows/cluster-access.js';
 import { readDeployState } from '../workflows/deploy-state.js';
 
 export default class Wait extends NkdCommand {
@@ -36,24 +34,11 @@ export default class Wait extends NkdCommand {
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Wait);
     const paths = clusterPaths(this.stateDir(flags), args.name);
-    const access = await clusterAccess(paths).catch((err: unknown) => {
-      if (err instanceof NkdError) throw err;
-      throw new NkdError(`cannot read the state of cluster ${args.name}: ${String(err)}`, ExitCode.State);
-    });
-    if (!access.outputs) {
-      throw new NkdError(
-        `cluster ${args.name} was never provisioned: run \`nkd deploy -f <config>\` first`,
-        ExitCode.State,
-      );
-    }
+    const access = await provisionedClusterAccess(paths);
     this.debugLog.attachToCluster(paths.logs);
     const { plan, pki, target } = access;
     const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
-    const client = clusterClientFromPki(
-      pki,
-      target.server,
-      target.tlsServerName ? { tlsServerName: target.tlsServerName } : {},
-    );
+    const client = adminClientFor(pki, target);
     const info = (message: string) => reporter.emit({ type: 'info', message });
     const state = readDeployState(paths.root);
     const consoles = (access.outputs.nodes ?? [])

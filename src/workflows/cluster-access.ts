@@ -2,12 +2,14 @@
 // (outputs.json: a floating IP, a forwarded port...) when it differs from the planned one, verified
 // against the planned endpoint's name, which is what the API server certificate is issued for.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { loadPki, PkiStateError } from '../pki/index.js';
 import type { ClusterPki } from '../pki/types.js';
+import { clusterClientFromPki } from '../cluster/client.js';
+import type { ClusterClient } from '../cluster/types.js';
 import { endpointText, parseEndpointText } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
@@ -89,6 +91,12 @@ export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
 export async function clusterAccess(
   paths: ClusterPaths,
 ): Promise<{ plan: ClusterPlan; outputs: ProvisionOutputs | undefined; pki: ClusterPki; target: ApiTarget }> {
+  if (!existsSync(paths.root)) {
+    throw new NkdError(
+      `no cluster named ${basename(paths.root)} in ${dirname(dirname(paths.root))}`,
+      ExitCode.State,
+    );
+  }
   const plan = readPlan(paths);
   const outputs = readOutputs(paths);
   let pki: ClusterPki;
@@ -99,4 +107,26 @@ export async function clusterAccess(
     throw err;
   }
   return { plan, outputs, pki, target: apiTarget(plan, outputs) };
+}
+
+/** nkd's admin client for a target: the cluster CA, the admin certificate, the name to verify. */
+export function adminClientFor(pki: ClusterPki, target: ApiTarget, requestTimeoutMs?: number): ClusterClient {
+  return clusterClientFromPki(pki, target.server, {
+    ...(target.tlsServerName ? { tlsServerName: target.tlsServerName } : {}),
+    ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}),
+  });
+}
+
+/** clusterAccess for a cluster that was provisioned (its provider outputs exist). */
+export async function provisionedClusterAccess(
+  paths: ClusterPaths,
+): Promise<Awaited<ReturnType<typeof clusterAccess>> & { outputs: ProvisionOutputs }> {
+  const access = await clusterAccess(paths);
+  if (!access.outputs) {
+    throw new NkdError(
+      `cluster ${basename(paths.root)} was never provisioned: run \`nkd deploy -f <config>\` first`,
+      ExitCode.State,
+    );
+  }
+  return { ...access, outputs: access.outputs };
 }

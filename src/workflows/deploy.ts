@@ -3,11 +3,10 @@
 // so a re-run after Ctrl-C, a crash, a timeout or a fixed config resumes where the work stopped and
 // never provisions twice or regenerates a secret.
 import { dirname, resolve } from 'node:path';
-import { clusterClientFromPki } from '../cluster/client.js';
 import type { ClusterClient } from '../cluster/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { invalidateFrom, readDeployState, writeDeployState, type DeployState } from './deploy-state.js';
-import { apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
+import { adminClientFor, apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
 import { checkDiffPolicy, policyFor, joinTokensFor, type JoinToken } from './scale.js';
 import type { DeployContext, DeployOptions } from './deploy-context.js';
@@ -212,11 +211,7 @@ function createContext(
         client?.client.close();
         client = {
           key,
-          client: clusterClientFromPki(
-            prepared.pki,
-            target.server,
-            target.tlsServerName ? { tlsServerName: target.tlsServerName } : {},
-          ),
+          client: adminClientFor(prepared.pki, target),
         };
       }
       return client.client;

@@ -1,10 +1,9 @@
 // What the live cluster says beside the recorded state, for `nkd diff`: nodes registered that nkd did
 // not plan, planned nodes that never registered or are not Ready. Best effort: an unreachable API is
 // reported in one line, never an error.
-import { clusterClientFromPki } from '../cluster/client.js';
 import type { ClusterPlan } from '../plan/types.js';
 import type { ClusterPaths } from '../state/paths.js';
-import { clusterAccess, readDeployedPlan } from './cluster-access.js';
+import { adminClientFor, clusterAccess, readDeployedPlan } from './cluster-access.js';
 
 export interface LiveDrift {
   reachable: boolean;
@@ -40,10 +39,7 @@ export async function readLiveDrift(paths: ClusterPaths, timeoutMs = 5000): Prom
   const { pki, target } = access;
   // Against what was provisioned, not plan.json (a dry-run of an edited config rewrites that).
   const plan = readDeployedPlan(paths) ?? access.plan;
-  const client = clusterClientFromPki(pki, target.server, {
-    ...(target.tlsServerName ? { tlsServerName: target.tlsServerName } : {}),
-    requestTimeoutMs: timeoutMs,
-  });
+  const client = adminClientFor(pki, target, timeoutMs);
   try {
     return liveDrift(plan, await client.listNodes());
   } catch (err) {
