@@ -135,3 +135,20 @@ export async function deploy(
     log.flush();
   }
 }
+
+/** A reporter and signal that interrupt the deploy (like Ctrl-C) once `phase` is done. */
+export function interruptAfter(phase: string): { signal: AbortSignal; reporter: Reporter; rec: Recorded } {
+  const controller = new AbortController();
+  const rec = recorder();
+  return {
+    signal: controller.signal,
+    rec,
+    reporter: {
+      ...rec.reporter,
+      emit: (e) => {
+        rec.reporter.emit(e);
+        if (e.type === 'phase' && e.phase === phase && e.state === 'done') controller.abort();
+      },
+    },
+  };
+}

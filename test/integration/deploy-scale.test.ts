@@ -7,8 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { loadPki } from '../../src/pki/index.js';
 import { clusterPaths } from '../../src/state/paths.js';
-import type { Reporter } from '../../src/workflows/events.js';
-import { deploy, harness, recorder, type Workspace } from '../helpers/deploy-harness.js';
+import { deploy, harness, interruptAfter, type Workspace } from '../helpers/deploy-harness.js';
 import { bootNodesOneByOne, type EngineDouble } from '../helpers/engine-double.js';
 import { ScriptedHost } from '../helpers/scripted-host.js';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
@@ -196,16 +195,8 @@ describe('scale and converge', () => {
     expect((await deploy(ws, engine)).error).toBeUndefined();
     setWorkers(ws, 3);
     bootAdded(engine, ['demo-worker-3']);
-    const controller = new AbortController();
-    const rec = recorder();
-    const interrupting: Reporter = {
-      ...rec.reporter,
-      emit: (e) => {
-        rec.reporter.emit(e);
-        if (e.type === 'phase' && e.phase === 'join-token' && e.state === 'done') controller.abort();
-      },
-    };
-    const first = await deploy(ws, engine, { signal: controller.signal, reporter: interrupting });
+    const interrupt = interruptAfter('join-token');
+    const first = await deploy(ws, engine, { signal: interrupt.signal, reporter: interrupt.reporter });
     expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
     const tokenFile = join(clusterPaths(ws.stateDir, 'demo').root, 'join-tokens.json');
     const minted = readFileSync(tokenFile, 'utf8');
@@ -226,17 +217,9 @@ describe('scale and converge', () => {
     const pki = await loadPki(clusterPaths(ws.stateDir, 'demo').pki);
     setWorkers(ws, 3);
     bootAdded(engine, ['demo-worker-3']);
-    const controller = new AbortController();
-    const rec = recorder();
-    const interrupting: Reporter = {
-      ...rec.reporter,
-      emit: (e) => {
-        rec.reporter.emit(e);
-        if (e.type === 'phase' && e.phase === 'provision' && e.state === 'done') controller.abort();
-      },
-    };
+    const interrupt = interruptAfter('provision');
     expect(
-      (await deploy(ws, engine, { signal: controller.signal, reporter: interrupting })).error?.exitCode,
+      (await deploy(ws, engine, { signal: interrupt.signal, reporter: interrupt.reporter })).error?.exitCode,
     ).toBe(ExitCode.Interrupted);
     const kubeadm = join(clusterPaths(ws.stateDir, 'demo').kubeadm, 'demo-worker-3.yaml');
     const rendered = readFileSync(kubeadm, 'utf8');

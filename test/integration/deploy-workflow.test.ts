@@ -10,9 +10,15 @@ import { resolvePassphrase } from '../../src/engine/passphrase.js';
 import { DEFAULT_TIMEOUTS } from '../../src/workflows/deploy-context.js';
 import { readDeployState } from '../../src/workflows/deploy-state.js';
 import { runDestroy } from '../../src/workflows/destroy.js';
-import type { Reporter } from '../../src/workflows/events.js';
 import { clusterPaths } from '../../src/state/paths.js';
-import { deploy, ENDPOINT_NAME, harness, recorder, SERVING_NAMES } from '../helpers/deploy-harness.js';
+import {
+  deploy,
+  ENDPOINT_NAME,
+  harness,
+  interruptAfter,
+  recorder,
+  SERVING_NAMES,
+} from '../helpers/deploy-harness.js';
 import type { EngineDouble } from '../helpers/engine-double.js';
 import { generateOtherCa } from '../helpers/fake-kube-api.js';
 
@@ -115,16 +121,8 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
   it('interrupted between phases, a re-run resumes from the first unfinished phase without provisioning again', async () => {
     const ws = workspace();
     const engine = newEngine();
-    const controller = new AbortController();
-    const rec = recorder();
-    const interrupting: Reporter = {
-      ...rec.reporter,
-      emit: (e) => {
-        rec.reporter.emit(e);
-        if (e.type === 'phase' && e.phase === 'provision' && e.state === 'done') controller.abort();
-      },
-    };
-    const first = await deploy(ws, engine, { signal: controller.signal, reporter: interrupting });
+    const interrupt = interruptAfter('provision');
+    const first = await deploy(ws, engine, { signal: interrupt.signal, reporter: interrupt.reporter });
     expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
     expect(engine.upCalls).toHaveLength(1);
     const state = readDeployState(clusterPaths(ws.stateDir, 'demo').root);
