@@ -1,12 +1,10 @@
 // `nkd wait` as a user runs it: a separate process working from the cluster state alone, against the
 // in-process Kubernetes API fake (loopback) that presents a certificate from the cluster's own CA.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadPki } from '../../src/pki/index.js';
 import { removeTempDirs, sandbox, writeConfig, type Sandbox } from '../helpers/cli.js';
 import { configYaml } from '../helpers/configs.js';
-import { startFakeKubeApi, type FakeKubeApi, type FakeNode } from '../helpers/fake-kube-api.js';
+import type { FakeKubeApi, FakeNode } from '../helpers/fake-kube-api.js';
+import { servedCluster } from '../helpers/served-cluster.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -22,36 +20,18 @@ async function provisionedCluster(options: {
   nodes: FakeNode[];
 }): Promise<{ sb: Sandbox; api: FakeKubeApi }> {
   const sb = sandbox();
-  const config = writeConfig(
-    sb.root,
-    configYaml({
-      controlPlane: { count: 1, cpus: 2, memoryMiB: 4096 },
-      workers: { count: 2 },
-      kubernetes: { controlPlaneEndpoint: 'api.demo.test:6443' },
-    }),
-  );
-  const dry = await sb.run(['deploy', '-f', config, '--dry-run', '--state-dir', sb.state]);
-  expect(dry.exitCode, dry.stderr).toBe(0);
-  const clusterDir = join(sb.state, 'clusters', 'demo');
-  const pki = await loadPki(join(clusterDir, 'pki'));
-  const api = await startFakeKubeApi({
-    pki,
-    servingNames: ['api.demo.test', '127.0.0.1'],
-    readyAfterMs: options.ready ? 0 : Infinity,
-    nodes: options.nodes,
-  });
-  cleanups.push(() => api.stop());
-  const outputs = {
-    apiEndpoint: `127.0.0.1:${api.port}`,
-    nodes: NODES.map((name) => ({
+  const { api } = await servedCluster(sb, {
+    config: { controlPlane: { count: 1, cpus: 2, memoryMiB: 4096 }, workers: { count: 2 } },
+    api: { readyAfterMs: options.ready ? 0 : Infinity, nodes: options.nodes },
+    outputNodes: NODES.map((name) => ({
       name,
       role: 'worker',
       address: '192.0.2.1',
       providerId: name,
       consoleLog: `/var/log/${name}.log`,
     })),
-  };
-  writeFileSync(join(clusterDir, 'outputs.json'), JSON.stringify(outputs), { mode: 0o600 });
+  });
+  cleanups.push(() => api.stop());
   return { sb, api };
 }
 

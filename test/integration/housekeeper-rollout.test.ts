@@ -1,18 +1,15 @@
 // A whole Housekeeper rollout against the in-process Kubernetes API fake: 3 control-plane and 3 worker
 // simulated nodes, the real operator and one real node agent per node (scripted NestOS hosts), and the
 // real `nkd upgrade` CLI in a subprocess creating the Update and following it with --wait.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import { clusterClientFromPki } from '../../src/cluster/client.js';
 import type { ClusterClient } from '../../src/cluster/types.js';
-import { loadPki } from '../../src/pki/index.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { setPaused, startUpgrade } from '../../src/workflows/upgrade.js';
-import { removeTempDirs, runNkd, sandbox, writeConfig, type Sandbox } from '../helpers/cli.js';
-import { configYaml } from '../helpers/configs.js';
-import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js';
+import { removeTempDirs, runNkd, sandbox, type Sandbox } from '../helpers/cli.js';
+import type { FakeKubeApi } from '../helpers/fake-kube-api.js';
+import { servedCluster } from '../helpers/served-cluster.js';
 import {
   AGENT_IDENTITY,
   AGENT_TOKEN,
@@ -50,34 +47,19 @@ interface World {
 /** A deployed cluster: state from a dry-run, its API served by the fake with Housekeeper installed. */
 async function world(): Promise<World> {
   const sb = sandbox();
-  const config = writeConfig(
-    sb.root,
-    configYaml({
-      controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 },
-      workers: { count: 3 },
-      kubernetes: { controlPlaneEndpoint: 'api.demo.test:6443' },
-    }),
-  );
-  const dry = await sb.run(['deploy', '-f', config, '--dry-run', '--state-dir', sb.state]);
-  expect(dry.exitCode, dry.stderr).toBe(0);
-  const clusterDir = join(sb.state, 'clusters', 'demo');
-  const pki = await loadPki(join(clusterDir, 'pki'));
-  const api = await startFakeKubeApi({
-    pki,
-    servingNames: ['api.demo.test', '127.0.0.1'],
-    nodes: NODES.map((n) => ({
-      name: n.name,
-      ready: true,
-      roles: n.role === 'control-plane' ? ['control-plane'] : [],
-      kubeletVersion: 'v1.30.4',
-    })),
-    bearerTokens: { [OPERATOR_TOKEN]: { cn: OPERATOR_IDENTITY }, [AGENT_TOKEN]: { cn: AGENT_IDENTITY } },
+  const { pki, api } = await servedCluster(sb, {
+    config: { controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 }, workers: { count: 3 } },
+    api: {
+      nodes: NODES.map((n) => ({
+        name: n.name,
+        ready: true,
+        roles: n.role === 'control-plane' ? ['control-plane'] : [],
+        kubeletVersion: 'v1.30.4',
+      })),
+      bearerTokens: { [OPERATOR_TOKEN]: { cn: OPERATOR_IDENTITY }, [AGENT_TOKEN]: { cn: AGENT_IDENTITY } },
+    },
   });
   cleanups.push(() => api.stop());
-  writeFileSync(
-    join(clusterDir, 'outputs.json'),
-    JSON.stringify({ apiEndpoint: `127.0.0.1:${api.port}`, nodes: [] }),
-  );
   const admin = clusterClientFromPki(pki, api.url, { tlsServerName: 'api.demo.test' });
   cleanups.push(() => admin.close());
   await admin.apply(housekeeperManifests({ image: 'hub.example/nkd-housekeeper:test', nkdVersion: '0.0.0' }));
