@@ -2,6 +2,7 @@
 // kubeadm, which finds the other members through the cluster and removes only this one, so the rest keep
 // quorum. Only that kubeadm phase runs: a full `kubeadm reset` would also remove every container on the
 // node, the agent's own included, before it could report.
+import { parseObject } from '../annotations.js';
 import {
   LEAVE_ANNOTATION,
   LEAVE_PROGRESS_ANNOTATION,
@@ -21,18 +22,10 @@ export const REMOVE_ETCD_MEMBER = [
   '/etc/kubernetes/admin.conf',
 ];
 
-function parse<T>(text: string | undefined): T | undefined {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 export function readLeave(node: NodeObject): { leave?: NodeLeave; progress?: LeaveProgress } {
-  const leave = parse<NodeLeave>(node.metadata.annotations?.[LEAVE_ANNOTATION]);
-  const progress = parse<LeaveProgress>(node.metadata.annotations?.[LEAVE_PROGRESS_ANNOTATION]);
+  const leave = parseObject(node.metadata.annotations?.[LEAVE_ANNOTATION]) as NodeLeave | undefined;
+  const progress = parseObject(node.metadata.annotations?.[LEAVE_PROGRESS_ANNOTATION]) as
+    LeaveProgress | undefined;
   return { ...(leave ? { leave } : {}), ...(progress ? { progress } : {}) };
 }
 

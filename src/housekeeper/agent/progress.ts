@@ -3,6 +3,7 @@
 // last one was; every phase is recorded BEFORE the side effect it announces (the original daemon stamped
 // "done" before the work, so failures looked like successes and were never retried).
 
+import { parseProgress } from '../annotations.js';
 import {
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
@@ -58,14 +59,7 @@ export function readTarget(node: NodeObject, log: (line: string) => void): NodeT
 
 /** The progress on a node, whatever its key; undefined when missing or unreadable. */
 export function readProgress(node: NodeObject): NodeProgress | undefined {
-  const raw = node.metadata.annotations?.[PROGRESS_ANNOTATION];
-  if (!raw) return undefined;
-  try {
-    const value = JSON.parse(raw) as NodeProgress;
-    return typeof value?.key === 'string' && typeof value.phase === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseProgress(node.metadata.annotations?.[PROGRESS_ANNOTATION]);
 }
 
 /** Keeps the progress for one target key and writes every change to the node before returning. */
