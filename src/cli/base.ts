@@ -15,7 +15,19 @@ export abstract class NkdCommand extends Command {
     }),
   };
 
+  /**
+   * Commands that stream progress as JSON lines under --json print their result (or error) as one more
+   * line, so every line of stdout parses on its own.
+   */
+  protected static streamsJsonLines = false;
+
   protected readonly debugLog = new DebugLog();
+
+  protected override logJson(json: unknown): void {
+    if ((this.constructor as typeof NkdCommand).streamsJsonLines)
+      process.stdout.write(`${JSON.stringify(json)}\n`);
+    else super.logJson(json);
+  }
   private flushed = false;
 
   protected stateDir(flags: { 'state-dir'?: string | undefined }): string {

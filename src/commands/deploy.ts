@@ -67,10 +67,7 @@ export default class Deploy extends NkdCommand {
     }),
   };
 
-  /** --json output is JSON lines: the events, then the result (or the error) as the last line. */
-  protected override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json)}\n`);
-  }
+  protected static override streamsJsonLines = true;
 
   async run(): Promise<object> {
     const { flags } = await this.parse(Deploy);

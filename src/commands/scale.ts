@@ -45,9 +45,7 @@ export default class Scale extends NkdCommand {
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
   };
 
-  protected override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json)}\n`);
-  }
+  protected static override streamsJsonLines = true;
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Scale);

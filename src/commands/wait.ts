@@ -27,9 +27,7 @@ export default class Wait extends NkdCommand {
     'nodes-timeout': durationFlag({ description: 'How long to wait for every node', default: '30m' }),
   };
 
-  protected override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json)}\n`);
-  }
+  protected static override streamsJsonLines = true;
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Wait);

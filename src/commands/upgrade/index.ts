@@ -47,9 +47,7 @@ export default class Upgrade extends NkdCommand {
     timeout: durationFlag({ description: 'How long --wait waits', default: '2h' }),
   };
 
-  protected override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json)}\n`);
-  }
+  protected static override streamsJsonLines = true;
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Upgrade);
