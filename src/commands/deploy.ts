@@ -4,10 +4,7 @@ import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
 import { formatProblem } from '../config/load.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
-import { ExitCode, NkdError } from '../errors.js';
 import { formatPlanSummary } from '../plan/summary.js';
-import { configBaseDir } from '../workflows/deploy.js';
-import { checkHookPaths } from '../workflows/hooks.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
 
@@ -75,14 +72,6 @@ export default class Deploy extends NkdCommand {
     const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
     const stateDir = this.stateDir(flags);
     const planned = await planFromConfig(flags.file, this.debugLog);
-    const hookProblems = checkHookPaths(planned.config.spec.hooks, configBaseDir(flags.file));
-    if (hookProblems.length > 0) {
-      throw new NkdError(
-        `${hookProblems.length} hook path(s) in the config are unusable`,
-        ExitCode.InvalidConfig,
-        hookProblems,
-      );
-    }
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(formatPlanSummary(planned.plan));

@@ -7,7 +7,6 @@ import { ExitCode, NkdError } from '../errors.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedConfig } from '../workflows/cluster-access.js';
 import { DEFAULT_TIMEOUTS } from '../workflows/deploy-context.js';
-import { checkHookPaths } from '../workflows/hooks.js';
 import { scaledCluster } from '../workflows/scale-config.js';
 
 export default class Scale extends NkdCommand {
@@ -59,14 +58,6 @@ export default class Scale extends NkdCommand {
     }
     const cli = findPulumiCli(flags['pulumi-root']);
     const planned = scaledCluster(deployed, flags.workers);
-    const hookProblems = checkHookPaths(planned.config.spec.hooks, deployed.baseDir);
-    if (hookProblems.length > 0) {
-      throw new NkdError(
-        `${hookProblems.length} hook path(s) of the deployed config are unusable`,
-        ExitCode.InvalidConfig,
-        hookProblems,
-      );
-    }
     const result = await converge({
       planned,
       configFile: deployed.configFile,

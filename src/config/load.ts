@@ -1,5 +1,7 @@
 // Parses and validates a cluster config: YAML syntax, inline secrets, schema, then cross-field
 // semantics. Every problem comes back at once, each tied to FILE:LINE:COL and a key path.
+import { dirname, resolve } from 'node:path';
+import { fileReferenceChecks, type ConfigFileChecks } from './file-checks.js';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import type { core } from 'zod';
@@ -30,7 +32,7 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** Pure: text in, validated config (or problems) out. */
-export function parseClusterConfig(text: string, file: string): ParsedConfig {
+export function parseClusterConfig(text: string, file: string, fileChecks?: ConfigFileChecks): ParsedConfig {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const at = (p: Problem): ConfigProblem => {
@@ -68,7 +70,8 @@ export function parseClusterConfig(text: string, file: string): ParsedConfig {
   const raw: unknown = doc.toJS();
   const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success && secrets.length === 0) {
-    return { ...result(checkSemantics(parsed.data), at), config: parsed.data };
+    const problems = [...checkSemantics(parsed.data), ...(fileChecks?.(parsed.data) ?? [])];
+    return { ...result(problems, at), config: parsed.data };
   }
   const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap(issueToProblems);
   const problems = [...secrets, ...schemaProblems];
@@ -198,7 +201,9 @@ function describe(value: unknown): string {
 
 /** Reads and validates a config file; a missing or unreadable file is a usage error. */
 export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
-  if (file === '-') return parseClusterConfig(await readStdin(), configDisplayName(file));
+  if (file === '-') {
+    return parseClusterConfig(await readStdin(), configDisplayName(file), fileReferenceChecks(process.cwd()));
+  }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -212,7 +217,7 @@ export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
           : String((cause as Error).message);
     throw new NkdError(`cannot read config ${file}: ${why}`, ExitCode.Usage);
   }
-  return parseClusterConfig(text, file);
+  return parseClusterConfig(text, file, fileReferenceChecks(dirname(resolve(file))));
 }
 
 /** How a config file is named in messages: `-` is stdin. */

@@ -2,40 +2,15 @@
 // manifests applied to the cluster last. Paths are relative to the config file (to the working
 // directory for a config read from stdin), so a repository can carry its hooks next to its config.
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveFrom } from '../config/file-checks.js';
 import type { KubeObject } from '../cluster/types.js';
 import { parseManifests } from '../cluster/manifests.js';
 import { ExitCode, NkdError } from '../errors.js';
 
-export function resolveFrom(baseDir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(baseDir, path);
-}
-
 function fileDigest(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** Checks the hooks exist before anything is written (exit 3 naming the config key). */
-export function checkHookPaths(
-  hooks: { preDeploy: readonly string[]; postDeploy: readonly string[] },
-  baseDir: string,
-): string[] {
-  const problems: string[] = [];
-  hooks.preDeploy.forEach((path, i) => {
-    const full = resolveFrom(baseDir, path);
-    try {
-      accessSync(full, constants.X_OK);
-      if (!statSync(full).isFile()) throw new Error('not a file');
-    } catch {
-      problems.push(`spec.hooks.preDeploy[${i}]: ${full} is not an executable file`);
-    }
-  });
-  hooks.postDeploy.forEach((path, i) => {
-    const full = resolveFrom(baseDir, path);
-    if (!existsSync(full)) problems.push(`spec.hooks.postDeploy[${i}]: ${full} does not exist`);
-  });
-  return problems;
 }
 
 export interface PreDeployHook {

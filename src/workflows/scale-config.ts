@@ -2,6 +2,7 @@
 // through the same parser and checks as a file would, so a count the node network cannot hold is
 // refused with the key that says so.
 import { stringify } from 'yaml';
+import { fileReferenceChecks } from '../config/file-checks.js';
 import { formatProblem, parseClusterConfig } from '../config/load.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { planCluster } from '../plan/plan.js';
@@ -15,7 +16,7 @@ export function scaledCluster(deployed: DeployedConfig, workers: number): Planne
   // Fixed hosts beyond the new count would be ignored silently; keep only those still in range.
   edited.spec.workers.hosts = edited.spec.workers.hosts.slice(0, workers);
   const source = `${deployed.configFile} (with spec.workers.count: ${workers})`;
-  const parsed = parseClusterConfig(stringify(edited), source);
+  const parsed = parseClusterConfig(stringify(edited), source, fileReferenceChecks(deployed.baseDir));
   if (!parsed.config || parsed.errors.length > 0) {
     throw new NkdError(
       `cannot scale to ${workers} worker(s)`,

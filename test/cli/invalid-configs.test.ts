@@ -335,6 +335,24 @@ const CASES: InvalidCase[] = [
     message: /secrets are never accepted in the config file; nkd generates cluster secrets/,
   },
   {
+    name: 'pre-deploy hook that does not exist (relative to the config)',
+    yaml: edit(
+      BASE,
+      '  runtime: containerd',
+      '  runtime: containerd\n  hooks:\n    preDeploy: [hooks/missing.sh]',
+    ),
+    where: 'preDeploy: [hooks/missing.sh]',
+    path: 'spec.hooks.preDeploy[0]',
+    message: /\/hooks\/missing\.sh is not an executable file$/,
+  },
+  {
+    name: 'network manifest file that does not exist',
+    yaml: edit(BASE, '    plugin: calico', '    plugin: calico\n    manifest: cni/calico.yaml'),
+    where: 'manifest: cni/calico.yaml',
+    path: 'spec.network.manifest',
+    message: /\/cni\/calico\.yaml does not exist$/,
+  },
+  {
     name: 'private key pasted in sshAuthorizedKeys',
     yaml: edit(
       BASE,
