@@ -1,7 +1,7 @@
 // `nkd config import` through the real binary: every fixture converts (exit 0) into a config that
 // `nkd validate` accepts, warnings are `warning: FILE: key: message` lines on stderr, and the usual
 // usage errors (missing input, existing output) exit 2 with one line.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -24,6 +24,7 @@ function haFixture(sb: Sandbox): string {
   const file = join(sb.root, 'cluster_config.yaml');
   copyFileSync(join(FIXTURES, 'libvirt-ha.yaml'), file);
   writeFileSync(join(sb.root, 'id_ed25519.pub'), `${KEY}\n`);
+  mkdirSync(join(sb.root, 'manifests')); // its postHookYaml directory, which validate checks exists
   return file;
 }
 
