@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
-import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
 import { formatProblem } from '../config/load.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
@@ -78,6 +77,8 @@ export default class Deploy extends NkdCommand {
     }
     if (!cli) return this.dryRun(planned, stateDir);
 
+    // The deploy workflow (add-ons, cluster clients, engine) loads only when provisioning: not for --dry-run.
+    const { converge, deploySummary } = await import('../cli/converge.js');
     const result = await converge({
       planned,
       configFile: flags.file,
