@@ -1,13 +1,14 @@
 /**
  * Starts a real libvirtd (and virtlogd) for integration tests, without systemd, as
- * /work/shared/notes/libvirt.md describes: as root, with the directories, the `libvirt-qemu` user and
- * a qemu.conf that runs QEMU as root with no security driver. A daemon that is already running is used
- * as it is; `stop()` ends only the daemons this helper started, by pid.
+ * shared/notes/libvirt.md describes: as root, with the directories, the `libvirt-qemu` user and a
+ * qemu.conf that runs QEMU as root with no security driver, inside a network namespace of its own.
+ * `stop()` ends only the daemons this helper started (by pid), what is left in their namespace, and
+ * the namespace.
  *
  * Found while writing it: libvirtd 9.0 also looks up the *group* `libvirt-qemu` at start ("Failed to
  * parse group 'libvirt-qemu'"), so that group is created too.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 
 export const LIBVIRT_URI = 'qemu:///system';
@@ -37,14 +38,13 @@ export function libvirtDaemonAvailable(): boolean {
   return isRoot() && BINARIES.every((b) => existsSync(b));
 }
 
-export function kvmAvailable(): boolean {
-  return existsSync('/dev/kvm');
-}
-
-/** Everything for real KVM guests: the binaries, root, and /dev/kvm. */
-export function libvirtAvailable(): boolean {
-  return libvirtDaemonAvailable() && kvmAvailable();
-}
+/** For describeReal: root and the Debian packages a namespaced libvirtd with TCG guests needs. */
+export const libvirtRequirement = {
+  missing: () =>
+    libvirtDaemonAvailable()
+      ? undefined
+      : `needs root and ${BINARIES.join(', ')} (Debian: libvirt-daemon-driver-qemu, libvirt-clients, qemu-system-x86, qemu-utils)`,
+};
 
 /** `virt-xml-validate` and the `xmllint` it runs (Debian: libvirt-clients, libxml2-utils). */
 export function xmlValidatorAvailable(): boolean {
@@ -53,8 +53,12 @@ export function xmlValidatorAvailable(): boolean {
 
 export interface LibvirtDaemon {
   uri: string;
-  /** Pids of the daemons this helper started (empty when libvirtd was already running). */
+  /** The network namespace libvirtd (and so every bridge, dnsmasq and guest) lives in. */
+  netnsPath: string;
+  /** Pids of the daemons this helper started (empty when a namespaced libvirtd was already running). */
   startedPids: number[];
+  /** Runs a command inside the daemon's network namespace (where the guests are reachable). */
+  inNetns(file: string, args: readonly string[]): { file: string; args: string[] };
   stop(): Promise<void>;
 }
 
@@ -92,10 +96,14 @@ async function prepareHost(): Promise<void> {
   if (!existsSync(QEMU_CONF)) writeFileSync(QEMU_CONF, QEMU_CONF_TEXT);
 }
 
-/** Starts `daemon -d` unless one is running; returns the pid when this call started it. */
-async function startDaemon(daemon: keyof typeof PID_FILES): Promise<number | undefined> {
-  if (pidFrom(PID_FILES[daemon]) !== undefined) return undefined;
-  await execa(`/usr/sbin/${daemon}`, ['-d']);
+/** The network namespace a process lives in, as the kernel names it (e.g. "net:[4026531840]"). */
+function netnsOf(pid: number | 'self'): string {
+  return readlinkSync(`/proc/${pid}/ns/net`);
+}
+
+/** Starts `daemon -d` inside the namespace; returns its pid. */
+async function startDaemon(netns: string, daemon: keyof typeof PID_FILES): Promise<number> {
+  await execa('ip', ['netns', 'exec', netns, `/usr/sbin/${daemon}`, '-d']);
   for (let i = 0; i < 100; i++) {
     const pid = pidFrom(PID_FILES[daemon]);
     if (pid !== undefined) return pid;
@@ -111,24 +119,50 @@ async function stopPid(pid: number): Promise<void> {
   if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/** Starts virtlogd and libvirtd if needed and waits until `virsh -c qemu:///system version` answers. */
+function runIn(netnsPath: string) {
+  return (file: string, args: readonly string[]) => ({
+    file: 'nsenter',
+    args: [`--net=${netnsPath}`, '--', file, ...args],
+  });
+}
+
+/**
+ * A libvirtd living in a network namespace of the test run's own (shared/notes/libvirt.md): bridges,
+ * dnsmasq, NAT rules and guests never touch the host's network. Only one libvirtd can own /run/libvirt,
+ * so a namespaced daemon that is already running (another test file of the same run) is reused as it
+ * is; one running in the host's own namespace is refused rather than used.
+ */
 export async function startLibvirtd(timeoutMs = 30_000): Promise<LibvirtDaemon> {
+  const running = pidFrom(PID_FILES.libvirtd);
+  if (running !== undefined && (await answers())) {
+    if (netnsOf(running) === netnsOf('self')) {
+      throw new Error(
+        `a libvirtd (pid ${running}) runs in this host's network namespace; tests create libvirt ` +
+          'networks and guests only inside a namespace of their own: stop it first',
+      );
+    }
+    const netnsPath = `/proc/${running}/ns/net`;
+    return { uri: LIBVIRT_URI, netnsPath, startedPids: [], inNetns: runIn(netnsPath), stop: async () => {} };
+  }
+  const netns = `nkd-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   const started: number[] = [];
-  const daemon: LibvirtDaemon = {
-    uri: LIBVIRT_URI,
-    startedPids: started,
-    async stop() {
-      for (const pid of [...started].reverse()) await stopPid(pid);
-      started.length = 0;
-    },
+  const stop = async () => {
+    // Guests and dnsmasq outlive libvirtd: end every process left in our namespace, then the namespace.
+    const pids = (await execa('ip', ['netns', 'pids', netns], { reject: false })).stdout;
+    for (const pid of [...started].reverse()) await stopPid(pid);
+    for (const pid of pids
+      .split('\n')
+      .map(Number)
+      .filter((p) => p > 0))
+      await stopPid(pid);
+    started.length = 0;
+    await execa('ip', ['netns', 'delete', netns], { reject: false });
   };
-  if (await answers()) return daemon;
   try {
     await prepareHost();
-    for (const name of ['virtlogd', 'libvirtd'] as const) {
-      const pid = await startDaemon(name);
-      if (pid !== undefined) started.push(pid);
-    }
+    await execa('ip', ['netns', 'add', netns]);
+    await execa('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
+    for (const name of ['virtlogd', 'libvirtd'] as const) started.push(await startDaemon(netns, name));
     const deadline = Date.now() + timeoutMs;
     while (!(await answers())) {
       if (Date.now() > deadline) {
@@ -139,9 +173,10 @@ export async function startLibvirtd(timeoutMs = 30_000): Promise<LibvirtDaemon> 
       }
       await sleep(250);
     }
-    return daemon;
+    const netnsPath = `/run/netns/${netns}`;
+    return { uri: LIBVIRT_URI, netnsPath, startedPids: started, inNetns: runIn(netnsPath), stop };
   } catch (error) {
-    await daemon.stop();
+    await stop();
     throw error;
   }
 }
