@@ -27,6 +27,11 @@ export interface ProviderDescriptor<C> {
   /** A commented, valid `platform:` section for `nkd template` (indented for `spec:`). */
   readonly templateSection: string;
   readonly delivery: IgnitionDelivery;
+  /**
+   * Whether a create re-run after an interruption adopts what the interrupted one made (so the engine
+   * may forget creates left pending), instead of making a second, orphaning the first.
+   */
+  readonly adoptsInterruptedCreates: boolean;
   /** Pulumi resource plugins the program needs (installed by the Pulumi CLI). */
   readonly plugins: readonly { name: string; version: string }[];
   nodeNetwork(config: C): NodeNetworkConfig;

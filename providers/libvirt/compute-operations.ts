@@ -1,6 +1,6 @@
 // The cluster's NAT network and the node domains.
 import { domainDefinition, networkDefinition } from './definitions.js';
-import { assertOwned, diffKeys, orUndo, tolerate } from './diff.js';
+import { assertOwned, diffKeys, gone, orUndo, tolerate } from './diff.js';
 import { objectUuid } from './names.js';
 import type {
   DomainInputs,
@@ -9,7 +9,7 @@ import type {
   NetworkInputs,
   NetworkOutputs,
 } from './types.js';
-import { defineXml, dumpXml, isActive, isNotActive, isNotFound, virsh } from './virsh.js';
+import { defineXml, dumpXml, isActive, isNotActive, isNotFound, virsh, xmlText } from './virsh.js';
 import { dhcpHostXml, dnsHostXml } from './xml.js';
 
 /**
@@ -94,11 +94,18 @@ export const networkOperations: LibvirtOperations<NetworkInputs, NetworkOutputs>
     await tolerate(virsh(uri, ['net-destroy', name]), (e) => isNotActive(e) || isNotFound(e));
     await tolerate(virsh(uri, ['net-undefine', name]), isNotFound);
   },
+
+  async read(id, props) {
+    const xml = await dumpXml(props.uri, 'network', props.name);
+    return xml === undefined ? gone() : { id, props: { ...props, uuid: xmlText(xml, 'uuid') ?? props.uuid } };
+  },
 };
 
 /**
- * Domain: define and start. Every input change replaces the domain, which is cheap and safe: the disk
- * is a separate volume the new domain boots again (Ignition runs only on a node's first boot).
+ * Domain: define and start. Only a new name or connection replaces it. Any other change (memory,
+ * vCPUs, domain type) redefines it in place: the running guest keeps what it booted with and takes the
+ * new definition at its next power cycle, so no edit ever power-cycles a node behind the user's back,
+ * and a control-plane domain (protected) never needs replacing.
  */
 export const domainOperations: LibvirtOperations<DomainInputs, DomainOutputs> = {
   async create(inputs) {
@@ -121,7 +128,17 @@ export const domainOperations: LibvirtOperations<DomainInputs, DomainOutputs> = 
       'ignitionPath',
       'consoleLogPath',
     ] as const;
-    return diffKeys(olds, news, keys, keys);
+    return diffKeys(olds, news, keys, ['uri', 'name']);
+  },
+
+  async update(_id, olds, news) {
+    await defineXml(news.uri, 'domain', domainDefinition(news));
+    return { outs: { ...news, uuid: olds.uuid } };
+  },
+
+  async read(id, props) {
+    const xml = await dumpXml(props.uri, 'domain', props.name);
+    return xml === undefined ? gone() : { id, props: { ...props, uuid: xmlText(xml, 'uuid') ?? props.uuid } };
   },
 
   /** Powers the domain off (no graceful shutdown: it is being deleted) and undefines it; disks stay. */

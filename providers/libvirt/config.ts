@@ -14,6 +14,12 @@ export const libvirtConfigSchema = z.strictObject({
       gateway: ipv4.optional().describe('Default: the first host address of the cidr'),
     })
     .prefault({}),
+  domainType: z
+    .enum(['kvm', 'qemu'])
+    .default('kvm')
+    .describe(
+      'kvm: hardware virtualization (/dev/kvm on the libvirt host). qemu: TCG emulation, for hosts without usable KVM (nested virtualization, CI); about 10x slower',
+    ),
   poolPath: z
     .string()
     .min(1)
@@ -30,4 +36,5 @@ export const libvirtTemplateSection = `  platform:
       network:
         cidr: 192.168.132.0/24                     # node addresses are allocated from here
         # gateway: 192.168.132.1                   # default: the first host address of the cidr
+      # domainType: kvm                            # qemu (software emulation) where the host has no KVM
 `;

@@ -64,3 +64,11 @@ export async function tolerate(p: Promise<unknown>, ok: (error: unknown) => bool
     if (!ok(error)) throw error;
   }
 }
+
+/**
+ * What `read` reports for an object that no longer exists in libvirt: an empty id, so a refresh drops
+ * it from the state and the next deploy creates it again (drift repaired, not ignored).
+ */
+export function gone<O>(): { id: string; props: O } {
+  return { id: '', props: {} as O };
+}

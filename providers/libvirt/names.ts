@@ -64,6 +64,14 @@ export function objectUuid(kind: 'pool' | 'network' | 'domain', name: string): s
 
 /** Volume names inside the cluster's pool. */
 export const BASE_VOLUME_NAME = 'base-image';
+/**
+ * The base image volume for an image content fingerprint: each image the cluster was ever deployed with
+ * has its own volume, because existing nodes' disks are overlays of the one they were created from.
+ */
+export function baseVolumeName(fingerprint: string | undefined): string {
+  if (fingerprint === undefined) return BASE_VOLUME_NAME;
+  return `${BASE_VOLUME_NAME}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 12)}`;
+}
 export function nodeVolumeName(domain: string): string {
   return `${domain}.qcow2`;
 }

@@ -1,16 +1,28 @@
 // The libvirt Pulumi program: one dynamic resource per libvirt object, each driving virsh through the
-// operations in operations.ts. Pulumi serializes a dynamic provider's methods as source and runs them
-// in its provider process, so the methods capture nothing but two strings (the operations module's URL
-// and the kind) and import the implementation when they run.
+// operations in operations.ts. Pulumi serializes a dynamic provider's methods as source into the state
+// and runs them in its provider process, so the methods capture nothing but two strings (the operations
+// module's path inside nkd's package and the kind) and import the implementation when they run.
 import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
+import { packageRoot } from '../../src/lib/package-root.js';
 import { endpointText } from '../../src/plan/plan.js';
 import type { ProgramInput, ProviderProgram } from '../types.js';
 import type { LibvirtConfig } from './config.js';
 import { fileFingerprint } from './operations.js';
 import { libvirtResources } from './resources.js';
 
-const OPERATIONS_URL = new URL('./operations.js', import.meta.url).href;
+/**
+ * The operations module, relative to nkd's package root. The state keeps the provider's text for
+ * deletes and refreshes, so it must not name where nkd is installed today: the engine starts the
+ * provider process in the program's directory (`main`, nkd's package root at the time of the run), and
+ * the path is resolved from there.
+ */
+export const OPERATIONS_MODULE = relative(
+  packageRoot(),
+  fileURLToPath(new URL('./operations.js', import.meta.url)),
+);
 
 type Kind =
   | 'poolOperations'
@@ -32,11 +44,17 @@ const OUTPUTS: Record<Kind, string[]> = {
 
 export function dynamicProvider(
   kind: Kind,
-  operationsUrl: string = OPERATIONS_URL,
+  operationsModule: string = OPERATIONS_MODULE,
 ): pulumi.dynamic.ResourceProvider {
   // The importer is built from a string so that no bundler or test runner rewrites `import()` into a
-  // helper the serializer would have to capture; it resolves the absolute URL in any process.
-  const load = async () => (await new Function('url', 'return import(url)')(operationsUrl))[kind];
+  // helper the serializer would have to capture. `require` is the provider host's own (it loads this
+  // text with require-from-string), so only Node built-ins are used to find the module.
+  const load = async () => {
+    const { pathToFileURL } = await new Function('m', 'return import(m)')('node:url');
+    const { resolve } = await new Function('m', 'return import(m)')('node:path');
+    const url = pathToFileURL(resolve(process.cwd(), operationsModule)).href;
+    return (await new Function('url', 'return import(url)')(url))[kind];
+  };
   return {
     async create(inputs) {
       return (await load()).create(inputs);
@@ -52,6 +70,9 @@ export function dynamicProvider(
     },
     async delete(id, props) {
       await (await load()).delete(id, props);
+    },
+    async read(id, props) {
+      return (await load()).read(id, props);
     },
   };
 }
@@ -100,24 +121,23 @@ async function run(input: ProgramInput<LibvirtConfig>): Promise<Record<string, u
     platform: { uri: platform.uri, image: platform.image },
     rendered: input.nodes.map((n) => ({ node: n.node, ignitionText: n.ignition })),
     ...(platform.poolPath !== undefined && { poolPath: platform.poolPath }),
+    domainType: platform.domainType,
     baseImageFingerprint: await baseImageFingerprint(platform.image),
   });
   const pool = new LibvirtObject('poolOperations', resources.pool.name, { ...resources.pool });
+  // Named after the image's content: a new image is a new volume, used by new nodes only. Existing
+  // disks are overlays of the volume they were made from, so it stays (retained, not deleted) until
+  // the pool goes with the cluster.
   const base = new LibvirtObject(
     'baseImageVolumeOperations',
-    `${resources.pool.name}-base`,
+    `${resources.pool.name}-${resources.baseImage.name}`,
     { ...resources.baseImage },
-    { dependsOn: [pool] },
+    { dependsOn: [pool], retainOnDelete: true },
   );
   const network = new LibvirtObject('networkOperations', resources.network.name, { ...resources.network });
 
   const nodes = resources.nodes.map(({ node, volume, ignition, domain }) => {
-    const disk = new LibvirtObject(
-      'nodeVolumeOperations',
-      volume.name,
-      { ...volume, baseVolumePath: base.output('path'), baseFormat: base.output('format') },
-      { dependsOn: [base] },
-    );
+    const disk = new LibvirtObject('nodeVolumeOperations', volume.name, { ...volume }, { dependsOn: [base] });
     // The Ignition config holds the node's secrets: Pulumi keeps inputs in state, so mark it secret.
     const config = new LibvirtObject(
       'ignitionVolumeOperations',
@@ -125,10 +145,12 @@ async function run(input: ProgramInput<LibvirtConfig>): Promise<Record<string, u
       { ...ignition, content: pulumi.secret(ignition.content) },
       { dependsOn: [pool], additionalSecretOutputs: ['content'] },
     );
+    // Paths are known before the volumes exist (a dir pool lays them out by name), so a volume's update
+    // never makes the domain's inputs unknown, which the engine would have to treat as a replacement.
     const vm = new LibvirtObject(
       'domainOperations',
       domain.name,
-      { ...domain, diskPath: disk.output('path'), ignitionPath: config.output('path') },
+      { ...domain },
       // A config edit must never silently replace a control-plane machine (etcd member).
       { dependsOn: [network, disk, config], protect: node.role === 'control-plane' },
     );

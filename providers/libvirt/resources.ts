@@ -3,7 +3,7 @@
 // pool → base image → (node volume, Ignition volume) per node → network → domain per node.
 import type { ClusterPlan, NodePlan } from '../../src/plan/types.js';
 import {
-  BASE_VOLUME_NAME,
+  baseVolumeName,
   bridgeName,
   clusterObjectName,
   domainName,
@@ -74,14 +74,15 @@ export function libvirtResources(options: LibvirtResourceOptions): LibvirtCluste
   );
 
   const pool: PoolInputs = { uri, name: objectName, path: poolPath };
+  const baseName = baseVolumeName(options.baseImageFingerprint);
   const baseImage: BaseImageVolumeInputs = {
     uri,
     pool: objectName,
-    name: BASE_VOLUME_NAME,
+    name: baseName,
     sourcePath: platform.image,
     ...(options.baseImageFingerprint !== undefined && { sourceFingerprint: options.baseImageFingerprint }),
   };
-  const basePath = `${poolPath}/${BASE_VOLUME_NAME}`;
+  const basePath = `${poolPath}/${baseName}`;
   const network: NetworkInputs = {
     uri,
     name: objectName,

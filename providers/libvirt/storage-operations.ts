@@ -8,7 +8,7 @@ import {
   nodeVolumeDefinition,
   poolDefinition,
 } from './definitions.js';
-import { assertOwned, diffKeys, orUndo, result, tolerate } from './diff.js';
+import { assertOwned, diffKeys, gone, orUndo, result, tolerate } from './diff.js';
 import { objectUuid } from './names.js';
 import type {
   BaseImageVolumeInputs,
@@ -80,10 +80,25 @@ export const poolOperations: LibvirtOperations<PoolInputs, PoolOutputs> = {
     return diffKeys(olds, news, ['uri', 'name', 'path'], ['uri', 'name', 'path']);
   },
 
-  /** Stops the pool, removes its directory (which must be empty by then) and undefines it. */
+  async read(id, props) {
+    const xml = await dumpXml(props.uri, 'pool', props.name);
+    if (xml === undefined) return gone();
+    return {
+      id,
+      props: { ...props, path: xmlText(xml, 'path') ?? props.path, uuid: xmlText(xml, 'uuid') ?? '' },
+    };
+  },
+
+  /**
+   * Deletes what is left in the pool (base images are retained while any disk may be their overlay,
+   * so they go with the pool), stops it, removes its directory and undefines it.
+   */
   async delete(_id, props) {
     const { uri, name } = props;
     if ((await dumpXml(uri, 'pool', name)) === undefined) return;
+    if (await isActive(uri, 'pool', name)) {
+      for (const volume of await volumeNames(uri, name)) await deleteVolume(uri, name, volume);
+    }
     await tolerate(virsh(uri, ['pool-destroy', name]), (e) => isNotActive(e) || isNotFound(e));
     await tolerate(
       virsh(uri, ['pool-delete', name]),
@@ -117,6 +132,8 @@ export const baseImageVolumeOperations: LibvirtOperations<BaseImageVolumeInputs,
     const keys = ['uri', 'pool', 'name', 'sourcePath', 'sourceFingerprint'] as const;
     return diffKeys(olds, news, keys, keys);
   },
+
+  read: readVolume,
 
   async delete(_id, props) {
     await deleteVolume(props.uri, props.pool, props.name);
@@ -153,11 +170,22 @@ export const nodeVolumeOperations: LibvirtOperations<NodeVolumeInputs, NodeVolum
     return { id: `${pool}/${name}`, outs: { ...inputs, path, capacityBytes } };
   },
 
+  /**
+   * A disk keeps the base image it was made from: a new base image is for new nodes (NestOS updates
+   * running nodes through Housekeeper, never by re-imaging), so base changes are no change here.
+   */
   async diff(_id, olds, news) {
-    const fixed = ['uri', 'pool', 'name', 'baseVolumePath', 'baseFormat'] as const;
+    const fixed = ['uri', 'pool', 'name'] as const;
     const d = diffKeys(olds, news, [...fixed, 'diskGiB'], fixed);
     if (news.diskGiB < olds.diskGiB) return result(['diskGiB', ...d.replaces], ['diskGiB', ...d.replaces]);
     return d;
+  },
+
+  async read(id, props) {
+    const found = await readVolume(id, props);
+    if (found.id === '') return found;
+    const { capacity } = await volumeInfo(props.uri, props.pool, props.name);
+    return { id, props: { ...found.props, capacityBytes: capacity } };
   },
 
   /**
@@ -189,33 +217,67 @@ function sha256Hex(text: string): string {
  * label `virsh capabilities` reports.
  */
 export const ignitionVolumeOperations: LibvirtOperations<IgnitionVolumeInputs, IgnitionVolumeOutputs> = {
-  async create(inputs) {
-    const { uri, pool, name, content } = inputs;
-    const bytes = Buffer.byteLength(content, 'utf8');
-    if (bytes === 0) throw new Error(`Ignition config for ${name} is empty`);
-    const owner = await qemuDacOwner(uri);
-    await deleteVolume(uri, pool, name);
-    const xml = ignitionVolumeDefinition(inputs, owner);
-    await withTempFile('vol.xml', xml, (file) => virsh(uri, ['vol-create', pool, file]));
-    await orUndo(
-      () =>
-        withTempFile('config.ign', content, (file) => virsh(uri, ['vol-upload', '--pool', pool, name, file])),
-      () => deleteVolume(uri, pool, name),
-    );
-    const path = await volumePath(uri, pool, name);
-    return {
-      id: `${pool}/${name}`,
-      outs: { uri, pool, name, path, sha256: sha256Hex(content), sizeBytes: bytes },
-    };
+  create: uploadIgnition,
+
+  /**
+   * A changed config is written over the old one. QEMU read the file when the domain started, and
+   * Ignition runs only on a node's first boot, so a running node is unaffected: the new config is what
+   * a re-created node would boot with.
+   */
+  async update(_id, _olds, news) {
+    return { outs: (await uploadIgnition(news)).outs };
   },
 
   async diff(_id, olds, news) {
     const d = diffKeys(olds, news, ['uri', 'pool', 'name'], ['uri', 'pool', 'name']);
     if (olds.sha256 === sha256Hex(news.content)) return d;
-    return result(['content', ...d.replaces], ['content', ...d.replaces]);
+    return result(['content', ...d.replaces], d.replaces);
+  },
+
+  async read(id, props) {
+    const found = await readVolume(id, props);
+    return found.id === '' ? found : { id, props };
   },
 
   async delete(_id, props) {
     await deleteVolume(props.uri, props.pool, props.name);
   },
 };
+
+async function uploadIgnition(
+  inputs: IgnitionVolumeInputs,
+): Promise<{ id: string; outs: IgnitionVolumeOutputs }> {
+  const { uri, pool, name, content } = inputs;
+  const bytes = Buffer.byteLength(content, 'utf8');
+  if (bytes === 0) throw new Error(`Ignition config for ${name} is empty`);
+  const owner = await qemuDacOwner(uri);
+  await deleteVolume(uri, pool, name);
+  const xml = ignitionVolumeDefinition(inputs, owner);
+  await withTempFile('vol.xml', xml, (file) => virsh(uri, ['vol-create', pool, file]));
+  await orUndo(
+    () =>
+      withTempFile('config.ign', content, (file) => virsh(uri, ['vol-upload', '--pool', pool, name, file])),
+    () => deleteVolume(uri, pool, name),
+  );
+  const path = await volumePath(uri, pool, name);
+  return {
+    id: `${pool}/${name}`,
+    outs: { uri, pool, name, path, sha256: sha256Hex(content), sizeBytes: bytes },
+  };
+}
+
+async function readVolume<O extends { uri: string; pool: string; name: string; path?: string }>(
+  id: string,
+  props: O,
+): Promise<{ id: string; props: O }> {
+  if ((await volumeXmlOf(props.uri, props.pool, props.name)) === undefined) return gone();
+  return { id, props };
+}
+
+async function volumeNames(uri: string, pool: string): Promise<string[]> {
+  const out = await virsh(uri, ['vol-list', '--pool', pool]);
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((name) => name !== '');
+}

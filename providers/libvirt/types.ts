@@ -21,6 +21,8 @@ export interface LibvirtOperations<I, O> {
   delete(id: string, props: O): Promise<void>;
   /** Present only on kinds whose diff can report a change without a replacement. */
   update?(id: string, olds: O, news: I): Promise<{ outs: O }>;
+  /** What libvirt holds now (refresh): the outputs as found, or an empty id when the object is gone. */
+  read(id: string, props: O): Promise<{ id: string; props: O }>;
 }
 
 export interface Connection {

@@ -11,6 +11,8 @@ export const openstackProvider: ProviderDescriptor<OpenStackConfig> = {
   templateSection: openstackTemplateSection,
   // Nova user data is limited to 64 KiB and readable by the whole VM, so nodes boot a pointer.
   delivery: 'pointer',
+  // Neutron and Nova objects made by an interrupted create are not recognisable as ours afterwards.
+  adoptsInterruptedCreates: false,
   plugins: [{ name: 'openstack', version: OPENSTACK_PLUGIN_VERSION }],
   nodeNetwork: (config) => ({ cidr: config.network.cidr, gateway: config.network.gateway }),
   check: (config) => {

@@ -1,7 +1,7 @@
 // The real provisioning engine: the provider's Pulumi program run through the Automation API.
 import { existsSync } from 'node:fs';
 import type { PulumiCli } from './pulumi-cli.js';
-import { destroyStack, stackPaths, upStack } from './stack.js';
+import { destroyStack, previewStack, stackPaths, upStack } from './stack.js';
 import type { ProvisioningEngine } from './types.js';
 
 export function pulumiEngine(cli: PulumiCli, backendUrl: string | undefined): ProvisioningEngine {
@@ -9,6 +9,20 @@ export function pulumiEngine(cli: PulumiCli, backendUrl: string | undefined): Pr
     async up(request) {
       const program = await request.provider.loadProgram();
       return upStack({
+        cluster: request.cluster,
+        clusterDir: request.clusterDir,
+        cli,
+        backendUrl,
+        program: () => program.run(request.input),
+        onProgress: request.onProgress,
+        signal: request.signal,
+        adoptsInterruptedCreates: request.provider.adoptsInterruptedCreates,
+        releaseProtection: request.releaseProtection ?? false,
+      });
+    },
+    async pendingChanges(request) {
+      const program = await request.provider.loadProgram();
+      return previewStack({
         cluster: request.cluster,
         clusterDir: request.clusterDir,
         cli,

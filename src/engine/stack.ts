@@ -7,6 +7,7 @@ import { packageRoot } from '../lib/package-root.js';
 import { ensurePrivateDir } from '../state/paths.js';
 import { resolvePassphrase } from './passphrase.js';
 import type { PulumiCli } from './pulumi-cli.js';
+import { pulumiCommand } from './pulumi-command.js';
 
 export const BACKEND_ENV = 'NKD_BACKEND_URL';
 
@@ -18,6 +19,14 @@ export interface StackOptions {
   backendUrl?: string | undefined;
   /** The inline program; destroy does not run it. */
   program: () => Promise<Record<string, unknown>>;
+  /**
+   * Whether the provider's creates adopt an object an interrupted run made (libvirt: same name and
+   * nkd's UUID). Otherwise a create left pending is a cloud object nkd may not know about, and nkd
+   * stops instead of forgetting it.
+   */
+  adoptsInterruptedCreates?: boolean;
+  /** Lift `protect` first: the confirmed change removes protected machines (control-plane scale-in). */
+  releaseProtection?: boolean;
   onProgress: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -46,14 +55,12 @@ async function openStack(auto: Automation, options: StackOptions) {
   if (paths.backendUrl.startsWith('file://')) ensurePrivateDir(paths.backendUrl.slice('file://'.length));
   const passphrase = resolvePassphrase(paths.engineDir);
   const projectName = `nkd-${options.cluster}`;
-  const pulumiCommand = await auto.PulumiCommand.get(
-    options.cli.root === undefined ? {} : { root: options.cli.root },
-  );
+  const command = await pulumiCommand(auto, options.cli);
   return auto.LocalWorkspace.createOrSelectStack(
     { stackName: options.cluster, projectName, program: options.program },
     {
       workDir: paths.workDir,
-      pulumiCommand,
+      pulumiCommand: command,
       secretsProvider: 'passphrase',
       // Dynamic providers resolve their modules from `main`: it must be nkd's own package.
       projectSettings: {
@@ -62,7 +69,13 @@ async function openStack(auto: Automation, options: StackOptions) {
         main: packageRoot(),
         backend: { url: paths.backendUrl },
       },
-      envVars: { PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_SKIP_UPDATE_CHECK: 'true' },
+      // PULUMI_BACKEND_URL from the user's environment would win over `backend.url` above and split the
+      // cluster's state between two backends: the cluster's own backend is set here explicitly.
+      envVars: {
+        PULUMI_CONFIG_PASSPHRASE: passphrase,
+        PULUMI_SKIP_UPDATE_CHECK: 'true',
+        PULUMI_BACKEND_URL: paths.backendUrl,
+      },
     },
   );
 }
@@ -109,12 +122,77 @@ export async function upStack(options: StackOptions): Promise<Record<string, unk
       const line = eventLine(event);
       if (line) options.onProgress(line);
     };
-    // A run interrupted earlier may have left pending operations; refresh clears them before `up`.
-    await stack.refresh({ onEvent, signal: options.signal, clearPendingCreates: true });
+    await refreshRecoveringInterruptedRun(stack, options, onEvent);
+    throwIfAborted(options.signal);
+    if (options.releaseProtection) await unprotectAll(options);
+    throwIfAborted(options.signal);
     const result = await stack.up({ onEvent, signal: options.signal, color: 'never' });
     return Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
   } catch (err) {
+    if (err instanceof NkdError) throw err;
     throw engineError(err, 'provisioning');
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Error('interrupted before the next engine step');
+}
+
+type Stack = Awaited<ReturnType<Automation['LocalWorkspace']['createOrSelectStack']>>;
+
+/** Resources whose create an interrupted run had started but not recorded (the engine's pending operations). */
+async function pendingCreates(stack: Stack): Promise<string[]> {
+  const state = (await stack.exportStack()) as {
+    deployment?: { pending_operations?: { type?: string; resource?: { urn?: string } }[] };
+  };
+  return (state.deployment?.pending_operations ?? [])
+    .filter((op) => op.type === 'creating')
+    .map((op) => op.resource?.urn?.split('::').at(-1) ?? '?');
+}
+
+/**
+ * Refresh reads every resource back (drift: an object deleted by hand is dropped and re-created by
+ * `up`). Creates an interrupted run left pending are forgotten only where the provider adopts what such
+ * a create made; otherwise nkd stops and names them, since forgetting would orphan them.
+ */
+async function refreshRecoveringInterruptedRun(
+  stack: Stack,
+  options: StackOptions,
+  onEvent: (event: import('@pulumi/pulumi/automation/index.js').EngineEvent) => void,
+): Promise<void> {
+  const pending = await pendingCreates(stack);
+  if (pending.length > 0 && !options.adoptsInterruptedCreates) {
+    throw new NkdError(
+      `an interrupted run left ${pending.length} create(s) unfinished (${pending.join(', ')}); they may exist ` +
+        'without being recorded: delete them in the cloud, or import them into the stack with `pulumi import`, ' +
+        "then run `pulumi refresh --clear-pending-creates` in the cluster's engine workspace and deploy again",
+      ExitCode.State,
+    );
+  }
+  await stack.refresh({
+    onEvent,
+    signal: options.signal,
+    ...(pending.length > 0 && { clearPendingCreates: true }),
+  });
+}
+
+/**
+ * How many resources `up` would change (create, update, replace, delete), after reading back what
+ * exists (an object deleted by hand counts). A re-run of deploy uses it to tell whether provisioning
+ * still holds without changing anything.
+ */
+export async function previewStack(options: StackOptions): Promise<number> {
+  const auto: Automation = await import('@pulumi/pulumi/automation/index.js');
+  try {
+    const stack = await openStack(auto, options);
+    if ((await pendingCreates(stack)).length > 0) return 1;
+    const result = await stack.preview({ refresh: true, signal: options.signal, color: 'never' });
+    return Object.entries(result.changeSummary)
+      .filter(([op]) => op !== 'same' && op !== 'read' && op !== 'refresh')
+      .reduce((sum, [, n]) => sum + (n ?? 0), 0);
+  } catch (err) {
+    if (err instanceof NkdError) throw err;
+    throw engineError(err, 'preview');
   }
 }
 
@@ -145,6 +223,8 @@ async function unprotectAll(options: StackOptions): Promise<void> {
       PULUMI_BACKEND_URL: paths.backendUrl,
       PULUMI_SKIP_UPDATE_CHECK: 'true',
     },
+    // Own process group, like every engine command (pulumi-command.ts): one SIGINT, from nkd.
+    detached: true,
     ...(options.signal && { cancelSignal: options.signal }),
   });
   if (result.exitCode !== 0) throw new Error(`pulumi state unprotect failed: ${result.all ?? ''}`);

@@ -10,6 +10,8 @@ export interface EngineUpRequest {
   input: ProgramInput<unknown>;
   onProgress: (line: string) => void;
   signal: AbortSignal;
+  /** The change removes protected machines (drained control-plane nodes): lift protection first. */
+  releaseProtection?: boolean;
 }
 
 export interface EngineDestroyRequest {
@@ -22,6 +24,11 @@ export interface EngineDestroyRequest {
 export interface ProvisioningEngine {
   /** Creates or converges every resource; resolves with the provider's stack outputs. */
   up(request: EngineUpRequest): Promise<Record<string, unknown>>;
+  /**
+   * How many resources `up` would change, after reading back what exists (drift counts): 0 means the
+   * infrastructure matches. Changes nothing.
+   */
+  pendingChanges(request: EngineUpRequest): Promise<number>;
   /** Removes every resource the cluster's stack holds; a no-op for a stack that holds none. */
   destroy(request: EngineDestroyRequest): Promise<void>;
   /** Whether this cluster has engine state at all (a dry-run-only cluster has none). */

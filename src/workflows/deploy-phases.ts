@@ -1,7 +1,8 @@
 // The deploy's phases after rendering, each with the digest of what it acts on, an optional cheap
 // check that its earlier result still holds, and the work itself. deploy.ts runs them in order.
 import { providerFor } from '../../providers/registry.js';
-import type { ProvisionOutputs } from '../../providers/types.js';
+import type { NodeBootData, ProvisionOutputs } from '../../providers/types.js';
+import type { EngineUpRequest } from '../engine/types.js';
 import { defaultHousekeeperImage, housekeeperManifests } from '../addons/housekeeper/manifests.js';
 import { resolveNetworkAddon } from '../addons/network/index.js';
 import { waitForApiServer, waitForNodesReady } from '../cluster/waits.js';
@@ -60,6 +61,23 @@ export async function buildPhases(
     .reverse();
   const remainingControlPlanes = plan.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name);
 
+  /** What the engine is asked for: every node, or (one control plane at a time) only `only`. */
+  const engineRequest = (nodes: NodeBootData[], only?: ReadonlySet<string>): EngineUpRequest => ({
+    cluster: plan.name,
+    clusterDir: paths.root,
+    provider: provider as never,
+    input: {
+      plan: only ? { ...plan, nodes: plan.nodes.filter((p) => only.has(p.name)) } : plan,
+      platform: config.spec.platform[plan.platform.name],
+      nodes: only ? nodes.filter((b) => only.has(b.node.name)) : nodes,
+      clusterDir: paths.root,
+    },
+    onProgress: (line) => ctx.info(`  ${line}`),
+    signal: ctx.options.signal,
+    // Control-plane machines are protected; a confirmed, drained removal lifts that first.
+    releaseProtection: removedControlPlanes.length > 0,
+  });
+
   const phases: Phase[] = [
     {
       name: 'pre-deploy',
@@ -87,6 +105,18 @@ export async function buildPhases(
         : {}),
       digest: digestOf(removedWorkers, removedControlPlanes),
       run: async () => {
+        const answersNow = async () =>
+          (
+            await ctx
+              .client()
+              .readyz()
+              .catch(() => ({ ok: false }))
+          ).ok;
+        if (ctx.state.apiAnsweredAt === undefined && !(await answersNow())) {
+          // The API server never answered since the machines were made: no node can have joined.
+          ctx.info('  the API server never answered: no node ever joined, nothing to drain');
+          return;
+        }
         const kube = adminKube(ctx.prepared.pki, apiTarget(plan, ctx.outputs));
         try {
           for (const node of removedWorkers) {
@@ -134,27 +164,22 @@ export async function buildPhases(
     {
       name: 'provision',
       digest: provDigest,
-      verify: async () => ctx.outputs !== undefined,
+      // Done earlier and still true: the engine, having read back every object, would change nothing
+      // (a machine deleted by hand makes this phase run again and re-create it).
+      verify: async () => {
+        if (ctx.outputs === undefined) return false;
+        const { nodes } = await startOnce();
+        const pending = await ctx.options.engine.pendingChanges(engineRequest(nodes));
+        if (pending > 0) ctx.info(`  the infrastructure differs from the config in ${pending} object(s)`);
+        return pending === 0;
+      },
       run: async () => {
         const n = plan.nodes.length;
         await ctx.options.confirmProvisioning(
           `Provision ${n} node(s) for cluster ${plan.name} on ${plan.platform.name}?`,
         );
         const { nodes } = await startOnce();
-        const up = (only?: ReadonlySet<string>) =>
-          ctx.options.engine.up({
-            cluster: plan.name,
-            clusterDir: paths.root,
-            provider: provider as never,
-            input: {
-              plan: only ? { ...plan, nodes: plan.nodes.filter((p) => only.has(p.name)) } : plan,
-              platform: config.spec.platform[plan.platform.name],
-              nodes: only ? nodes.filter((b) => only.has(b.node.name)) : nodes,
-              clusterDir: paths.root,
-            },
-            onProgress: (line) => ctx.info(`  ${line}`),
-            signal: ctx.options.signal,
-          });
+        const up = (only?: ReadonlySet<string>) => ctx.options.engine.up(engineRequest(nodes, only));
         await addControlPlanesOneByOne(ctx, up);
         ctx.info(`Provisioning ${n} node(s) on ${provider.name}`);
         const raw = await up();
@@ -195,13 +220,16 @@ export async function buildPhases(
             .readyz()
             .catch(() => ({ ok: false }))
         ).ok,
-      run: () =>
-        waitForApiServer(ctx.client(), {
+      run: async () => {
+        await waitForApiServer(ctx.client(), {
           timeoutMs: ctx.options.timeouts.apiMs,
           ...ctx.waitTuning(),
           onProgress: (line) => ctx.info(`  ${line}`),
           diagnose: () => diagnostics(ctx),
-        }),
+        });
+        ctx.state.apiAnsweredAt ??= new Date().toISOString();
+        ctx.saveState();
+      },
     },
     addonPhase(ctx, 'network', network?.objects, {
       notApplicable: 'spec.network.plugin is none',

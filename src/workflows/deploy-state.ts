@@ -31,6 +31,11 @@ export interface DeployState {
   phases: Partial<Record<DeployPhase, PhaseRecord>>;
   /** Node name → when it fetched its Ignition config (pointer delivery), kept across runs. */
   ignitionFetched: Record<string, string>;
+  /**
+   * When the API server first answered, kept across runs: until then no node can have joined, so
+   * removing nodes needs no drain (a cluster whose first boot failed can still be scaled down).
+   */
+  apiAnsweredAt?: string;
 }
 
 export function deployStatePath(clusterDir: string): string {
@@ -49,6 +54,10 @@ export function readDeployState(clusterDir: string): DeployState {
     version: 1,
     phases: parsed.phases ?? {},
     ignitionFetched: parsed.ignitionFetched ?? {},
+    // States written before this field existed: a finished wait-api says the API answered then.
+    ...((parsed.apiAnsweredAt ?? parsed.phases?.['wait-api']?.finishedAt) !== undefined && {
+      apiAnsweredAt: parsed.apiAnsweredAt ?? parsed.phases?.['wait-api']?.finishedAt,
+    }),
   };
 }
 

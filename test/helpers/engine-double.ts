@@ -9,6 +9,7 @@ import { startFakeKubeApi, type FakeKubeApi, type FakeKubeApiOptions } from './f
 
 export interface EngineDouble extends ProvisioningEngine {
   upCalls: EngineUpRequest[];
+  previewCalls: EngineUpRequest[];
   destroyCalls: EngineDestroyRequest[];
   /** Resources that exist now, by name (one per node). */
   resources: Set<string>;
@@ -31,6 +32,7 @@ export interface EngineDoubleOptions {
 export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
   const double: EngineDouble = {
     upCalls: [],
+    previewCalls: [],
     destroyCalls: [],
     resources: new Set(),
     api: undefined,
@@ -61,6 +63,10 @@ export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
           consoleLog: `/var/log/libvirt/qemu/${boot.node.name}-console.log`,
         })),
       };
+    },
+    async pendingChanges(request) {
+      double.previewCalls.push(request);
+      return request.input.nodes.filter((boot) => !double.resources.has(boot.node.name)).length;
     },
     async destroy(request) {
       double.destroyCalls.push(request);

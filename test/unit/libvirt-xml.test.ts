@@ -179,7 +179,7 @@ describe('libvirt diff', () => {
     expect(await domainOperations.diff('x', domOuts, cp.domain)).toEqual(unchanged);
   });
 
-  it('replaces on immutable inputs, updates in place what can grow', async () => {
+  it('replaces on immutable inputs, updates in place what can grow or be redefined', async () => {
     const netOuts = { ...res.network, uuid: 'u' };
     expect(await networkOperations.diff('x', netOuts, { ...res.network, cidr: '10.9.0.0/24' })).toEqual(
       replaced(['cidr']),
@@ -187,23 +187,33 @@ describe('libvirt diff', () => {
     const fewer = { ...res.network, hosts: res.network.hosts.slice(0, 1) };
     expect(await networkOperations.diff('x', netOuts, fewer)).toEqual({ ...unchanged, changes: true });
     const domOuts = { ...cp.domain, uuid: 'u' };
-    expect(await domainOperations.diff('x', domOuts, { ...cp.domain, memoryMiB: 8192 })).toEqual(
-      replaced(['memoryMiB']),
+    // A domain is redefined in place (taking effect at its next power cycle), never replaced for this.
+    expect(await domainOperations.diff('x', domOuts, { ...cp.domain, memoryMiB: 8192 })).toEqual({
+      ...unchanged,
+      changes: true,
+    });
+    expect(await domainOperations.diff('x', domOuts, { ...cp.domain, type: 'qemu' })).toEqual({
+      ...unchanged,
+      changes: true,
+    });
+    expect(await domainOperations.diff('x', domOuts, { ...cp.domain, name: 'other' })).toEqual(
+      replaced(['name']),
     );
     const volOuts = { ...cp.volume, path: 'p', capacityBytes: cp.volume.diskGiB * GiB };
     const grow = { ...cp.volume, diskGiB: cp.volume.diskGiB + 10 };
     expect(await nodeVolumeOperations.diff('x', volOuts, grow)).toEqual({ ...unchanged, changes: true });
     const shrink = { ...cp.volume, diskGiB: cp.volume.diskGiB - 1 };
     expect(await nodeVolumeOperations.diff('x', volOuts, shrink)).toEqual(replaced(['diskGiB']));
+    // A disk keeps the base image it was made from: a new base image is for new nodes only.
     expect(await nodeVolumeOperations.diff('x', volOuts, { ...cp.volume, baseVolumePath: '/b' })).toEqual(
-      replaced(['baseVolumePath']),
+      unchanged,
     );
     expect(await poolOperations.diff('x', { ...res.pool, uuid: 'u' }, { ...res.pool, path: '/p' })).toEqual(
       replaced(['path']),
     );
   });
 
-  it('replaces the Ignition volume when the content changes, without keeping the content in outputs', async () => {
+  it('rewrites the Ignition volume in place when the content changes, without keeping the content in outputs', async () => {
     const { createHash } = await import('node:crypto');
     const sha256 = createHash('sha256').update(cp.ignition.content).digest('hex');
     const outs = {
@@ -215,8 +225,12 @@ describe('libvirt diff', () => {
       sizeBytes: 1,
     };
     expect(await ignitionVolumeOperations.diff('x', outs, cp.ignition)).toEqual(unchanged);
-    expect(await ignitionVolumeOperations.diff('x', outs, { ...cp.ignition, content: '{}' })).toEqual(
-      replaced(['content']),
+    expect(await ignitionVolumeOperations.diff('x', outs, { ...cp.ignition, content: '{}' })).toEqual({
+      ...unchanged,
+      changes: true,
+    });
+    expect(await ignitionVolumeOperations.diff('x', outs, { ...cp.ignition, name: 'n' })).toEqual(
+      replaced(['name']),
     );
   });
 });
