@@ -51,7 +51,10 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   }
   let joinToken: JoinToken | undefined;
   const joinTokens = (p: typeof paths) => {
-    if (diff.firstDeploy) return new Map<string, string>();
+    // Until the API server has answered once, the first control plane has not bootstrapped the cluster:
+    // nodes added meanwhile are part of the first deploy and join with its token.
+    if (diff.firstDeploy || readDeployState(p.root).apiAnsweredAt === undefined)
+      return new Map<string, string>();
     // Nodes not yet provisioned are "added" (also on a resumed scale-out, whose provision is unfinished).
     const tokens = joinTokensFor(p, options.planned.plan, diff.add);
     joinToken = tokens.current;
