@@ -60,8 +60,9 @@ make_wrapper() {
     echo "require $module $version"
   } >"$dir/go.mod"
   # replace lines, in both the single-line and the block form.
-  node "$here/replaces.cjs" "$gomod" | while IFS=$'\t' read -r old target tver; do
+  node "$here/replaces.cjs" "$gomod" | while IFS=$'\t' read -r old target tver required; do
     if [[ $target == ./* || $target == ../* ]]; then
+      [ "$required" = 1 ] || continue
       local pinned
       pinned=$($pin_fn "$old")
       echo "replace $old => $old $pinned" >>"$dir/go.mod"
