@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ExitCode, NkdError } from '../errors.js';
 import { packageRoot } from '../lib/package-root.js';
 import { ensurePrivateDir } from '../state/paths.js';
+import { engineError } from './errors.js';
 import { resolvePassphrase } from './passphrase.js';
 import type { PulumiCli } from './pulumi-cli.js';
 import { pulumiCommand } from './pulumi-command.js';
@@ -78,30 +79,6 @@ async function openStack(auto: Automation, options: StackOptions) {
       },
     },
   );
-}
-
-/** Turns Automation API failures into one-line user errors with the right exit code. */
-export function engineError(err: unknown, action: string): NkdError {
-  const text = err instanceof Error ? err.message : String(err);
-  if (
-    /currently locked|ConcurrentUpdateError|conflict: Another update is currently in progress/i.test(text)
-  ) {
-    return new NkdError(
-      `the cluster's Pulumi stack is locked by another update; wait for it, or if none is running, run \`pulumi cancel\` / remove the lock in the backend`,
-      ExitCode.State,
-    );
-  }
-  if (/no resource plugin|could not find plugin|failed to load plugin/i.test(text)) {
-    return new NkdError(`a Pulumi resource plugin is missing: ${firstLine(text)}`, ExitCode.Prerequisite);
-  }
-  if (/ENOENT.*pulumi|pulumi: not found|Could not find Pulumi CLI/i.test(text)) {
-    return new NkdError(`the Pulumi CLI could not be run: ${firstLine(text)}`, ExitCode.Prerequisite);
-  }
-  return new NkdError(`${action} failed: ${firstLine(text)}`, ExitCode.Provisioning);
-}
-
-function firstLine(text: string): string {
-  return (text.split('\n').find((l) => l.trim() !== '') ?? text).trim();
 }
 
 function eventLine(event: import('@pulumi/pulumi/automation/index.js').EngineEvent): string | undefined {
@@ -227,7 +204,12 @@ async function unprotectAll(options: StackOptions): Promise<void> {
     detached: true,
     ...(options.signal && { cancelSignal: options.signal }),
   });
-  if (result.exitCode !== 0) throw new Error(`pulumi state unprotect failed: ${result.all ?? ''}`);
+  if (result.exitCode === 0) return;
+  // engineError reads the CLI's own `error:` line from these.
+  throw Object.assign(new Error('pulumi state unprotect failed'), {
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+  });
 }
 
 export async function destroyStack(options: StackOptions): Promise<void> {

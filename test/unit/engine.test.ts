@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolvePassphrase } from '../../src/engine/passphrase.js';
+import { engineError } from '../../src/engine/errors.js';
 import { findPulumiCli } from '../../src/engine/pulumi-cli.js';
-import { engineError, stackPaths } from '../../src/engine/stack.js';
+import { stackPaths } from '../../src/engine/stack.js';
 import { ExitCode, NkdError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -84,14 +85,14 @@ describe('engineError', () => {
   it.each([
     ['error: the stack is currently locked by 1 lock(s)', ExitCode.State, /locked by another update/],
     [
-      'error: no resource plugin "openstack-v3.15.2" found',
+      "error: no resource plugin 'pulumi-resource-openstack' found in the workspace at version v3.15.2",
       ExitCode.Prerequisite,
-      /resource plugin is missing/,
+      /resource plugin openstack 3\.15\.2 is missing/,
     ],
     [
       'error: 1 error occurred: creating server: quota exceeded',
       ExitCode.Provisioning,
-      /provisioning failed: error: 1 error occurred/,
+      /^provisioning failed: 1 error occurred: creating server: quota exceeded$/,
     ],
   ])('maps "%s" to exit %i with one clear line', (text, code, message) => {
     const err = engineError(new Error(`${text}\n  at stack trace line`), 'provisioning');
