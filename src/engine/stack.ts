@@ -137,20 +137,24 @@ async function refreshRecoveringInterruptedRun(
   options: StackOptions,
   onEvent: (event: import('@pulumi/pulumi/automation/index.js').EngineEvent) => void,
 ): Promise<void> {
-  const pending = await pendingCreates(stack);
-  if (pending.length > 0 && !options.adoptsInterruptedCreates) {
-    throw new NkdError(
-      `an interrupted run left ${pending.length} create(s) unfinished (${pending.join(', ')}); they may exist ` +
-        'without being recorded: delete them in the cloud, or import them into the stack with `pulumi import`, ' +
-        "then run `pulumi refresh --clear-pending-creates` in the cluster's engine workspace and deploy again",
-      ExitCode.State,
-    );
+  // A plain refresh first: it takes the stack's lock, so a concurrent update is reported as such, and
+  // only the engine's own refusal of pending operations leads to looking at them.
+  try {
+    await stack.refresh({ onEvent, signal: options.signal });
+    return;
+  } catch (err) {
+    const pending = await pendingCreates(stack).catch(() => []);
+    if (pending.length === 0 || !/pending/i.test(String(err))) throw err;
+    if (!options.adoptsInterruptedCreates) {
+      throw new NkdError(
+        `an interrupted run left ${pending.length} create(s) unfinished (${pending.join(', ')}); they may exist ` +
+          'without being recorded: delete them in the cloud, or import them into the stack with `pulumi import`, ' +
+          "then run `pulumi refresh --clear-pending-creates` in the cluster's engine workspace and deploy again",
+        ExitCode.State,
+      );
+    }
   }
-  await stack.refresh({
-    onEvent,
-    signal: options.signal,
-    ...(pending.length > 0 && { clearPendingCreates: true }),
-  });
+  await stack.refresh({ onEvent, signal: options.signal, clearPendingCreates: true });
 }
 
 /**
