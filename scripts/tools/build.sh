@@ -60,7 +60,7 @@ make_wrapper() {
     echo "require $module $version"
   } >"$dir/go.mod"
   # replace lines, in both the single-line and the block form.
-  node "$here/replaces.cjs" "$gomod" | while IFS=$'\t' read -r old target tver required; do
+  node "$here/replaces.js" "$gomod" | while IFS=$'\t' read -r old target tver required; do
     if [[ $target == ./* || $target == ../* ]]; then
       [ "$required" = 1 ] || continue
       local pinned

@@ -8,7 +8,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TEST_SSH_KEY } from '../helpers/configs.js';
 import { describeReal } from '../helpers/real.js';
-import { realEngineRequirement, startRealEngineWorld, type RealEngineWorld } from '../helpers/libvirt-world.js';
+import {
+  realEngineRequirement,
+  startRealEngineWorld,
+  type RealEngineWorld,
+} from '../helpers/libvirt-world.js';
 
 const CLUSTER = `nkdre-${randomBytes(3).toString('hex')}`;
 const SECOND_KEY =

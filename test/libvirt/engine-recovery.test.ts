@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeReal } from '../helpers/real.js';
-import { realEngineRequirement, startRealEngineWorld, type RealEngineWorld } from '../helpers/libvirt-world.js';
+import {
+  realEngineRequirement,
+  startRealEngineWorld,
+  type RealEngineWorld,
+} from '../helpers/libvirt-world.js';
 
 const id = randomBytes(3).toString('hex');
 const INTERRUPTED = `nkdint-${id}`;

@@ -119,11 +119,13 @@ describeReal(`libvirt provider on a real libvirtd (${DOMAIN_TYPE})`, libvirtRequ
     expect(await virsh('pool-info', res.pool.name)).toMatch(/State:\s+running[\s\S]*Autostart:\s+yes/);
     const base = await baseImageVolumeOperations.create(res.baseImage);
     outs.base = base.outs;
-    expect(base.id).toBe(`${res.pool.name}/base-image`);
+    // Named after the image's content: a new image is a new volume (existing disks keep theirs).
+    expect(base.id).toBe(`${res.pool.name}/${res.baseImage.name}`);
+    expect(res.baseImage.name).toMatch(/^base-image-[0-9a-f]{12}$/);
     expect(base.outs).toMatchObject({
       format: 'qcow2',
       virtualSizeBytes: GiB,
-      path: `${res.pool.path}/base-image`,
+      path: `${res.pool.path}/${res.baseImage.name}`,
     });
     expect(await virsh('vol-info', '--bytes', base.outs.path)).toMatch(
       new RegExp(`Capacity:\\s+${GiB} bytes`),
@@ -191,7 +193,7 @@ describeReal(`libvirt provider on a real libvirtd (${DOMAIN_TYPE})`, libvirtRequ
     }
   });
 
-  it('diffs: unchanged inputs are no change, memory replaces the domain, cidr replaces the network', async () => {
+  it('diffs: unchanged inputs are no change, memory redefines the domain in place, cidr replaces the network', async () => {
     const none = { changes: false, replaces: [], deleteBeforeReplace: false };
     const n = res.nodes[0]!;
     expect(await poolOperations.diff(res.pool.name, outs.pool!, res.pool)).toEqual(none);
@@ -203,7 +205,7 @@ describeReal(`libvirt provider on a real libvirtd (${DOMAIN_TYPE})`, libvirtRequ
     expect(await domainOperations.diff('', outs.domains[0]!, n.domain)).toEqual(none);
 
     const memory = await domainOperations.diff('', outs.domains[0]!, { ...n.domain, memoryMiB: 512 });
-    expect(memory).toEqual({ changes: true, replaces: ['memoryMiB'], deleteBeforeReplace: true });
+    expect(memory).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
     const cidr = await networkOperations.diff('', outs.network!, { ...res.network, cidr: '10.214.0.0/24' });
     expect(cidr).toEqual({ changes: true, replaces: ['cidr'], deleteBeforeReplace: true });
   });

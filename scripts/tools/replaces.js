@@ -1,8 +1,8 @@
 // Prints the replace directives of a go.mod as "old<TAB>target<TAB>targetVersion<TAB>required" lines
-// (targetVersion empty for local paths; required 1 when the module also appears in a require
+// (targetVersion "-" for local paths: bash read collapses empty tab-separated fields; required 1 when the module also appears in a require
 // directive). Local replaces of modules that are not required are guards (etcd's FORBIDDEN_DEPENDENCY)
 // and the wrapper leaves them out. Handles the single-line and the block forms.
-const fs = require('node:fs');
+import { readFileSync } from 'node:fs';
 
 function directives(text, keyword) {
   const lines = [];
@@ -19,9 +19,9 @@ function directives(text, keyword) {
   return lines;
 }
 
-const text = fs.readFileSync(process.argv[2], 'utf8');
+const text = readFileSync(process.argv[2], 'utf8');
 const required = new Set(directives(text, 'require').map((l) => l.split(/\s+/)[0]));
 for (const l of directives(text, 'replace')) {
   const [left, right] = l.split('=>').map((s) => s.trim().split(/\s+/));
-  console.log([left[0], right[0], right[1] ?? '', required.has(left[0]) ? '1' : '0'].join('\t'));
+  console.log([left[0], right[0], right[1] ?? '-', required.has(left[0]) ? '1' : '0'].join('\t'));
 }
