@@ -1,7 +1,7 @@
 // Pointer delivery (OpenStack): every node boots a small pointer config that merges its full config
 // from nkd's HTTPS Ignition service. Tokens and the service CA are persisted so the pointers — and so
 // the instances' user data — stay byte-identical across runs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeBootData, ProviderDescriptor } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { CertAndKey } from '../pki/types.js';
 import { serializeIgnition } from '../render/ignition.js';
 import type { RenderedNode } from '../render/node.js';
 import { pointerConfig, sha512Hex } from '../render/pointer.js';
+import { isStringRecord, readStateJsonSync } from '../state/files.js';
 import { ensurePrivateDir, syncDirectory, writePrivateFile } from '../state/paths.js';
 import { providerFor } from '../../providers/registry.js';
 import type { PreparedCluster } from './prepare.js';
@@ -34,7 +35,9 @@ function hostPort(text: string, what: string): { host: string; port: number } {
 /** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
 function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
   const file = join(dir, 'tokens.json');
-  const tokens: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const tokens: Record<string, string> = existsSync(file)
+    ? readStateJsonSync(file, 'the Ignition service node tokens', isStringRecord)
+    : {};
   let changed = false;
   for (const node of nodes) {
     if (tokens[node] === undefined) {

@@ -1,7 +1,7 @@
 // Day-2 changes inside a deploy: nodes added to a running cluster join with a freshly minted,
 // short-lived bootstrap token (never the deploy-time one); workers removed are cordoned, drained
 // (PodDisruptionBudgets honoured) and deleted from the cluster before their machines are destroyed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { selects } from '../housekeeper/agent/drain.js';
@@ -18,6 +18,7 @@ import { newBootstrapToken } from '../pki/generate.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { ClusterDiff } from '../plan/diff.js';
 import type { NodePlan } from '../plan/types.js';
+import { isJsonObject, readStateJsonSync } from '../state/files.js';
 import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
 import type { ApiTarget } from './cluster-access.js';
 
@@ -91,6 +92,21 @@ function tokensPath(paths: ClusterPaths): string {
   return join(paths.root, 'join-tokens.json');
 }
 
+function isJoinTokenFile(v: unknown): v is { entries: JoinToken[] } {
+  return (
+    isJsonObject(v) &&
+    Array.isArray(v.entries) &&
+    v.entries.every(
+      (e) =>
+        isJsonObject(e) &&
+        typeof e.token === 'string' &&
+        typeof e.expires === 'string' &&
+        Array.isArray(e.nodes) &&
+        e.nodes.every((n) => typeof n === 'string'),
+    )
+  );
+}
+
 export interface JoinTokens {
   /** Node name → the token its config carries (every node added to a running cluster, ever). */
   byNode: ReadonlyMap<string, string>;
@@ -111,7 +127,7 @@ export function joinTokensFor(
 ): JoinTokens {
   const file = tokensPath(paths);
   const entries: JoinToken[] = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: JoinToken[] }).entries
+    ? readStateJsonSync(file, 'the scale-out join tokens', isJoinTokenFile).entries
     : [];
   const covered = new Set(entries.flatMap((e) => e.nodes));
   const fresh = added
