@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { confirm } from '../cli/confirm.js';
 import { withInterrupt } from '../cli/interrupt.js';
@@ -23,7 +24,7 @@ export default class Destroy extends NkdCommand {
     '<%= config.bin %> destroy demo --yes',
     '<%= config.bin %> destroy demo --yes --keep-state',
   ];
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
     'keep-state': Flags.boolean({

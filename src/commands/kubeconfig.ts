@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { parse } from 'yaml';
 import { NkdCommand } from '../cli/base.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -17,7 +18,7 @@ export default class Kubeconfig extends NkdCommand {
     '<%= config.bin %> kubeconfig demo --merge',
     '<%= config.bin %> kubeconfig demo --merge --kubeconfig ~/.kube/lab --set-current',
   ];
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     merge: Flags.boolean({ description: 'Merge into the kubeconfig file instead of printing' }),
     kubeconfig: Flags.string({

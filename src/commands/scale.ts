@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
@@ -22,7 +23,7 @@ export default class Scale extends NkdCommand {
     '<%= config.bin %> scale demo --workers 2 --yes --force',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     workers: Flags.integer({ description: 'The new number of workers', required: true, min: 0 }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),

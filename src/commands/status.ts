@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { gatherClusterStatus, type ClusterStatus, type NodeStatus } from '../cluster/status.js';
 import { clusterPaths } from '../state/paths.js';
@@ -14,7 +15,7 @@ export default class Status extends NkdCommand {
     '<%= config.bin %> status demo --request-timeout 3',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     'request-timeout': Flags.integer({
       description: 'Seconds to wait for each API request',

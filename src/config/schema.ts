@@ -4,27 +4,17 @@
 import { z } from 'zod';
 import { platformConfigShape } from '../../providers/registry.js';
 import { cidr, ipv4 } from '../../providers/schema-parts.js';
+import { CLUSTER_NAME_MAX, DNS_LABEL, DNS_LABEL_MESSAGE } from './cluster-name.js';
 
 export const API_VERSION = 'nkd.nestos.io/v1alpha1';
 export const KIND = 'Cluster';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 const clusterName = z
   .string()
-  .max(40, 'must be at most 40 characters')
-  .regex(
-    DNS_LABEL,
-    'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending alphanumeric',
-  );
+  .max(CLUSTER_NAME_MAX, `must be at most ${CLUSTER_NAME_MAX} characters`)
+  .regex(DNS_LABEL, DNS_LABEL_MESSAGE);
 
-const hostname = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(
-    DNS_LABEL,
-    'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending alphanumeric',
-  );
+const hostname = z.string().max(63, 'must be at most 63 characters').regex(DNS_LABEL, DNS_LABEL_MESSAGE);
 
 const hostEntry = z
   .strictObject({

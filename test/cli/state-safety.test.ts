@@ -1,14 +1,107 @@
 // The state directory holds every cluster's secrets: nkd must never lose it to a bad argument, follow a
 // link or trust a file it did not create there, nor quote a secret file in an error.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, removeTempDirs, sandbox } from '../helpers/cli.js';
+import {
+  edit,
+  listTree,
+  REPO_ROOT,
+  removeTempDirs,
+  sandbox,
+  writeConfig,
+  type Sandbox,
+} from '../helpers/cli.js';
 
 const LIBVIRT = join(REPO_ROOT, 'examples', 'libvirt.yaml');
 const OPENSTACK = join(REPO_ROOT, 'examples', 'openstack.yaml');
 
 afterAll(removeTempDirs);
+
+/** Two clusters' state (dry-run deploys) in `state`, plus a file next to the state directory. */
+async function twoClusters(sb: Sandbox, state = sb.state): Promise<string[]> {
+  const other = writeConfig(
+    sb.root,
+    edit(readFileSync(LIBVIRT, 'utf8'), 'name: demo', 'name: other'),
+    'other.yaml',
+  );
+  for (const file of [LIBVIRT, other]) {
+    const r = await sb.run(['deploy', '-f', file, '--dry-run', '--state-dir', state]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  }
+  writeFileSync(join(sb.root, 'precious.txt'), 'keep me');
+  return snapshot(sb);
+}
+
+/** Everything in the sandbox but the debug log's fallback location (cache/) and HOME. */
+function snapshot(sb: Sandbox): string[] {
+  return listTree(sb.root).filter((p) => !/^(cache|home)\//.test(p));
+}
+
+describe.concurrent('a cluster NAME from the command line', () => {
+  // Each command with a few names that escape; the rule itself is tested in test/unit/cluster-name.test.ts.
+  const BAD = ['', '.', '../../x'];
+
+  it.each(['', '.', '../..'])(
+    'destroy %j --yes is a usage error (exit 2) and removes nothing',
+    async (name) => {
+      const sb = sandbox();
+      const before = await twoClusters(sb);
+      const r = await sb.run(['destroy', name, '--yes', '--state-dir', sb.state]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('is not a cluster name');
+      expect(snapshot(sb)).toEqual(before);
+    },
+  );
+
+  it('destroy ../.. --yes with the state in X/state removes nothing of X', async () => {
+    const sb = sandbox();
+    const x = join(sb.root, 'X');
+    mkdirSync(x);
+    const before = await twoClusters(sb, join(x, 'state'));
+    const r = await sb.run(['destroy', '../..', '--yes', '--state-dir', 'X/state']);
+    expect(r.exitCode).toBe(2);
+    expect(snapshot(sb)).toEqual(before);
+  });
+
+  it('every command taking a NAME refuses names that are not cluster names, before reading anything', async () => {
+    const sb = sandbox();
+    const before = await twoClusters(sb);
+    const commands = [
+      ['destroy', '--yes'],
+      ['status'],
+      ['kubeconfig'],
+      ['kubeconfig', '--merge', '--kubeconfig', join(sb.root, 'kc')],
+      ['wait'],
+      ['scale', '--workers', '2', '--yes'],
+      ['upgrade', '--kube-version', 'v1.30.5', '--yes'],
+      ['upgrade', 'status'],
+    ];
+    const runs = commands.flatMap((cmd) =>
+      BAD.map(async (name) => {
+        const [first, ...rest] = cmd;
+        const args =
+          first === 'upgrade' && rest[0] === 'status' ? ['upgrade', 'status', name] : [first!, name, ...rest];
+        const r = await sb.run([...args, '--state-dir', sb.state]);
+        return { args: args.join(' '), exitCode: r.exitCode, stderr: r.stderr };
+      }),
+    );
+    for (const r of await Promise.all(runs)) {
+      expect(r.exitCode, `${r.args}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, r.args).toMatch(/is not a cluster name/);
+    }
+    expect(snapshot(sb)).toEqual(before);
+  }, 180_000);
+
+  it('a valid NAME still works', async () => {
+    const sb = sandbox();
+    await twoClusters(sb);
+    const r = await sb.run(['destroy', 'other', '--yes', '--state-dir', sb.state]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(listTree(join(sb.state, 'clusters')).filter((p) => /^[^/]+\/$/.test(p))).toEqual(['demo/']);
+  });
+});
 
 describe.concurrent('secret state files', () => {
   it('a corrupt tokens.json is named as corrupt (exit 4) without quoting a token on stderr or in the debug log', async () => {
@@ -34,5 +127,3 @@ describe.concurrent('secret state files', () => {
     }
   });
 });
-
-export { LIBVIRT };

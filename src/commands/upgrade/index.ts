@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../../cli/args.js';
 import { NkdCommand } from '../../cli/base.js';
 import { durationFlag, optionalDurationFlag } from '../../cli/duration.js';
 import { withInterrupt } from '../../cli/interrupt.js';
@@ -22,7 +23,7 @@ export default class Upgrade extends NkdCommand {
     '<%= config.bin %> upgrade status demo',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     'kube-version': Flags.string({ description: 'Target Kubernetes version (one minor version up at most)' }),
     'os-image': Flags.string({
