@@ -1,7 +1,7 @@
 // How nkd reaches a deployed cluster's API from the deployer: the endpoint the provider reported
 // (outputs.json: a floating IP, a forwarded port...) when it differs from the planned one, verified
 // against the planned endpoint's name, which is what the API server certificate is issued for.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
@@ -13,6 +13,7 @@ import type { ClusterClient } from '../cluster/types.js';
 import { endpointText, parseEndpointText } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
+import { readStateFile, requireKeys, type StateFileSpec } from '../state/read-state-file.js';
 
 export interface ApiTarget {
   /** `https://host:port` to connect to. */
@@ -40,8 +41,27 @@ export function readPlan(paths: ClusterPaths): ClusterPlan {
       ExitCode.State,
     );
   }
-  return JSON.parse(readFileSync(paths.plan, 'utf8')) as ClusterPlan;
+  return readStateFile<ClusterPlan>(paths.plan, PLAN_FILE)!;
 }
+
+const REDEPLOY = 'run `nkd deploy -f <config>` (with the config the cluster was deployed from) to rewrite it';
+const PLAN_FILE: StateFileSpec<ClusterPlan> = {
+  remedy: REDEPLOY,
+  check: requireKeys({ name: 'string', nodes: 'array', kubernetes: 'object', network: 'object' }),
+};
+const OUTPUTS_FILE: StateFileSpec<ProvisionOutputs> = {
+  remedy: REDEPLOY,
+  check: (value) => {
+    const { apiEndpoint, nodes } = value as Record<string, unknown>;
+    if (apiEndpoint !== undefined && typeof apiEndpoint !== 'string') return 'has no valid "apiEndpoint"';
+    if (nodes !== undefined && !Array.isArray(nodes)) return 'has no valid "nodes" (array)';
+    return undefined;
+  },
+};
+const DEPLOYED_CONFIG_FILE: StateFileSpec<DeployedConfig> = {
+  remedy: REDEPLOY,
+  check: requireKeys({ configFile: 'string', baseDir: 'string', config: 'object' }),
+};
 
 export function outputsPath(paths: ClusterPaths): string {
   return join(paths.root, 'outputs.json');
@@ -54,8 +74,7 @@ export function deployedPlanPath(paths: ClusterPaths): string {
 
 export function readDeployedPlan(paths: ClusterPaths): ClusterPlan | undefined {
   const file = deployedPlanPath(paths);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as ClusterPlan;
+  return readStateFile<ClusterPlan>(file, PLAN_FILE);
 }
 
 /** The validated config the infrastructure was last provisioned from, and where it came from. */
@@ -76,15 +95,13 @@ export function writeDeployedConfig(paths: ClusterPaths, deployed: DeployedConfi
 
 export function readDeployedConfig(paths: ClusterPaths): DeployedConfig | undefined {
   const file = deployedConfigPath(paths);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as DeployedConfig;
+  return readStateFile<DeployedConfig>(file, DEPLOYED_CONFIG_FILE);
 }
 
 /** The provider's outputs of the last successful provisioning, if any. */
 export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
   const file = outputsPath(paths);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as ProvisionOutputs;
+  return readStateFile<ProvisionOutputs>(file, OUTPUTS_FILE);
 }
 
 /** Everything needed to talk to the cluster, from its state directory alone. */

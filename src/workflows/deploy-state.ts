@@ -3,9 +3,9 @@
 // the first phase that must run again invalidates every later one, so the state never claims work that
 // came after something redone. Kept in the cluster's state as deploy-state.json (0600).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePrivateFile } from '../state/paths.js';
+import { readStateFile } from '../state/read-state-file.js';
 
 export const DEPLOY_PHASES = [
   'pre-deploy',
@@ -48,8 +48,10 @@ export function emptyDeployState(): DeployState {
 
 export function readDeployState(clusterDir: string): DeployState {
   const file = deployStatePath(clusterDir);
-  if (!existsSync(file)) return emptyDeployState();
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DeployState>;
+  const parsed = readStateFile<Partial<DeployState>>(file, {
+    remedy: 'remove it (the next `nkd deploy -f <config>` re-checks every phase)',
+  });
+  if (!parsed) return emptyDeployState();
   return {
     version: 1,
     phases: parsed.phases ?? {},
