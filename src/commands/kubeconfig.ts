@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Flags } from '@oclif/core';
@@ -45,6 +45,7 @@ export default class Kubeconfig extends NkdCommand {
       return;
     }
     const target = flags.kubeconfig ?? defaultKubeconfigPath();
+    refuseDirectory(target, flags.kubeconfig !== undefined);
     const existing = existsSync(target) ? readFileSync(target, 'utf8') : '';
     let result;
     try {
@@ -65,4 +66,14 @@ export default class Kubeconfig extends NkdCommand {
 function defaultKubeconfigPath(): string {
   const fromEnv = (process.env.KUBECONFIG ?? '').split(delimiter).find((p) => p !== '');
   return fromEnv ?? join(homedir(), '.kube', 'config');
+}
+
+/** A directory where the kubeconfig file should be is the command line's (or $KUBECONFIG's) mistake. */
+function refuseDirectory(target: string, fromFlag: boolean): void {
+  if (!existsSync(target) || !statSync(target).isDirectory()) return;
+  const source = fromFlag ? '--kubeconfig' : 'the kubeconfig path';
+  throw new NkdError(
+    `${source} ${target} is a directory; give the kubeconfig file to merge into (e.g. ${join(target, 'config')})`,
+    ExitCode.Usage,
+  );
 }

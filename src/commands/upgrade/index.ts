@@ -5,7 +5,13 @@ import { durationFlag, optionalDurationFlag } from '../../cli/duration.js';
 import { withInterrupt } from '../../cli/interrupt.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { adminClient } from '../../workflows/upgrade-access.js';
-import { setPaused, startUpgrade, watchUpgrade, type UpgradeRequest } from '../../workflows/upgrade.js';
+import {
+  setPaused,
+  startUpgrade,
+  upgradeRefusals,
+  watchUpgrade,
+  type UpgradeRequest,
+} from '../../workflows/upgrade.js';
 
 export default class Upgrade extends NkdCommand {
   static override summary =
@@ -52,6 +58,12 @@ export default class Upgrade extends NkdCommand {
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Upgrade);
+    if (!flags.pause && !flags.resume) {
+      // What the request alone shows wrong is refused before the cluster is contacted.
+      const refusals = upgradeRefusals(upgradeRequest(flags), [], []);
+      if (refusals.length > 0)
+        throw new NkdError(`upgrade refused: ${refusals[0]}`, ExitCode.Usage, refusals.slice(1));
+    }
     const client = await adminClient(this.stateDir(flags), args.name);
     const emit = (event: object, text: string) => {
       this.debugLog.debug(text);
@@ -69,19 +81,7 @@ export default class Upgrade extends NkdCommand {
           `Update ${name} ${flags.pause ? 'paused: nodes in progress finish, no other starts' : 'resumed'}`,
         );
       } else {
-        if (!flags['kube-version'] && !flags['os-image']) {
-          throw new NkdError('give --kube-version and/or --os-image (or --pause/--resume)', ExitCode.Usage);
-        }
-        const request: UpgradeRequest = {
-          ...(flags['kube-version'] ? { kubeVersion: flags['kube-version'] } : {}),
-          ...(flags['os-image'] ? { osImageURL: flags['os-image'] } : {}),
-          ...(flags['max-unavailable'] ? { maxUnavailable: flags['max-unavailable'] } : {}),
-          ...(flags.force ? { evictPodForce: true } : {}),
-          ...(flags['drain-timeout']
-            ? { drainTimeoutSeconds: Math.round(flags['drain-timeout'] / 1000) }
-            : {}),
-        };
-        const update = await startUpgrade(client, request);
+        const update = await startUpgrade(client, upgradeRequest(flags));
         name = update.metadata.name;
         emit(
           { type: 'info', message: `created ${name}`, spec: update.spec },
@@ -108,4 +108,20 @@ export default class Upgrade extends NkdCommand {
       client.close();
     }
   }
+}
+
+function upgradeRequest(flags: {
+  'kube-version'?: string | undefined;
+  'os-image'?: string | undefined;
+  'max-unavailable'?: number | undefined;
+  force: boolean;
+  'drain-timeout'?: number | undefined;
+}): UpgradeRequest {
+  return {
+    ...(flags['kube-version'] ? { kubeVersion: flags['kube-version'] } : {}),
+    ...(flags['os-image'] ? { osImageURL: flags['os-image'] } : {}),
+    ...(flags['max-unavailable'] ? { maxUnavailable: flags['max-unavailable'] } : {}),
+    ...(flags.force ? { evictPodForce: true } : {}),
+    ...(flags['drain-timeout'] ? { drainTimeoutSeconds: Math.round(flags['drain-timeout'] / 1000) } : {}),
+  };
 }
