@@ -71,7 +71,7 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
       expect(r.exitCode, r.stderr).toBe(4);
       const line = oneNkdLine(r.stderr);
       expect(line).toContain(join(w.dir, 'outputs.json'));
-      expect(line).toMatch(/not valid JSON.*nkd deploy -f/);
+      expect(line).toMatch(/corrupt \(not valid JSON\): restore it/);
       expect(line).not.toContain('s3cr3t');
     });
 
@@ -100,7 +100,7 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
     const w = world();
     writeFileSync(
       join(w.dir, 'outputs.json'),
-      JSON.stringify({ apiEndpoint: `127.0.0.1:${await closedPort()}` }),
+      JSON.stringify({ apiEndpoint: `127.0.0.1:${await closedPort()}`, nodes: [] }),
     );
     writeFileSync(join(w.dir, 'deploy-state.json'), '{"phases": {');
     const r = await w.run(['wait', 'demo', '--api-timeout', '1s']);
@@ -117,7 +117,10 @@ describe.concurrent('a cluster that refuses the connection is unreachable (exit 
     it(args.slice(0, 2).join(' '), async () => {
       const w = world();
       const port = await closedPort();
-      writeFileSync(join(w.dir, 'outputs.json'), JSON.stringify({ apiEndpoint: `127.0.0.1:${port}` }));
+      writeFileSync(
+        join(w.dir, 'outputs.json'),
+        JSON.stringify({ apiEndpoint: `127.0.0.1:${port}`, nodes: [] }),
+      );
       const r = await w.run(args);
       expect(r.exitCode, r.stderr).toBe(7);
       expect(oneNkdLine(r.stderr)).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*connection refused`));
@@ -129,7 +132,10 @@ describe.concurrent('the command line is checked before anything is contacted', 
   it('upgrade --kube-version banana is a usage error and opens no connection', async () => {
     const w = world();
     const api = await countingServer();
-    writeFileSync(join(w.dir, 'outputs.json'), JSON.stringify({ apiEndpoint: `127.0.0.1:${api.port}` }));
+    writeFileSync(
+      join(w.dir, 'outputs.json'),
+      JSON.stringify({ apiEndpoint: `127.0.0.1:${api.port}`, nodes: [] }),
+    );
     const r = await w.run(['upgrade', 'demo', '--kube-version', 'banana']);
     expect(r.exitCode, r.stderr).toBe(2);
     expect(oneNkdLine(r.stderr)).toMatch(/--kube-version banana must look like v1\.31\.2/);
