@@ -20,12 +20,18 @@ const NO_PULUMI_PATH = '/usr/bin:/bin';
 
 afterAll(removeTempDirs);
 
-/** A stand-in `pulumi` that exists but fails every call, as a broken installation would. */
+/**
+ * A stand-in `pulumi` that reports a supported version (so the preflight's version check passes) but
+ * fails every other call, as a broken installation would.
+ */
 function brokenPulumiRoot(): string {
   const root = tempDir('nkd-fake-pulumi-');
   mkdirSync(join(root, 'bin'));
   const bin = join(root, 'bin', 'pulumi');
-  writeFileSync(bin, '#!/bin/sh\necho "pulumi: cannot run here" >&2\nexit 1\n');
+  writeFileSync(
+    bin,
+    '#!/bin/sh\n[ "$1" = version ] && { echo v3.248.0; exit 0; }\necho "pulumi: cannot run here" >&2\nexit 1\n',
+  );
   chmodSync(bin, 0o755);
   return root;
 }
