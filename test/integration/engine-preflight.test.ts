@@ -11,6 +11,7 @@
 //   `pulumi plugin install resource openstack v3.15.2 --file`; nothing here runs it as a provider.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, removeTempDirs, sandbox, tempDir } from '../helpers/cli.js';
 import { ensurePlugins, installedPlugins } from '../../src/engine/plugins.js';
@@ -137,6 +138,26 @@ describe.runIf(world)(
       // Present now: a second preflight installs nothing.
       await ensurePlugins(world!.cli, [OPENSTACK], { pluginDir: dir, log: (l) => lines.push(l) });
       expect(lines).toHaveLength(1);
+    });
+
+    it("installs from Pulumi's release tarball in the plugin directory (a stand-in binary inside, not the real provider)", async () => {
+      const dir = tempDir('nkd-plugins-tgz-');
+      const build = tempDir('nkd-plugin-build-');
+      const plugin = { name: 'openstack', version: '3.15.1' }; // another version than the test above installed
+      writeFileSync(
+        join(build, 'pulumi-resource-openstack'),
+        '#!/bin/sh\n# stand-in, not the real plugin\nexit 1\n',
+      );
+      chmodSync(join(build, 'pulumi-resource-openstack'), 0o755);
+      const tarball = join(
+        dir,
+        `pulumi-resource-openstack-v3.15.1-linux-${process.arch === 'arm64' ? 'arm64' : 'amd64'}.tar.gz`,
+      );
+      await execa('tar', ['-czf', tarball, '-C', build, 'pulumi-resource-openstack']);
+      const lines: string[] = [];
+      await ensurePlugins(world!.cli, [plugin], { pluginDir: dir, log: (l) => lines.push(l) });
+      expect(lines).toEqual([`installing Pulumi plugin openstack v3.15.1 from ${tarball}`]);
+      expect(await installedPlugins(world!.cli)).toContain('openstack@3.15.1');
     });
 
     it('names an OpenStack plugin version that is neither installed nor downloadable (exit 5)', async () => {
