@@ -59,7 +59,11 @@ export default class Destroy extends NkdCommand {
       flags.backend !== undefined || existsSync(stackPaths(paths.root, undefined).engineDir);
     let engine: ProvisioningEngine | undefined;
     if (provisioned) {
-      const cli = await preflightEngine({ pulumiRoot: flags['pulumi-root'], backendUrl: flags.backend });
+      const cli = await preflightEngine({
+        pulumiRoot: flags['pulumi-root'],
+        backendUrl: flags.backend,
+        clusterDir: paths.root,
+      });
       await ensurePlugins(cli, plannedPlugins(paths), { pluginDir: flags['plugin-dir'] });
       engine = pulumiEngine(cli, flags.backend);
     }

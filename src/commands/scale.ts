@@ -61,7 +61,11 @@ export default class Scale extends NkdCommand {
         ExitCode.State,
       );
     }
-    const cli = await preflightEngine({ pulumiRoot: flags['pulumi-root'], backendUrl: flags.backend });
+    const cli = await preflightEngine({
+      pulumiRoot: flags['pulumi-root'],
+      backendUrl: flags.backend,
+      clusterDir: clusterPaths(stateDir, args.name).root,
+    });
     const planned = scaledCluster(deployed, flags.workers);
     const result = await converge({
       planned,

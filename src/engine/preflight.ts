@@ -4,6 +4,7 @@
 // shared-backend passphrase, which is the user's to give).
 import { isSharedBackend, sharedPassphrase } from './passphrase.js';
 import { checkPulumiVersion, findPulumiCli, type PulumiCli } from './pulumi-cli.js';
+import { stackPaths } from './stack.js';
 
 export { ensurePlugins, PLUGIN_DIR_ENV, type PluginRef } from './plugins.js';
 
@@ -12,6 +13,8 @@ export interface EngineCliOptions {
   pulumiRoot: string | undefined;
   /** --backend / NKD_BACKEND_URL: undefined means nkd's own local backend. */
   backendUrl: string | undefined;
+  /** The cluster's state directory, when known: a passphrase generated there earlier is pointed at. */
+  clusterDir?: string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -20,6 +23,9 @@ export async function preflightEngine(options: EngineCliOptions): Promise<Pulumi
   const env = options.env ?? process.env;
   const cli = findPulumiCli(options.pulumiRoot, env);
   await checkPulumiVersion(cli);
-  if (isSharedBackend(options.backendUrl)) sharedPassphrase(env);
+  if (isSharedBackend(options.backendUrl)) {
+    const engineDir = options.clusterDir && stackPaths(options.clusterDir, undefined).engineDir;
+    sharedPassphrase(env, engineDir);
+  }
   return cli;
 }
