@@ -3,7 +3,7 @@ import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
-import { findPulumiCli } from '../engine/pulumi-cli.js';
+import { preflightEngine } from '../engine/preflight.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedConfig } from '../workflows/cluster-access.js';
@@ -43,6 +43,11 @@ export default class Scale extends NkdCommand {
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
+    'plugin-dir': Flags.string({
+      description:
+        'Directory holding Pulumi resource plugins to install when missing (pulumi-resource-NAME or its release tarball; for offline sites)',
+      env: 'NKD_PLUGIN_DIR',
+    }),
   };
 
   protected static override streamsJsonLines = true;
@@ -57,7 +62,11 @@ export default class Scale extends NkdCommand {
         ExitCode.State,
       );
     }
-    const cli = findPulumiCli(flags['pulumi-root']);
+    const cli = await preflightEngine({
+      pulumiRoot: flags['pulumi-root'],
+      backendUrl: flags.backend,
+      clusterDir: clusterPaths(stateDir, args.name).root,
+    });
     const planned = scaledCluster(deployed, flags.workers);
     const result = await converge({
       planned,
@@ -67,6 +76,7 @@ export default class Scale extends NkdCommand {
       nkdVersion: this.config.version,
       cli,
       backendUrl: flags.backend,
+      pluginDir: flags['plugin-dir'],
       json: this.jsonEnabled(),
       yes: flags.yes,
       log: this.debugLog,
