@@ -375,7 +375,7 @@ describe('housekeeper RBAC', () => {
       'Role/housekeeper-operator housekeeper.io/updates/status: get update patch',
       'Role/housekeeper-operator coordination.k8s.io/leases: create',
       'Role/housekeeper-operator coordination.k8s.io/leases[housekeeper-operator]: get update',
-      'ClusterRole/housekeeper-agent core/nodes: get patch',
+      'ClusterRole/housekeeper-agent core/nodes: get list patch',
       'ClusterRole/housekeeper-agent core/pods: get list delete',
       'ClusterRole/housekeeper-agent core/pods/eviction: create',
       'ClusterRole/housekeeper-agent policy/poddisruptionbudgets: get list',
