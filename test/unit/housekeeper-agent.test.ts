@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
-import type { NodeProgress, NodeTarget } from '../../src/housekeeper/types.js';
+import type { NodeProgress, NodeTarget, UpdateObject } from '../../src/housekeeper/types.js';
 import { MemoryKube, type NodeSetup } from '../helpers/memory-kube.js';
 import { ScriptedHost, type ScriptedHostSetup } from '../helpers/scripted-host.js';
 
@@ -19,6 +19,21 @@ function target(over: Partial<NodeTarget> = {}): NodeTarget {
   return { key: KEY, firstControlPlane: false, evictPodForce: false, drainTimeoutSeconds: 300, ...over };
 }
 
+/** The Update (housekeeper-system/up, generation 1) whose spec asks for exactly this target. */
+function updateFor(t: NodeTarget, generation = 1): UpdateObject {
+  return {
+    apiVersion: 'housekeeper.io/v1alpha1',
+    kind: 'Update',
+    metadata: { name: 'up', namespace: 'housekeeper-system', generation },
+    spec: {
+      ...(t.osImageURL && { osImageURL: t.osImageURL }),
+      ...(t.kubeVersion && { kubeVersion: t.kubeVersion }),
+      evictPodForce: t.evictPodForce,
+      drainTimeoutSeconds: t.drainTimeoutSeconds,
+    },
+  };
+}
+
 /** A node, its scripted host, an agent factory and a clock that only moves when told. */
 function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
   let clock = Date.parse('2025-06-03T14:00:00Z');
@@ -33,9 +48,22 @@ function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
     if (line === 'systemctl restart kubelet') kube.setKubelet(NODE, host.kubeadmVersion);
   };
   const logs: string[] = [];
-  const agent = () => new NodeAgent({ nodeName: NODE, kube, host, now, log: (l) => logs.push(l) });
+  const agent = () =>
+    new NodeAgent({
+      nodeName: NODE,
+      namespace: 'housekeeper-system',
+      kube,
+      host,
+      now,
+      log: (l) => logs.push(l),
+    });
   const commandsFrom = (i: number) => host.commands.slice(i);
-  return { kube, host, agent, logs, commandsFrom, advance: (ms: number) => (clock += ms) };
+  /** What the operator does: an Update asking for the target (generation 1), and the target on the node. */
+  const handOut = (t: NodeTarget) => {
+    kube.updates.set('housekeeper-system/up', updateFor(t));
+    kube.setTarget(NODE, t);
+  };
+  return { kube, host, agent, logs, commandsFrom, handOut, advance: (ms: number) => (clock += ms) };
 }
 
 /** Progress an earlier agent left behind (for restarts). */
@@ -76,7 +104,7 @@ describe('upgrading the OS', () => {
     w.kube.addPod('kube-system', 'etcd', { node: NODE, mirror: true, owner: 'none' });
     w.kube.addPod('batch', 'done', { node: NODE, owner: 'Job', phase: 'Succeeded' });
     w.kube.addPod('shop', 'web-2', { node: 'node-2' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
 
     expect(await w.agent().step()).toBe('rebooting');
     expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
@@ -107,7 +135,7 @@ describe('upgrading the OS', () => {
   it('does not rebase again when the target is already staged', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('upgrading-os', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('rebooting');
     expect(w.host.commands).toEqual([STATUS, 'systemctl reboot']);
@@ -116,7 +144,7 @@ describe('upgrading the OS', () => {
   it('waits for a pending reboot, and fails when it never comes', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('rebooting');
     w.advance(16 * 60_000);
@@ -126,7 +154,7 @@ describe('upgrading the OS', () => {
 
   it('fails when the node rebooted but still runs the old image', async () => {
     const w = world({ unschedulable: true });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toBe(`rebooted but still on ${OLD}, not ${NEW}`);
@@ -139,7 +167,7 @@ describe('upgrading the OS', () => {
       'rpm-ostree rebase',
       'Pulling manifest: ostree-unverified-registry:x\nerror: reading manifest new: manifest unknown\n',
     );
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)).toMatchObject({
       phase: 'failed',
@@ -154,7 +182,7 @@ describe('upgrading the OS', () => {
 describe('upgrading Kubernetes', () => {
   it('runs kubeadm upgrade apply on the first control plane, then restarts kubelet', async () => {
     const w = world({ controlPlane: true }, { kubeadmVersion: 'v1.30.4', controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('done');
     expect(w.host.commands).toEqual([
       STATUS,
@@ -167,7 +195,7 @@ describe('upgrading Kubernetes', () => {
 
   it('runs kubeadm upgrade node on every other node', async () => {
     const w = world({}, { kubeadmVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.commandsFrom(1)).toEqual([
       'kubeadm version -o short',
@@ -178,19 +206,19 @@ describe('upgrading Kubernetes', () => {
 
   it('skips kubeadm when the kubelet (and, on a control plane, its static pods) are at the target', async () => {
     const worker = world({ kubeletVersion: 'v1.30.4' }, { kubeadmVersion: 'v1.30.4' });
-    worker.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    worker.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await worker.agent().step()).toBe('done');
     expect(worker.host.commands).toEqual([STATUS]);
 
     const cp = world({ kubeletVersion: 'v1.30.4', controlPlane: true }, { controlPlaneVersion: 'v1.30.4' });
-    cp.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    cp.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await cp.agent().step()).toBe('done');
     expect(cp.host.commands).toEqual([STATUS, CAT]);
   });
 
   it('fails clearly when the OS image does not carry the target kubeadm', async () => {
     const w = world({}, { kubeadmVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(
       /^kubeadm on the node is v1\.29\.6, the target is v1\.30\.4: the node's OS image must carry kubeadm v1\.30\.4/,
@@ -202,7 +230,7 @@ describe('upgrading Kubernetes', () => {
 describe('upgrading both', () => {
   it('upgrades the control plane after the reboot although the new image already brought the kubelet', async () => {
     const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
     expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
 
@@ -227,7 +255,7 @@ describe('draining', () => {
     const w = world({ unschedulable: true }, { kubeadmVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     w.kube.setProgress(NODE, progress('draining', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.calls.some((c) => c.includes('unschedulable'))).toBe(false);
@@ -236,7 +264,7 @@ describe('draining', () => {
 
   it('leaves a cordon it did not make in place', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.progress(NODE)?.cordonedByAgent).toBeUndefined();
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(true);
@@ -245,7 +273,7 @@ describe('draining', () => {
   it('lifts its own cordon from a failed earlier target when a new key finishes', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
     w.kube.setProgress(NODE, progress('failed', { key: 'housekeeper-system/up@0', cordonedByAgent: true }));
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(false);
   });
@@ -255,7 +283,7 @@ describe('draining', () => {
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
     w.kube.addPdb('shop', 'db-pdb', { app: 'db' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe(
       'draining: eviction of pod shop/web-1 blocked by PodDisruptionBudget shop/web-pdb',
@@ -277,7 +305,7 @@ describe('draining', () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
     expect(await w.agent().step()).toBe('draining');
     w.advance(60_000);
     expect(await w.agent().step()).toBe('done');
@@ -290,7 +318,7 @@ describe('draining', () => {
     w.kube.graceful = true;
     w.kube.addPod('shop', 'web-1', { node: NODE });
     w.kube.addPod('shop', 'stuck', { node: NODE, deletionTimestamp: '2025-06-03T13:00:00.000Z' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe('draining: pod shop/web-1 still terminating');
     w.kube.pods.delete('shop/web-1');
@@ -300,7 +328,7 @@ describe('draining', () => {
   it('refuses to evict a pod without a controller unless evictPodForce', async () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('default', 'debug', { node: NODE, owner: 'none' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(/^pod default\/debug not managed by a controller/);
     expect(w.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
@@ -310,7 +338,7 @@ describe('draining', () => {
 describe('verifying', () => {
   it('waits for the node to be Ready, then fails after 10 minutes without uncordoning', async () => {
     const w = world({ kubeletVersion: 'v1.30.4', ready: false });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('verifying');
     expect(w.kube.progress(NODE)?.message).toBe('waiting for the node to be Ready');
     w.advance(10 * 60_000);
@@ -334,6 +362,7 @@ describe('run', () => {
     const logs: string[] = [];
     const agent = new NodeAgent({
       nodeName: NODE,
+      namespace: 'housekeeper-system',
       kube: w.kube,
       host: w.host,
       pollMs: 5_000,
@@ -361,5 +390,64 @@ describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
     expect(missing.exitCode).not.toBe(0);
     expect(missing.stderr).toContain('No such file or directory');
     expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+  });
+});
+
+describe('obeying only what an Update asks for', () => {
+  const EVIL = 'attacker.example/nestos:rootkit';
+
+  it('refuses a target whose OS image is not the one its Update asks for, before touching the node', async () => {
+    const w = world({ controlPlane: true });
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.setTarget(NODE, target({ osImageURL: EVIL }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `refused the target: it asks for osImageURL "${EVIL}" (the Update says "${NEW}")`,
+    );
+    expect(w.host.commands).toEqual([STATUS]);
+    expect(w.kube.node(NODE).spec?.unschedulable).toBeUndefined();
+  });
+
+  it('refuses a target naming an Update that does not exist, or a later generation than it has', async () => {
+    const missing = world();
+    missing.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    expect(await missing.agent().step()).toBe('failed');
+    expect(missing.kube.progress(NODE)?.lastError).toBe(
+      'refused the target: Update housekeeper-system/up does not exist',
+    );
+
+    const ahead = world();
+    ahead.handOut(target({ osImageURL: NEW }));
+    ahead.kube.setTarget(NODE, target({ osImageURL: NEW, key: 'housekeeper-system/up@9' }));
+    expect(await ahead.agent().step()).toBe('failed');
+    expect(ahead.kube.progress(NODE)?.lastError).toMatch(
+      /generation 9 of Update housekeeper-system\/up, which is at 1/,
+    );
+  });
+
+  it('refuses kubeadm upgrade apply on a node that is no control plane', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.30.4' });
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.host.commands).not.toContain('kubeadm upgrade apply v1.30.4 --yes');
+  });
+
+  it('waits, writing nothing, on a target of an older generation that asked for something else', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set(
+      'housekeeper-system/up',
+      updateFor(target({ osImageURL: 'hub.example/nestos:newer' }), 2),
+    );
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.progress(NODE)).toBeUndefined();
+    expect(w.logs.some((l) => l.includes('is stale'))).toBe(true);
+  });
+
+  it('goes on with an older generation that asks for the same (a pause or maxUnavailable edit)', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set('housekeeper-system/up', updateFor(target({ osImageURL: NEW }), 2));
+    expect(await w.agent().step()).toBe('rebooting');
   });
 });

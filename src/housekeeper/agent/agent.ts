@@ -18,9 +18,12 @@ import { HostCommandError, readOsStatus, type OsStatus } from './host.js';
 import { ProgressReporter, readProgress, readTarget, StepFailure } from './progress.js';
 import { leaveStep } from './leave.js';
 import { upgradeKubernetes, upgradeOs, verify } from './upgrade.js';
+import { vouchFor } from './vouch.js';
 
 export interface AgentOptions {
   nodeName: string;
+  /** Housekeeper's namespace (POD_NAMESPACE): the only place Updates it obeys may come from. */
+  namespace: string;
   kube: HousekeeperKube;
   host: HostExecutor;
   now?: () => Date;
@@ -83,6 +86,17 @@ export class NodeAgent {
     await this.reportOsImage(node, os.booted);
     // No target, or this target finished either way: a failed node waits for a new key, never retries.
     if (!active || !progress) return 'idle';
+    if (!own) {
+      // Not started yet: obey the target only if the Update it names asks for exactly that.
+      const verdict = await vouchFor(this.kube, this.options.namespace, node, target);
+      if (verdict.kind === 'stale') {
+        this.log(
+          `node ${this.nodeName}: waiting for a current target: ${target.key} is stale, ${verdict.reason}`,
+        );
+        return 'idle';
+      }
+      if (verdict.kind === 'forged') return this.failed(progress, `refused the target: ${verdict.reason}`);
+    }
 
     const ctx: StepContext = {
       nodeName: this.nodeName,
