@@ -71,7 +71,11 @@ function standingOf(node: NodeView, key: string, atTarget: boolean): Standing {
   if (other && !(node.progress?.key === other.key && isTerminal(node.progress))) {
     return { kind: 'busy', key: other.key };
   }
-  return { kind: atTarget ? 'at-target' : 'waiting' };
+  // At target but still under a cordon its agent set for an earlier target (that failed or was cut
+  // short): not done, so it is handed out and its agent verifies it and lifts the cordon.
+  const leftCordoned =
+    node.unschedulable && node.progress?.cordonedByAgent === true && node.progress.phase !== 'done';
+  return { kind: atTarget && !leftCordoned ? 'at-target' : 'waiting' };
 }
 
 /** At target and not being worked on: what "Completed" needs of every node. */
@@ -103,7 +107,7 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   const first =
     !!spec.kubeVersion &&
     isControlPlane(row) &&
-    (holder ? holder === row.node.name : row.node.kubeletVersion !== spec.kubeVersion);
+    (holder ? holder === row.node.name : row.node.controlPlaneVersion !== spec.kubeVersion);
   const target: NodeTarget = {
     key,
     firstControlPlane: first,

@@ -13,6 +13,12 @@ export const TARGET_ANNOTATION = 'housekeeper.io/target';
 export const PROGRESS_ANNOTATION = 'housekeeper.io/progress';
 /** Written by the agent: the OS image the node booted (from rpm-ostree), '' if not an image-based boot. */
 export const OS_IMAGE_ANNOTATION = 'housekeeper.io/os-image';
+/**
+ * Written by the agent of a control-plane node: the Kubernetes version of its control-plane static pods
+ * (what `kubeadm upgrade` last brought it to), '' when they are missing or disagree. The kubelet's version
+ * does not say this: on NestOS the kubelet comes with the OS image.
+ */
+export const CONTROL_PLANE_VERSION_ANNOTATION = 'housekeeper.io/control-plane-version';
 
 /**
  * Set by nkd (scale-in) on a control-plane node about to be removed: its agent removes the node's etcd

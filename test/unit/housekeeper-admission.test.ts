@@ -21,8 +21,10 @@ function annotationsWrittenByAgent(): string[] {
   const dir = resolve(import.meta.dirname, '../../src/housekeeper/agent');
   const names = new Set<string>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\[(\w+_ANNOTATION)\]:/g))
-      names.add(m[1]!);
+    // `{ [X_ANNOTATION]: value }` in a patch, or the agent's `report(node, X_ANNOTATION, value)`.
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const m of text.matchAll(/\[(\w+_ANNOTATION)\]:|\breport\(\w+, (\w+_ANNOTATION)\b/g))
+      names.add((m[1] ?? m[2])!);
   }
   return [...names].map((name) => {
     const value = (types as Record<string, unknown>)[name];

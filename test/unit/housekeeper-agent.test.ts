@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
-import type { NodeProgress, NodeTarget, UpdateObject } from '../../src/housekeeper/types.js';
+import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
+  type NodeProgress,
+  type NodeTarget,
+  type UpdateObject,
+} from '../../src/housekeeper/types.js';
 import { MemoryKube, type NodeSetup } from '../helpers/memory-kube.js';
 import { ScriptedHost, type ScriptedHostSetup } from '../helpers/scripted-host.js';
 
@@ -186,11 +191,12 @@ describe('upgrading Kubernetes', () => {
     expect(await w.agent().step()).toBe('done');
     expect(w.host.commands).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
     ]);
-    expect(w.host.observed.slice(1)).toEqual(Array(3).fill('upgrading-kubernetes'));
+    expect(w.host.observed.slice(2)).toEqual(Array(3).fill('upgrading-kubernetes'));
   });
 
   it('runs kubeadm upgrade node on every other node', async () => {
@@ -213,7 +219,8 @@ describe('upgrading Kubernetes', () => {
     const cp = world({ kubeletVersion: 'v1.30.4', controlPlane: true }, { controlPlaneVersion: 'v1.30.4' });
     cp.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await cp.agent().step()).toBe('done');
-    expect(cp.host.commands).toEqual([STATUS, CAT]);
+    // CAT twice: the static-pod version the agent reports on every pass, and the check before kubeadm.
+    expect(cp.host.commands).toEqual([STATUS, CAT, CAT]);
   });
 
   it('fails clearly when the OS image does not carry the target kubeadm', async () => {
@@ -227,12 +234,30 @@ describe('upgrading Kubernetes', () => {
   });
 });
 
+describe('reporting the control-plane version', () => {
+  it("reports the static pods' version on a control plane, whatever its kubelet says", async () => {
+    const w = world({ controlPlane: true, kubeletVersion: 'v1.30.4' }, { controlPlaneVersion: 'v1.29.6' });
+    expect(await w.agent().step()).toBe('idle');
+    const annotations = w.kube.node(NODE).metadata.annotations ?? {};
+    expect(annotations[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.29.6');
+    w.host.controlPlaneVersion = 'v1.30.4';
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations?.[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.30.4');
+  });
+
+  it('reports nothing of the kind on a worker', async () => {
+    const w = world();
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations).not.toHaveProperty(CONTROL_PLANE_VERSION_ANNOTATION);
+  });
+});
+
 describe('upgrading both', () => {
   it('upgrades the control plane after the reboot although the new image already brought the kubelet', async () => {
     const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
     w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, 'systemctl reboot']);
 
     // The new image carries kubelet and kubeadm v1.30.4; the static pods are still the old ones.
     w.host.reboot();
@@ -240,8 +265,9 @@ describe('upgrading both', () => {
     w.kube.setKubelet(NODE, 'v1.30.4');
     expect(await w.agent().step()).toBe('done');
     // No look at the static pods either: with the OS changing, kubeadm always runs (it is idempotent).
-    expect(w.commandsFrom(4)).toEqual([
+    expect(w.commandsFrom(5)).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
@@ -404,7 +430,7 @@ describe('obeying only what an Update asks for', () => {
     expect(w.kube.progress(NODE)?.lastError).toBe(
       `refused the target: it asks for osImageURL "${EVIL}" (the Update says "${NEW}")`,
     );
-    expect(w.host.commands).toEqual([STATUS]);
+    expect(w.host.commands).toEqual([STATUS, CAT]);
     expect(w.kube.node(NODE).spec?.unschedulable).toBeUndefined();
   });
 

@@ -4,8 +4,7 @@
 // confines agents, any agent's token can annotate any Node), so the Update, which only administrators
 // may write, is what the agent obeys; the annotation only says which one and which node goes next.
 import type { HousekeeperKube, NodeObject, NodeTarget, UpdateObject } from '../types.js';
-
-const CONTROL_PLANE_LABELS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
+import { isControlPlaneNode } from './host.js';
 const DEFAULT_DRAIN_TIMEOUT_SECONDS = 300;
 
 /** Vouched: obey it. Stale: an older generation asked for something else; wait for the operator. */
@@ -57,8 +56,7 @@ export async function vouchFor(
       reason: `it names generation ${key.generation} of ${name}, which is at ${generation}`,
     };
   }
-  const labels = node.metadata.labels ?? {};
-  if (target.firstControlPlane && !CONTROL_PLANE_LABELS.some((l) => Object.hasOwn(labels, l))) {
+  if (target.firstControlPlane && !isControlPlaneNode(node)) {
     return { kind: 'forged', reason: 'it asks a node that is no control plane to run kubeadm upgrade apply' };
   }
   const wrong = mismatches(update, target);
