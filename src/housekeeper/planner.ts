@@ -58,17 +58,34 @@ const want = (type: string, status: Condition['status'], reason: string, message
   message,
 });
 
-function standingOf(node: NodeView, key: string, atTarget: boolean): Standing {
+/** Whether a target asks for what the spec asks for (the fields a spec edit may change the meaning of). */
+function asksSame(target: NodeTarget, spec: UpdateObject['spec']): boolean {
+  return (
+    (target.osImageURL ?? '') === (spec.osImageURL ?? '') &&
+    (target.kubeVersion ?? '') === (spec.kubeVersion ?? '')
+  );
+}
+
+function standingOf(node: NodeView, update: UpdateObject, key: string, atTarget: boolean): Standing {
   const progress = node.progress?.key === key ? node.progress : undefined;
   if (progress?.phase === 'failed') return { kind: 'failed', progress };
   if (progress?.phase === 'done') return { kind: 'finished', progress };
   if (progress) return { kind: 'active', progress };
   if (node.target?.key === key) return { kind: 'active' };
+  const other = node.target;
+  const sameUpdate = other?.key.startsWith(updateKeyPrefix(update)) === true;
+  // A node that failed an earlier generation asking for the same versions stays failed: an edit of
+  // paused, maxUnavailable or the drain settings does not hand it out again (a new Update, or removing
+  // its progress annotation once it is repaired, does).
+  if (other && sameUpdate && node.progress?.key === other.key && node.progress.phase === 'failed') {
+    if (asksSame(other, update.spec)) return { kind: 'failed', progress: node.progress };
+  }
   // A target for another key (an older generation, e.g. from before a pause edit, or another Update)
   // is not started for this key, but while its agent is still at work the node is drained or rebooting:
-  // it counts against maxUnavailable and its target is not overwritten under the agent's feet.
-  const other = node.target;
-  if (other && !(node.progress?.key === other.key && isTerminal(node.progress))) {
+  // it counts against maxUnavailable and its target is not overwritten under the agent's feet. An older
+  // generation of this Update that its agent has not started (it waits: the spec changed) is replaced.
+  const started = node.progress?.key === other?.key;
+  if (other && !(started && isTerminal(node.progress)) && (started || !sameUpdate)) {
     return { kind: 'busy', key: other.key };
   }
   // At target but still under a cordon its agent set for an earlier target (that failed or was cut
@@ -170,6 +187,19 @@ function nodeStatus(row: Row, selected: Set<string>): NodeUpgradeStatus {
   return entry;
 }
 
+/**
+ * etcd with two members needs both for quorum: while either control plane reboots or kubeadm restarts
+ * its etcd, the cluster has no etcd and no API. Said once, as a condition, before it happens.
+ */
+function quorumWarning(rows: Row[]): Want[] {
+  const members = rows.filter(isControlPlane).length;
+  if (members !== 2 || rows.filter(isControlPlane).every(isDone)) return [];
+  const message =
+    'the cluster has 2 control planes: etcd loses quorum, and the API server is unavailable, while each ' +
+    'of them is upgraded; use 1 or 3 or more control planes';
+  return [want('EtcdQuorumAtRisk', 'True', 'TwoEtcdMembers', message)];
+}
+
 /** Stamps observedGeneration, and keeps lastTransitionTime for a condition whose status did not change. */
 function stamp(
   wants: Want[],
@@ -224,7 +254,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
 
   const rows: Row[] = sorted.map((node) => {
     const atTarget = nodeAtTarget(node, spec);
-    return { node, atTarget, standing: standingOf(node, key, atTarget) };
+    return { node, atTarget, standing: standingOf(node, update, key, atTarget) };
   });
   const failed = rows.filter((r) => r.standing.kind === 'failed');
   const occupying = rows.filter(isOccupying);
@@ -301,6 +331,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
         failed.length > 0
           ? want('Failed', 'True', 'NodeFailed', failures)
           : want('Failed', 'False', 'NoFailure', 'no node failed'),
+        ...quorumWarning(rows),
       ],
       previous?.conditions,
       now,

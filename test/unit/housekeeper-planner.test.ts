@@ -305,16 +305,53 @@ describe('planRollout: the kubeadm apply step (firstControlPlane)', () => {
   });
 
   it('stays with its holder when that node is handed out again after failing in an earlier generation', () => {
-    const nodes = [
-      node('cp-1', { target: target({ firstControlPlane: true }), progress: progress('failed') }),
-      node('cp-2'),
-    ];
+    // Repaired, its progress annotation removed by the administrator: handed out again.
+    const nodes = [node('cp-1', { target: target({ firstControlPlane: true }) }), node('cp-2')];
     expect(plan(update(BOTH, 2), nodes).select).toEqual([
       {
         node: 'cp-1',
         target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2', firstControlPlane: true }),
       },
     ]);
+  });
+});
+
+describe('planRollout: failed nodes and spec edits', () => {
+  it('keeps a node failed when an edit leaves the versions alone (pause, maxUnavailable, drain settings)', () => {
+    const nodes = [
+      node('cp-1', { target: target(), progress: progress('failed', { lastError: 'boom' }) }),
+      node('cp-2'),
+    ];
+    const d = plan(update({ ...BOTH, maxUnavailable: 3, drainTimeoutSeconds: 900 }, 2), nodes);
+    expect(d.select).toEqual([]);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.nodes?.[0]).toMatchObject({ name: 'cp-1', phase: 'failed', lastError: 'boom' });
+  });
+
+  it('hands a failed node out again when the edit changes what it asks for', () => {
+    const nodes = [node('cp-1', { target: target(), progress: progress('failed') }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(selected(d)).toEqual(['cp-1']);
+  });
+
+  it('replaces a target of an older generation that its agent has not started', () => {
+    const nodes = [node('cp-1', { target: target() }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(d.select).toEqual([
+      { node: 'cp-1', target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2' }) },
+    ]);
+  });
+});
+
+describe('planRollout: etcd quorum', () => {
+  it('warns that two control planes lose etcd quorum during each control-plane upgrade', () => {
+    const two = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('w-1')]);
+    expect(condition(two.status, 'EtcdQuorumAtRisk')).toMatchObject({
+      status: 'True',
+      reason: 'TwoEtcdMembers',
+    });
+    const three = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('cp-3')]);
+    expect(condition(three.status, 'EtcdQuorumAtRisk')).toBeUndefined();
   });
 });
 
