@@ -19,7 +19,12 @@ export { nodeAtTarget, nodeViewOf, updateKey, type NodeView } from './node-view.
 export interface RolloutInput {
   update: UpdateObject;
   nodes: NodeView[];
+  /** Whether every system pod (kube-system, system-critical priority anywhere) is healthy. */
   kubeSystemHealthy: boolean;
+  /** The unhealthy ones (namespace/name), for the status message. */
+  unhealthyPods?: string[];
+  /** Why etcd is not whole, if it is not: no control plane starts then. */
+  etcdProblem?: string;
   /** RFC 3339; used for timestamps that change in this decision. */
   now: string;
 }
@@ -148,7 +153,7 @@ function candidatesOf(rows: Row[], maxUnavailable: number): Row[] {
 }
 
 /** Why no further node may start: finished nodes that are not back in service, kube-system. */
-function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
+function healthProblems(rows: Row[], kubeSystemHealthy: boolean, unhealthy: readonly string[]): string[] {
   const problems: string[] = [];
   for (const { node, standing, atTarget } of rows) {
     if (standing.kind !== 'finished') continue;
@@ -158,7 +163,11 @@ function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
     if (node.unschedulable && standing.progress.cordonedByAgent)
       problems.push(`${node.name} is still cordoned`);
   }
-  if (!kubeSystemHealthy) problems.push('kube-system is not healthy');
+  if (!kubeSystemHealthy) {
+    const some = unhealthy.slice(0, 3).join(', ');
+    const more = unhealthy.length > 3 ? ` and ${unhealthy.length - 3} more` : '';
+    problems.push(`system pods are not healthy${some ? ` (${some}${more})` : ''}`);
+  }
   return problems;
 }
 
@@ -262,7 +271,8 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const completed = rows.length > 0 && done.length === rows.length;
   const maxUnavailable = Math.max(1, Math.floor(spec.maxUnavailable ?? 1) || 1);
   const candidates = candidatesOf(rows, maxUnavailable);
-  const problems = healthProblems(rows, kubeSystemHealthy);
+  const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
+  if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);
   const stopped = failed.length > 0 || spec.paused === true;
   const chosen = stopped || problems.length > 0 ? [] : candidates;
   const holder = applyHolder(rows, update, key);

@@ -409,7 +409,7 @@ describe('planRollout: health gate', () => {
       true,
       'w-1 is still cordoned',
     ],
-    ['kube-system is not healthy', [finished('w-1')], false, 'kube-system is not healthy'],
+    ['system pods are not healthy', [finished('w-1')], false, 'system pods are not healthy'],
   ])('holds the next node back when %s, and says why', (_label, done, healthy, why) => {
     const d = plan(update(BOTH), [...done, node('w-2')], healthy);
     expect(d.select).toEqual([]);
@@ -431,7 +431,7 @@ describe('planRollout: health gate', () => {
     const d = plan(update(BOTH), [node('cp-1')], false);
     expect(d.select).toEqual([]);
     expect(d.status.phase).toBe('Pending');
-    expect(condition(d.status, 'Progressing')?.message).toContain('kube-system is not healthy');
+    expect(condition(d.status, 'Progressing')?.message).toContain('system pods are not healthy');
   });
 });
 
