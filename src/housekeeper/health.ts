@@ -9,7 +9,7 @@ const CRITICAL_PRIORITY = new Set(['system-node-critical', 'system-cluster-criti
  * wherever it runs (a CNI lives in its own namespace: kube-flannel, calico-system, ...).
  */
 export function isGated(pod: PodObject): boolean {
-  const priority = (pod.spec as { priorityClassName?: string } | undefined)?.priorityClassName;
+  const priority = pod.spec?.priorityClassName;
   return (
     pod.metadata.namespace === 'kube-system' || (priority !== undefined && CRITICAL_PRIORITY.has(priority))
   );

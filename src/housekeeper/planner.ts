@@ -138,6 +138,7 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   };
   if (spec.osImageURL) target.osImageURL = spec.osImageURL;
   if (spec.kubeVersion) target.kubeVersion = spec.kubeVersion;
+  if (spec.deleteEmptyDirData) target.deleteEmptyDirData = true;
   return target;
 }
 

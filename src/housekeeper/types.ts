@@ -61,6 +61,8 @@ export interface UpdateSpec {
   kubeVersion?: string;
   /** Delete pods whose eviction a PodDisruptionBudget still blocks at the drain timeout. */
   evictPodForce?: boolean;
+  /** Drain pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
+  deleteEmptyDirData?: boolean;
   /** Workers upgraded at once (control-plane nodes always go one at a time). Default 1. */
   maxUnavailable?: number;
   /** Finish the nodes in progress, then start no other. */
@@ -122,6 +124,8 @@ export interface NodeTarget {
   /** This node runs `kubeadm upgrade apply` (the cluster-wide step); every other one `kubeadm upgrade node`. */
   firstControlPlane: boolean;
   evictPodForce: boolean;
+  /** Set only when true: the Update consents to losing emptyDir data. */
+  deleteEmptyDirData?: boolean;
   drainTimeoutSeconds: number;
 }
 
@@ -165,7 +169,7 @@ export interface NodeObject {
 
 export interface PodObject {
   metadata: ObjectMeta;
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; priorityClassName?: string; volumes?: { name: string; emptyDir?: object }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];

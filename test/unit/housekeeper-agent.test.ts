@@ -4,6 +4,7 @@ import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
+  KubeStatusError,
   type NodeProgress,
   type NodeTarget,
   type UpdateObject,
@@ -34,6 +35,7 @@ function updateFor(t: NodeTarget, generation = 1): UpdateObject {
       ...(t.osImageURL && { osImageURL: t.osImageURL }),
       ...(t.kubeVersion && { kubeVersion: t.kubeVersion }),
       evictPodForce: t.evictPodForce,
+      ...(t.deleteEmptyDirData && { deleteEmptyDirData: true }),
       drainTimeoutSeconds: t.drainTimeoutSeconds,
     },
   };
@@ -325,6 +327,45 @@ describe('draining', () => {
     expect(await w.agent().step()).toBe('idle');
     expect(w.kube.calls.filter((c) => c.startsWith('evict'))).toHaveLength(3);
     expect(w.kube.calls.some((c) => c.startsWith('delete'))).toBe(false);
+  });
+
+  it("does not drain a pod with emptyDir data without the Update's consent, and does with it", async () => {
+    const withScratch = (w: ReturnType<typeof world>) => {
+      w.kube.addPod('shop', 'cache-1', { node: NODE });
+      const pod = w.kube.pods.get('shop/cache-1')!;
+      pod.spec = { ...pod.spec, volumes: [{ name: 'scratch', emptyDir: {} }] };
+    };
+    const refused = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(refused);
+    refused.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await refused.agent().step()).toBe('failed');
+    expect(refused.kube.progress(NODE)?.lastError).toBe(
+      'pod shop/cache-1 keeps data in an emptyDir volume that the drain would delete; set deleteEmptyDirData ' +
+        'on the Update to accept that',
+    );
+    expect(refused.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
+
+    const consented = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(consented);
+    consented.handOut(target({ kubeVersion: 'v1.30.4', deleteEmptyDirData: true }));
+    expect(await consented.agent().step()).toBe('done');
+    expect(consented.kube.calls).toContain('evict shop/cache-1');
+  });
+
+  it('reports a 429 from API priority and fairness as throttling, not as a PodDisruptionBudget', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.evictPod = async () => {
+      throw new KubeStatusError(
+        429,
+        'HTTP 429 from POST /api/v1/namespaces/shop/pods/web-1/eviction: Too many requests, please try again later.',
+      );
+    };
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.progress(NODE)?.message).toBe(
+      'draining: eviction of pod shop/web-1 throttled by the API server (429), retrying',
+    );
   });
 
   it('with evictPodForce deletes a pod still blocked at the timeout and goes on', async () => {

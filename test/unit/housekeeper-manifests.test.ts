@@ -99,6 +99,7 @@ describe('housekeeper CRD', () => {
       osImageURL: ['string', undefined],
       kubeVersion: ['string', undefined],
       evictPodForce: ['boolean', false],
+      deleteEmptyDirData: ['boolean', false],
       maxUnavailable: ['integer', 1],
       paused: ['boolean', false],
       drainTimeoutSeconds: ['integer', 300],

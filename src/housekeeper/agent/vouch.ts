@@ -24,6 +24,7 @@ function mismatches(update: UpdateObject, target: NodeTarget): string[] {
     ['osImageURL', spec.osImageURL || undefined, target.osImageURL],
     ['kubeVersion', spec.kubeVersion || undefined, target.kubeVersion],
     ['evictPodForce', spec.evictPodForce ?? false, target.evictPodForce],
+    ['deleteEmptyDirData', spec.deleteEmptyDirData ?? false, target.deleteEmptyDirData ?? false],
     [
       'drainTimeoutSeconds',
       spec.drainTimeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS,
