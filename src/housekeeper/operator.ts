@@ -3,15 +3,10 @@
 // the status to write; this loop only reads, writes the target annotations and the status, and repeats.
 // Everything it needs is in the API, so a restarted operator continues exactly where it was.
 import { isDeepStrictEqual } from 'node:util';
+import { etcdProblem, unhealthyPods } from './health.js';
 import { tryLead } from './leader.js';
 import { nodeViewOf, planRollout } from './planner.js';
-import {
-  TARGET_ANNOTATION,
-  type HousekeeperKube,
-  type PodObject,
-  type UpdateObject,
-  type UpdateStatus,
-} from './types.js';
+import { TARGET_ANNOTATION, type HousekeeperKube, type UpdateObject, type UpdateStatus } from './types.js';
 
 export interface OperatorOptions {
   kube: HousekeeperKube;
@@ -23,16 +18,6 @@ export interface OperatorOptions {
   log?: (line: string) => void;
   pollMs?: number;
   leaseDurationSeconds?: number;
-}
-
-/** Running (or Succeeded) and Ready: what the health gate asks of every kube-system pod. */
-export function podHealthy(pod: PodObject): boolean {
-  if (pod.metadata.deletionTimestamp) return true; // on its way out; its replacement is judged
-  if (pod.status?.phase === 'Succeeded') return true;
-  return (
-    pod.status?.phase === 'Running' &&
-    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
-  );
 }
 
 function byAge(a: UpdateObject, b: UpdateObject): number {
@@ -55,8 +40,9 @@ export class Operator {
     const updates = (await kube.listUpdates(namespace)).sort(byAge);
     if (updates.length === 0) return;
     const nodes = (await kube.listNodes()).map(nodeViewOf);
-    const kubeSystem = await kube.listPods({ namespace: 'kube-system' });
-    const unhealthy = kubeSystem.filter((p) => !podHealthy(p)).map((p) => p.metadata.name);
+    const pods = await kube.listPods({});
+    const unhealthy = unhealthyPods(pods);
+    const etcd = etcdProblem(pods, nodes.filter((n) => n.role === 'control-plane').length);
     const now = this.now().toISOString();
     // One rollout at a time: the oldest unfinished Update drives the nodes, later ones wait their turn.
     const active = updates.find(
@@ -64,14 +50,21 @@ export class Operator {
     );
     for (const update of updates) {
       if (update === active) {
-        const decision = planRollout({ update, nodes, kubeSystemHealthy: unhealthy.length === 0, now });
+        const decision = planRollout({
+          update,
+          nodes,
+          kubeSystemHealthy: unhealthy.length === 0,
+          unhealthyPods: unhealthy,
+          ...(etcd ? { etcdProblem: etcd } : {}),
+          now,
+        });
         for (const { node, target } of decision.select) {
           this.log(`${update.metadata.name}: handing ${node} to its agent (${JSON.stringify(target)})`);
           await kube.patchNode(node, {
             metadata: { annotations: { [TARGET_ANNOTATION]: JSON.stringify(target) } },
           });
         }
-        if (unhealthy.length > 0) this.log(`kube-system not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
+        if (unhealthy.length > 0) this.log(`system pods not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
         await this.writeStatus(update, decision.status);
       } else if (update.status?.phase !== 'Completed' && active) {
         await this.writeStatus(update, this.queued(update, active, now));

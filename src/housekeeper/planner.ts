@@ -19,7 +19,12 @@ export { nodeAtTarget, nodeViewOf, updateKey, type NodeView } from './node-view.
 export interface RolloutInput {
   update: UpdateObject;
   nodes: NodeView[];
+  /** Whether every system pod (kube-system, system-critical priority anywhere) is healthy. */
   kubeSystemHealthy: boolean;
+  /** The unhealthy ones (namespace/name), for the status message. */
+  unhealthyPods?: string[];
+  /** Why etcd is not whole, if it is not: no control plane starts then. */
+  etcdProblem?: string;
   /** RFC 3339; used for timestamps that change in this decision. */
   now: string;
 }
@@ -58,20 +63,41 @@ const want = (type: string, status: Condition['status'], reason: string, message
   message,
 });
 
-function standingOf(node: NodeView, key: string, atTarget: boolean): Standing {
+/** Whether a target asks for what the spec asks for (the fields a spec edit may change the meaning of). */
+function asksSame(target: NodeTarget, spec: UpdateObject['spec']): boolean {
+  return (
+    (target.osImageURL ?? '') === (spec.osImageURL ?? '') &&
+    (target.kubeVersion ?? '') === (spec.kubeVersion ?? '')
+  );
+}
+
+function standingOf(node: NodeView, update: UpdateObject, key: string, atTarget: boolean): Standing {
   const progress = node.progress?.key === key ? node.progress : undefined;
   if (progress?.phase === 'failed') return { kind: 'failed', progress };
   if (progress?.phase === 'done') return { kind: 'finished', progress };
   if (progress) return { kind: 'active', progress };
   if (node.target?.key === key) return { kind: 'active' };
+  const other = node.target;
+  const sameUpdate = other?.key.startsWith(updateKeyPrefix(update)) === true;
+  // A node that failed an earlier generation asking for the same versions stays failed: an edit of
+  // paused, maxUnavailable or the drain settings does not hand it out again (a new Update, or removing
+  // its progress annotation once it is repaired, does).
+  if (other && sameUpdate && node.progress?.key === other.key && node.progress.phase === 'failed') {
+    if (asksSame(other, update.spec)) return { kind: 'failed', progress: node.progress };
+  }
   // A target for another key (an older generation, e.g. from before a pause edit, or another Update)
   // is not started for this key, but while its agent is still at work the node is drained or rebooting:
-  // it counts against maxUnavailable and its target is not overwritten under the agent's feet.
-  const other = node.target;
-  if (other && !(node.progress?.key === other.key && isTerminal(node.progress))) {
+  // it counts against maxUnavailable and its target is not overwritten under the agent's feet. An older
+  // generation of this Update that its agent has not started (it waits: the spec changed) is replaced.
+  const started = node.progress?.key === other?.key;
+  if (other && !(started && isTerminal(node.progress)) && (started || !sameUpdate)) {
     return { kind: 'busy', key: other.key };
   }
-  return { kind: atTarget ? 'at-target' : 'waiting' };
+  // At target but still under a cordon its agent set for an earlier target (that failed or was cut
+  // short): not done, so it is handed out and its agent verifies it and lifts the cordon.
+  const leftCordoned =
+    node.unschedulable && node.progress?.cordonedByAgent === true && node.progress.phase !== 'done';
+  return { kind: atTarget && !leftCordoned ? 'at-target' : 'waiting' };
 }
 
 /** At target and not being worked on: what "Completed" needs of every node. */
@@ -103,7 +129,7 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   const first =
     !!spec.kubeVersion &&
     isControlPlane(row) &&
-    (holder ? holder === row.node.name : row.node.kubeletVersion !== spec.kubeVersion);
+    (holder ? holder === row.node.name : row.node.controlPlaneVersion !== spec.kubeVersion);
   const target: NodeTarget = {
     key,
     firstControlPlane: first,
@@ -112,6 +138,7 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   };
   if (spec.osImageURL) target.osImageURL = spec.osImageURL;
   if (spec.kubeVersion) target.kubeVersion = spec.kubeVersion;
+  if (spec.deleteEmptyDirData) target.deleteEmptyDirData = true;
   return target;
 }
 
@@ -127,7 +154,7 @@ function candidatesOf(rows: Row[], maxUnavailable: number): Row[] {
 }
 
 /** Why no further node may start: finished nodes that are not back in service, kube-system. */
-function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
+function healthProblems(rows: Row[], kubeSystemHealthy: boolean, unhealthy: readonly string[]): string[] {
   const problems: string[] = [];
   for (const { node, standing, atTarget } of rows) {
     if (standing.kind !== 'finished') continue;
@@ -137,7 +164,11 @@ function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
     if (node.unschedulable && standing.progress.cordonedByAgent)
       problems.push(`${node.name} is still cordoned`);
   }
-  if (!kubeSystemHealthy) problems.push('kube-system is not healthy');
+  if (!kubeSystemHealthy) {
+    const some = unhealthy.slice(0, 3).join(', ');
+    const more = unhealthy.length > 3 ? ` and ${unhealthy.length - 3} more` : '';
+    problems.push(`system pods are not healthy${some ? ` (${some}${more})` : ''}`);
+  }
   return problems;
 }
 
@@ -164,6 +195,19 @@ function nodeStatus(row: Row, selected: Set<string>): NodeUpgradeStatus {
   if (p.lastError) entry.lastError = p.lastError;
   if (p.message) entry.message = p.message;
   return entry;
+}
+
+/**
+ * etcd with two members needs both for quorum: while either control plane reboots or kubeadm restarts
+ * its etcd, the cluster has no etcd and no API. Said once, as a condition, before it happens.
+ */
+function quorumWarning(rows: Row[]): Want[] {
+  const members = rows.filter(isControlPlane).length;
+  if (members !== 2 || rows.filter(isControlPlane).every(isDone)) return [];
+  const message =
+    'the cluster has 2 control planes: etcd loses quorum, and the API server is unavailable, while each ' +
+    'of them is upgraded; use 1 or 3 or more control planes';
+  return [want('EtcdQuorumAtRisk', 'True', 'TwoEtcdMembers', message)];
 }
 
 /** Stamps observedGeneration, and keeps lastTransitionTime for a condition whose status did not change. */
@@ -220,7 +264,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
 
   const rows: Row[] = sorted.map((node) => {
     const atTarget = nodeAtTarget(node, spec);
-    return { node, atTarget, standing: standingOf(node, key, atTarget) };
+    return { node, atTarget, standing: standingOf(node, update, key, atTarget) };
   });
   const failed = rows.filter((r) => r.standing.kind === 'failed');
   const occupying = rows.filter(isOccupying);
@@ -228,7 +272,8 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const completed = rows.length > 0 && done.length === rows.length;
   const maxUnavailable = Math.max(1, Math.floor(spec.maxUnavailable ?? 1) || 1);
   const candidates = candidatesOf(rows, maxUnavailable);
-  const problems = healthProblems(rows, kubeSystemHealthy);
+  const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
+  if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);
   const stopped = failed.length > 0 || spec.paused === true;
   const chosen = stopped || problems.length > 0 ? [] : candidates;
   const holder = applyHolder(rows, update, key);
@@ -297,6 +342,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
         failed.length > 0
           ? want('Failed', 'True', 'NodeFailed', failures)
           : want('Failed', 'False', 'NoFailure', 'no node failed'),
+        ...quorumWarning(rows),
       ],
       previous?.conditions,
       now,

@@ -13,6 +13,12 @@ export const TARGET_ANNOTATION = 'housekeeper.io/target';
 export const PROGRESS_ANNOTATION = 'housekeeper.io/progress';
 /** Written by the agent: the OS image the node booted (from rpm-ostree), '' if not an image-based boot. */
 export const OS_IMAGE_ANNOTATION = 'housekeeper.io/os-image';
+/**
+ * Written by the agent of a control-plane node: the Kubernetes version of its control-plane static pods
+ * (what `kubeadm upgrade` last brought it to), '' when they are missing or disagree. The kubelet's version
+ * does not say this: on NestOS the kubelet comes with the OS image.
+ */
+export const CONTROL_PLANE_VERSION_ANNOTATION = 'housekeeper.io/control-plane-version';
 
 /**
  * Set by nkd (scale-in) on a control-plane node about to be removed: its agent removes the node's etcd
@@ -55,6 +61,8 @@ export interface UpdateSpec {
   kubeVersion?: string;
   /** Delete pods whose eviction a PodDisruptionBudget still blocks at the drain timeout. */
   evictPodForce?: boolean;
+  /** Drain pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
+  deleteEmptyDirData?: boolean;
   /** Workers upgraded at once (control-plane nodes always go one at a time). Default 1. */
   maxUnavailable?: number;
   /** Finish the nodes in progress, then start no other. */
@@ -116,6 +124,8 @@ export interface NodeTarget {
   /** This node runs `kubeadm upgrade apply` (the cluster-wide step); every other one `kubeadm upgrade node`. */
   firstControlPlane: boolean;
   evictPodForce: boolean;
+  /** Set only when true: the Update consents to losing emptyDir data. */
+  deleteEmptyDirData?: boolean;
   drainTimeoutSeconds: number;
 }
 
@@ -159,7 +169,7 @@ export interface NodeObject {
 
 export interface PodObject {
   metadata: ObjectMeta;
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; priorityClassName?: string; volumes?: { name: string; emptyDir?: object }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];

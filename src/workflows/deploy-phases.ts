@@ -49,7 +49,11 @@ export async function buildPhases(
   });
   const housekeeperImage = config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion);
   const housekeeper = config.spec.housekeeper.enabled
-    ? housekeeperManifests({ image: housekeeperImage, nkdVersion: ctx.options.nkdVersion })
+    ? housekeeperManifests({
+        image: housekeeperImage,
+        nkdVersion: ctx.options.nkdVersion,
+        kubeVersion: plan.kubernetes.version,
+      })
     : undefined;
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);
   const nodeNames = plan.nodes.map((n) => n.name);

@@ -61,7 +61,14 @@ export function rolloutSim(options: {
   const hosts = new Map<string, ScriptedHost>();
   const agents = new Map<string, NodeAgent>();
   const newAgent = (name: string) =>
-    new NodeAgent({ nodeName: name, kube: agentKube, host: hosts.get(name)!, now, sleep: async () => {} });
+    new NodeAgent({
+      nodeName: name,
+      namespace: 'housekeeper-system',
+      kube: agentKube,
+      host: hosts.get(name)!,
+      now,
+      sleep: async () => {},
+    });
 
   for (const node of options.nodes) {
     const version = options.versionOfImage(options.oldImage);

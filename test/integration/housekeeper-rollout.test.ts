@@ -60,6 +60,16 @@ async function world(): Promise<World> {
     },
   });
   cleanups.push(() => api.stop());
+  // kubeadm's etcd static pods, one per control plane: the operator starts no control plane without them.
+  for (const n of NODES.filter((node) => node.role === 'control-plane')) {
+    api.addPod({
+      namespace: 'kube-system',
+      name: `etcd-${n.name}`,
+      nodeName: n.name,
+      mirror: true,
+      labels: { component: 'etcd', tier: 'control-plane' },
+    });
+  }
   const admin = clusterClientFromPki(pki, api.url, { tlsServerName: 'api.demo.test' });
   cleanups.push(() => admin.close());
   await admin.apply(housekeeperManifests({ image: 'hub.example/nkd-housekeeper:test', nkdVersion: '0.0.0' }));

@@ -549,6 +549,8 @@ async function expectRebase({ root }: NodeContext): Promise<void> {
   expect(root.enabledUnits()).toContain('nkd-rebase.service');
   const unit = root.readFile('/etc/systemd/system/nkd-rebase.service');
   expect(unitFile(unit).get('Service')?.get('ExecStart')).toEqual(['/usr/local/bin/nkd-rebase']);
+  // First boot only: afterwards Housekeeper owns the OS image, and a newer one must not be rebased back.
+  expect(unitFile(unit).get('Unit')?.get('ConditionPathExists')).toEqual(['!/var/lib/nkd/rebase.done']);
   expect(root.mode('/usr/local/bin/nkd-rebase')).toBe(0o755);
   const script = root.readFile('/usr/local/bin/nkd-rebase');
   expect(script.startsWith('#!/bin/bash\n')).toBe(true);

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
-import type { NodeProgress, NodeTarget } from '../../src/housekeeper/types.js';
+import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
+  KubeStatusError,
+  type NodeProgress,
+  type NodeTarget,
+  type UpdateObject,
+} from '../../src/housekeeper/types.js';
 import { MemoryKube, type NodeSetup } from '../helpers/memory-kube.js';
 import { ScriptedHost, type ScriptedHostSetup } from '../helpers/scripted-host.js';
 
@@ -19,6 +25,22 @@ function target(over: Partial<NodeTarget> = {}): NodeTarget {
   return { key: KEY, firstControlPlane: false, evictPodForce: false, drainTimeoutSeconds: 300, ...over };
 }
 
+/** The Update (housekeeper-system/up, generation 1) whose spec asks for exactly this target. */
+function updateFor(t: NodeTarget, generation = 1): UpdateObject {
+  return {
+    apiVersion: 'housekeeper.io/v1alpha1',
+    kind: 'Update',
+    metadata: { name: 'up', namespace: 'housekeeper-system', generation },
+    spec: {
+      ...(t.osImageURL && { osImageURL: t.osImageURL }),
+      ...(t.kubeVersion && { kubeVersion: t.kubeVersion }),
+      evictPodForce: t.evictPodForce,
+      ...(t.deleteEmptyDirData && { deleteEmptyDirData: true }),
+      drainTimeoutSeconds: t.drainTimeoutSeconds,
+    },
+  };
+}
+
 /** A node, its scripted host, an agent factory and a clock that only moves when told. */
 function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
   let clock = Date.parse('2025-06-03T14:00:00Z');
@@ -33,9 +55,22 @@ function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
     if (line === 'systemctl restart kubelet') kube.setKubelet(NODE, host.kubeadmVersion);
   };
   const logs: string[] = [];
-  const agent = () => new NodeAgent({ nodeName: NODE, kube, host, now, log: (l) => logs.push(l) });
+  const agent = () =>
+    new NodeAgent({
+      nodeName: NODE,
+      namespace: 'housekeeper-system',
+      kube,
+      host,
+      now,
+      log: (l) => logs.push(l),
+    });
   const commandsFrom = (i: number) => host.commands.slice(i);
-  return { kube, host, agent, logs, commandsFrom, advance: (ms: number) => (clock += ms) };
+  /** What the operator does: an Update asking for the target (generation 1), and the target on the node. */
+  const handOut = (t: NodeTarget) => {
+    kube.updates.set('housekeeper-system/up', updateFor(t));
+    kube.setTarget(NODE, t);
+  };
+  return { kube, host, agent, logs, commandsFrom, handOut, advance: (ms: number) => (clock += ms) };
 }
 
 /** Progress an earlier agent left behind (for restarts). */
@@ -76,7 +111,7 @@ describe('upgrading the OS', () => {
     w.kube.addPod('kube-system', 'etcd', { node: NODE, mirror: true, owner: 'none' });
     w.kube.addPod('batch', 'done', { node: NODE, owner: 'Job', phase: 'Succeeded' });
     w.kube.addPod('shop', 'web-2', { node: 'node-2' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
 
     expect(await w.agent().step()).toBe('rebooting');
     expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
@@ -107,7 +142,7 @@ describe('upgrading the OS', () => {
   it('does not rebase again when the target is already staged', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('upgrading-os', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('rebooting');
     expect(w.host.commands).toEqual([STATUS, 'systemctl reboot']);
@@ -116,7 +151,7 @@ describe('upgrading the OS', () => {
   it('waits for a pending reboot, and fails when it never comes', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('rebooting');
     w.advance(16 * 60_000);
@@ -126,7 +161,7 @@ describe('upgrading the OS', () => {
 
   it('fails when the node rebooted but still runs the old image', async () => {
     const w = world({ unschedulable: true });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toBe(`rebooted but still on ${OLD}, not ${NEW}`);
@@ -139,7 +174,7 @@ describe('upgrading the OS', () => {
       'rpm-ostree rebase',
       'Pulling manifest: ostree-unverified-registry:x\nerror: reading manifest new: manifest unknown\n',
     );
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)).toMatchObject({
       phase: 'failed',
@@ -154,20 +189,21 @@ describe('upgrading the OS', () => {
 describe('upgrading Kubernetes', () => {
   it('runs kubeadm upgrade apply on the first control plane, then restarts kubelet', async () => {
     const w = world({ controlPlane: true }, { kubeadmVersion: 'v1.30.4', controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('done');
     expect(w.host.commands).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
     ]);
-    expect(w.host.observed.slice(1)).toEqual(Array(3).fill('upgrading-kubernetes'));
+    expect(w.host.observed.slice(2)).toEqual(Array(3).fill('upgrading-kubernetes'));
   });
 
   it('runs kubeadm upgrade node on every other node', async () => {
     const w = world({}, { kubeadmVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.commandsFrom(1)).toEqual([
       'kubeadm version -o short',
@@ -178,19 +214,20 @@ describe('upgrading Kubernetes', () => {
 
   it('skips kubeadm when the kubelet (and, on a control plane, its static pods) are at the target', async () => {
     const worker = world({ kubeletVersion: 'v1.30.4' }, { kubeadmVersion: 'v1.30.4' });
-    worker.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    worker.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await worker.agent().step()).toBe('done');
     expect(worker.host.commands).toEqual([STATUS]);
 
     const cp = world({ kubeletVersion: 'v1.30.4', controlPlane: true }, { controlPlaneVersion: 'v1.30.4' });
-    cp.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    cp.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await cp.agent().step()).toBe('done');
-    expect(cp.host.commands).toEqual([STATUS, CAT]);
+    // CAT twice: the static-pod version the agent reports on every pass, and the check before kubeadm.
+    expect(cp.host.commands).toEqual([STATUS, CAT, CAT]);
   });
 
   it('fails clearly when the OS image does not carry the target kubeadm', async () => {
     const w = world({}, { kubeadmVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(
       /^kubeadm on the node is v1\.29\.6, the target is v1\.30\.4: the node's OS image must carry kubeadm v1\.30\.4/,
@@ -199,12 +236,30 @@ describe('upgrading Kubernetes', () => {
   });
 });
 
+describe('reporting the control-plane version', () => {
+  it("reports the static pods' version on a control plane, whatever its kubelet says", async () => {
+    const w = world({ controlPlane: true, kubeletVersion: 'v1.30.4' }, { controlPlaneVersion: 'v1.29.6' });
+    expect(await w.agent().step()).toBe('idle');
+    const annotations = w.kube.node(NODE).metadata.annotations ?? {};
+    expect(annotations[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.29.6');
+    w.host.controlPlaneVersion = 'v1.30.4';
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations?.[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.30.4');
+  });
+
+  it('reports nothing of the kind on a worker', async () => {
+    const w = world();
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations).not.toHaveProperty(CONTROL_PLANE_VERSION_ANNOTATION);
+  });
+});
+
 describe('upgrading both', () => {
   it('upgrades the control plane after the reboot although the new image already brought the kubelet', async () => {
     const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, 'systemctl reboot']);
 
     // The new image carries kubelet and kubeadm v1.30.4; the static pods are still the old ones.
     w.host.reboot();
@@ -212,8 +267,9 @@ describe('upgrading both', () => {
     w.kube.setKubelet(NODE, 'v1.30.4');
     expect(await w.agent().step()).toBe('done');
     // No look at the static pods either: with the OS changing, kubeadm always runs (it is idempotent).
-    expect(w.commandsFrom(4)).toEqual([
+    expect(w.commandsFrom(5)).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
@@ -227,7 +283,7 @@ describe('draining', () => {
     const w = world({ unschedulable: true }, { kubeadmVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     w.kube.setProgress(NODE, progress('draining', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.calls.some((c) => c.includes('unschedulable'))).toBe(false);
@@ -236,7 +292,7 @@ describe('draining', () => {
 
   it('leaves a cordon it did not make in place', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.progress(NODE)?.cordonedByAgent).toBeUndefined();
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(true);
@@ -245,7 +301,7 @@ describe('draining', () => {
   it('lifts its own cordon from a failed earlier target when a new key finishes', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
     w.kube.setProgress(NODE, progress('failed', { key: 'housekeeper-system/up@0', cordonedByAgent: true }));
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(false);
   });
@@ -255,7 +311,7 @@ describe('draining', () => {
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
     w.kube.addPdb('shop', 'db-pdb', { app: 'db' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe(
       'draining: eviction of pod shop/web-1 blocked by PodDisruptionBudget shop/web-pdb',
@@ -273,11 +329,50 @@ describe('draining', () => {
     expect(w.kube.calls.some((c) => c.startsWith('delete'))).toBe(false);
   });
 
+  it("does not drain a pod with emptyDir data without the Update's consent, and does with it", async () => {
+    const withScratch = (w: ReturnType<typeof world>) => {
+      w.kube.addPod('shop', 'cache-1', { node: NODE });
+      const pod = w.kube.pods.get('shop/cache-1')!;
+      pod.spec = { ...pod.spec, volumes: [{ name: 'scratch', emptyDir: {} }] };
+    };
+    const refused = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(refused);
+    refused.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await refused.agent().step()).toBe('failed');
+    expect(refused.kube.progress(NODE)?.lastError).toBe(
+      'pod shop/cache-1 keeps data in an emptyDir volume that the drain would delete; set deleteEmptyDirData ' +
+        'on the Update to accept that',
+    );
+    expect(refused.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
+
+    const consented = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(consented);
+    consented.handOut(target({ kubeVersion: 'v1.30.4', deleteEmptyDirData: true }));
+    expect(await consented.agent().step()).toBe('done');
+    expect(consented.kube.calls).toContain('evict shop/cache-1');
+  });
+
+  it('reports a 429 from API priority and fairness as throttling, not as a PodDisruptionBudget', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.evictPod = async () => {
+      throw new KubeStatusError(
+        429,
+        'HTTP 429 from POST /api/v1/namespaces/shop/pods/web-1/eviction: Too many requests, please try again later.',
+      );
+    };
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.progress(NODE)?.message).toBe(
+      'draining: eviction of pod shop/web-1 throttled by the API server (429), retrying',
+    );
+  });
+
   it('with evictPodForce deletes a pod still blocked at the timeout and goes on', async () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
     expect(await w.agent().step()).toBe('draining');
     w.advance(60_000);
     expect(await w.agent().step()).toBe('done');
@@ -290,7 +385,7 @@ describe('draining', () => {
     w.kube.graceful = true;
     w.kube.addPod('shop', 'web-1', { node: NODE });
     w.kube.addPod('shop', 'stuck', { node: NODE, deletionTimestamp: '2025-06-03T13:00:00.000Z' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe('draining: pod shop/web-1 still terminating');
     w.kube.pods.delete('shop/web-1');
@@ -300,7 +395,7 @@ describe('draining', () => {
   it('refuses to evict a pod without a controller unless evictPodForce', async () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('default', 'debug', { node: NODE, owner: 'none' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(/^pod default\/debug not managed by a controller/);
     expect(w.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
@@ -310,7 +405,7 @@ describe('draining', () => {
 describe('verifying', () => {
   it('waits for the node to be Ready, then fails after 10 minutes without uncordoning', async () => {
     const w = world({ kubeletVersion: 'v1.30.4', ready: false });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('verifying');
     expect(w.kube.progress(NODE)?.message).toBe('waiting for the node to be Ready');
     w.advance(10 * 60_000);
@@ -334,6 +429,7 @@ describe('run', () => {
     const logs: string[] = [];
     const agent = new NodeAgent({
       nodeName: NODE,
+      namespace: 'housekeeper-system',
       kube: w.kube,
       host: w.host,
       pollMs: 5_000,
@@ -361,5 +457,64 @@ describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
     expect(missing.exitCode).not.toBe(0);
     expect(missing.stderr).toContain('No such file or directory');
     expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+  });
+});
+
+describe('obeying only what an Update asks for', () => {
+  const EVIL = 'attacker.example/nestos:rootkit';
+
+  it('refuses a target whose OS image is not the one its Update asks for, before touching the node', async () => {
+    const w = world({ controlPlane: true });
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.setTarget(NODE, target({ osImageURL: EVIL }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `refused the target: it asks for osImageURL "${EVIL}" (the Update says "${NEW}")`,
+    );
+    expect(w.host.commands).toEqual([STATUS, CAT]);
+    expect(w.kube.node(NODE).spec?.unschedulable).toBeUndefined();
+  });
+
+  it('refuses a target naming an Update that does not exist, or a later generation than it has', async () => {
+    const missing = world();
+    missing.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    expect(await missing.agent().step()).toBe('failed');
+    expect(missing.kube.progress(NODE)?.lastError).toBe(
+      'refused the target: Update housekeeper-system/up does not exist',
+    );
+
+    const ahead = world();
+    ahead.handOut(target({ osImageURL: NEW }));
+    ahead.kube.setTarget(NODE, target({ osImageURL: NEW, key: 'housekeeper-system/up@9' }));
+    expect(await ahead.agent().step()).toBe('failed');
+    expect(ahead.kube.progress(NODE)?.lastError).toMatch(
+      /generation 9 of Update housekeeper-system\/up, which is at 1/,
+    );
+  });
+
+  it('refuses kubeadm upgrade apply on a node that is no control plane', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.30.4' });
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.host.commands).not.toContain('kubeadm upgrade apply v1.30.4 --yes');
+  });
+
+  it('waits, writing nothing, on a target of an older generation that asked for something else', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set(
+      'housekeeper-system/up',
+      updateFor(target({ osImageURL: 'hub.example/nestos:newer' }), 2),
+    );
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.progress(NODE)).toBeUndefined();
+    expect(w.logs.some((l) => l.includes('is stale'))).toBe(true);
+  });
+
+  it('goes on with an older generation that asks for the same (a pause or maxUnavailable edit)', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set('housekeeper-system/up', updateFor(target({ osImageURL: NEW }), 2));
+    expect(await w.agent().step()).toBe('rebooting');
   });
 });

@@ -99,6 +99,7 @@ describe('housekeeper CRD', () => {
       osImageURL: ['string', undefined],
       kubeVersion: ['string', undefined],
       evictPodForce: ['boolean', false],
+      deleteEmptyDirData: ['boolean', false],
       maxUnavailable: ['integer', 1],
       paused: ['boolean', false],
       drainTimeoutSeconds: ['integer', 300],
@@ -189,8 +190,14 @@ describe('housekeeper manifests', () => {
       'ClusterRole/housekeeper-operator',
       'ClusterRoleBinding/housekeeper-agent',
       'ClusterRoleBinding/housekeeper-operator',
+      'Role/housekeeper-agent',
       'Role/housekeeper-operator',
+      'RoleBinding/housekeeper-agent',
       'RoleBinding/housekeeper-operator',
+      'ValidatingAdmissionPolicy/housekeeper-agent-own-node',
+      'ValidatingAdmissionPolicy/housekeeper-agent-own-pods',
+      'ValidatingAdmissionPolicyBinding/housekeeper-agent-own-node',
+      'ValidatingAdmissionPolicyBinding/housekeeper-agent-own-pods',
       'Deployment/housekeeper-operator',
       'DaemonSet/housekeeper-agent',
     ]);
@@ -211,7 +218,14 @@ describe('housekeeper manifests', () => {
   });
 
   it('put namespaced objects in housekeeper-system, which enforces the privileged pod-security level', () => {
-    const clusterScoped = ['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    const clusterScoped = [
+      'CustomResourceDefinition',
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ];
     for (const obj of objects) {
       expect(obj.metadata?.namespace).toBe(
         clusterScoped.includes(obj.kind) ? undefined : HOUSEKEEPER_NAMESPACE,
@@ -375,10 +389,11 @@ describe('housekeeper RBAC', () => {
       'Role/housekeeper-operator housekeeper.io/updates/status: get update patch',
       'Role/housekeeper-operator coordination.k8s.io/leases: create',
       'Role/housekeeper-operator coordination.k8s.io/leases[housekeeper-operator]: get update',
-      'ClusterRole/housekeeper-agent core/nodes: get patch',
+      'ClusterRole/housekeeper-agent core/nodes: get list patch',
       'ClusterRole/housekeeper-agent core/pods: get list delete',
       'ClusterRole/housekeeper-agent core/pods/eviction: create',
       'ClusterRole/housekeeper-agent policy/poddisruptionbudgets: get list',
+      'Role/housekeeper-agent housekeeper.io/updates: get',
     ].flatMap((line) => {
       const [target, verbs] = line.split(': ') as [string, string];
       return verbs.split(' ').map((verb) => `${target} ${verb}`);
@@ -394,8 +409,8 @@ describe('housekeeper RBAC', () => {
   });
 
   it('binds each role to its own service account only', () => {
-    const bindings = objects.filter((o) => o.kind.endsWith('Binding')) as Any[];
-    expect(bindings).toHaveLength(3);
+    const bindings = objects.filter((o) => o.kind.endsWith('RoleBinding')) as Any[];
+    expect(bindings).toHaveLength(4);
     for (const b of bindings) {
       const roleKind = b.kind === 'ClusterRoleBinding' ? 'ClusterRole' : 'Role';
       expect(b.roleRef).toEqual({

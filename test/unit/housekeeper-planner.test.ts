@@ -7,6 +7,7 @@ import {
   type NodeView,
 } from '../../src/housekeeper/planner.js';
 import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
   OS_IMAGE_ANNOTATION,
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
@@ -42,12 +43,14 @@ const BOTH: UpdateSpec = { kubeVersion: NEW_K8S, osImageURL: NEW_OS };
 /** A healthy node on the old versions; `at` puts it on the new ones. */
 function node(name: string, extra: Partial<NodeView> & { at?: boolean } = {}): NodeView {
   const { at, ...rest } = extra;
+  const role = name.startsWith('cp') ? 'control-plane' : 'worker';
   return {
     name,
-    role: name.startsWith('cp') ? 'control-plane' : 'worker',
+    role,
     ready: true,
     unschedulable: false,
     kubeletVersion: at ? NEW_K8S : OLD_K8S,
+    controlPlaneVersion: role === 'worker' ? '' : at ? NEW_K8S : OLD_K8S,
     osImage: at ? NEW_OS : OLD_OS,
     ...rest,
   };
@@ -85,7 +88,7 @@ describe('nodeViewOf', () => {
     metadata: {
       name: 'cp-1',
       labels: { 'node-role.kubernetes.io/control-plane': '' },
-      annotations: { [OS_IMAGE_ANNOTATION]: NEW_OS },
+      annotations: { [OS_IMAGE_ANNOTATION]: NEW_OS, [CONTROL_PLANE_VERSION_ANNOTATION]: OLD_K8S },
     },
     spec: { unschedulable: true },
     status: {
@@ -101,6 +104,7 @@ describe('nodeViewOf', () => {
       ready: true,
       unschedulable: true,
       kubeletVersion: NEW_K8S,
+      controlPlaneVersion: OLD_K8S,
       osImage: NEW_OS,
     });
   });
@@ -222,12 +226,45 @@ describe('planRollout: order and concurrency', () => {
 describe('planRollout: the kubeadm apply step (firstControlPlane)', () => {
   it('is not handed out when every control plane already runs the target Kubernetes', () => {
     const d = plan(update(BOTH), [
-      node('cp-1', { kubeletVersion: NEW_K8S }),
-      node('cp-2', { kubeletVersion: NEW_K8S }),
+      node('cp-1', { kubeletVersion: NEW_K8S, controlPlaneVersion: NEW_K8S }),
+      node('cp-2', { kubeletVersion: NEW_K8S, controlPlaneVersion: NEW_K8S }),
     ]);
     expect(d.select).toEqual([
       { node: 'cp-1', target: expect.objectContaining({ firstControlPlane: false }) },
     ]);
+  });
+
+  it('goes to a control plane whose kubelet is new (from the OS image) but whose static pods are not', () => {
+    const d = plan(update({ kubeVersion: NEW_K8S }), [
+      node('cp-1', { at: true, controlPlaneVersion: OLD_K8S }),
+      node('w-1', { at: true }),
+    ]);
+    expect(d.select).toEqual([
+      { node: 'cp-1', target: expect.objectContaining({ firstControlPlane: true }) },
+    ]);
+    expect(d.status.phase).toBe('Progressing');
+  });
+
+  it("does not count a node at target as done while it is still under its agent's cordon", () => {
+    const failedBefore = progress('failed', { key: 'housekeeper-system/earlier@1', cordonedByAgent: true });
+    const d = plan(update({ kubeVersion: NEW_K8S }), [
+      node('cp-1', { at: true }),
+      node('w-1', { at: true, unschedulable: true, progress: failedBefore }),
+    ]);
+    expect(d.status.phase).not.toBe('Completed');
+    expect(selected(d)).toEqual(['w-1']);
+  });
+
+  it('never completes while a control plane whose kubeadm upgrade failed still runs old static pods', () => {
+    // The node failed after the reboot into the new image: kubelet new, static pods old.
+    const failedBefore = progress('failed', { key: 'housekeeper-system/to-1.30@1', cordonedByAgent: true });
+    const retry = update({ kubeVersion: NEW_K8S }, 1, undefined, 'retry');
+    const d = plan(retry, [
+      node('cp-1', { at: true, controlPlaneVersion: OLD_K8S, unschedulable: true, progress: failedBefore }),
+    ]);
+    expect(d.status.phase).not.toBe('Completed');
+    expect(d.status.nodes?.[0]?.phase).not.toBe('done');
+    expect(selected(d)).toEqual(['cp-1']);
   });
 
   it('goes to the first control plane whose Kubernetes actually changes', () => {
@@ -268,16 +305,53 @@ describe('planRollout: the kubeadm apply step (firstControlPlane)', () => {
   });
 
   it('stays with its holder when that node is handed out again after failing in an earlier generation', () => {
-    const nodes = [
-      node('cp-1', { target: target({ firstControlPlane: true }), progress: progress('failed') }),
-      node('cp-2'),
-    ];
+    // Repaired, its progress annotation removed by the administrator: handed out again.
+    const nodes = [node('cp-1', { target: target({ firstControlPlane: true }) }), node('cp-2')];
     expect(plan(update(BOTH, 2), nodes).select).toEqual([
       {
         node: 'cp-1',
         target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2', firstControlPlane: true }),
       },
     ]);
+  });
+});
+
+describe('planRollout: failed nodes and spec edits', () => {
+  it('keeps a node failed when an edit leaves the versions alone (pause, maxUnavailable, drain settings)', () => {
+    const nodes = [
+      node('cp-1', { target: target(), progress: progress('failed', { lastError: 'boom' }) }),
+      node('cp-2'),
+    ];
+    const d = plan(update({ ...BOTH, maxUnavailable: 3, drainTimeoutSeconds: 900 }, 2), nodes);
+    expect(d.select).toEqual([]);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.nodes?.[0]).toMatchObject({ name: 'cp-1', phase: 'failed', lastError: 'boom' });
+  });
+
+  it('hands a failed node out again when the edit changes what it asks for', () => {
+    const nodes = [node('cp-1', { target: target(), progress: progress('failed') }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(selected(d)).toEqual(['cp-1']);
+  });
+
+  it('replaces a target of an older generation that its agent has not started', () => {
+    const nodes = [node('cp-1', { target: target() }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(d.select).toEqual([
+      { node: 'cp-1', target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2' }) },
+    ]);
+  });
+});
+
+describe('planRollout: etcd quorum', () => {
+  it('warns that two control planes lose etcd quorum during each control-plane upgrade', () => {
+    const two = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('w-1')]);
+    expect(condition(two.status, 'EtcdQuorumAtRisk')).toMatchObject({
+      status: 'True',
+      reason: 'TwoEtcdMembers',
+    });
+    const three = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('cp-3')]);
+    expect(condition(three.status, 'EtcdQuorumAtRisk')).toBeUndefined();
   });
 });
 
@@ -335,7 +409,7 @@ describe('planRollout: health gate', () => {
       true,
       'w-1 is still cordoned',
     ],
-    ['kube-system is not healthy', [finished('w-1')], false, 'kube-system is not healthy'],
+    ['system pods are not healthy', [finished('w-1')], false, 'system pods are not healthy'],
   ])('holds the next node back when %s, and says why', (_label, done, healthy, why) => {
     const d = plan(update(BOTH), [...done, node('w-2')], healthy);
     expect(d.select).toEqual([]);
@@ -357,7 +431,7 @@ describe('planRollout: health gate', () => {
     const d = plan(update(BOTH), [node('cp-1')], false);
     expect(d.select).toEqual([]);
     expect(d.status.phase).toBe('Pending');
-    expect(condition(d.status, 'Progressing')?.message).toContain('kube-system is not healthy');
+    expect(condition(d.status, 'Progressing')?.message).toContain('system pods are not healthy');
   });
 });
 
@@ -543,6 +617,8 @@ describe('planRollout: a whole rollout, restarted at every step', () => {
     if (phase === 'done') {
       next.finishedAt = at;
       n.status!.nodeInfo!.kubeletVersion = v.target!.kubeVersion!;
+      if (v.role === 'control-plane')
+        annotations(n)[CONTROL_PLANE_VERSION_ANNOTATION] = v.target!.kubeVersion!;
       annotations(n)[OS_IMAGE_ANNOTATION] = v.target!.osImageURL!;
     }
     annotations(n)[PROGRESS_ANNOTATION] = JSON.stringify(next);

@@ -1,6 +1,7 @@
 // Housekeeper's install manifests as objects for server-side apply: the parsed templates with the image
 // and nkd's labels set, in an order where everything exists before what refers to it.
 import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { parseKubeVersion } from '../../config/versions.js';
 import { readHousekeeperTemplates } from './templates.js';
 
 export const HOUSEKEEPER_NAMESPACE = 'housekeeper-system';
@@ -14,6 +15,24 @@ export interface HousekeeperManifestOptions {
   image: string;
   /** nkd's version, e.g. 0.1.0: the app.kubernetes.io/version label and the default image tag. */
   nkdVersion: string;
+  /**
+   * The cluster's Kubernetes version (vX.Y.Z). Below 1.30 the admission policies that confine each agent
+   * to its own node are left out: admissionregistration.k8s.io/v1 policies and the node claim in
+   * service-account tokens arrive in 1.30. Unset: included.
+   */
+  kubeVersion?: string;
+}
+
+/** The first Kubernetes minor with ValidatingAdmissionPolicy v1 and node-bound service-account tokens. */
+export const ADMISSION_POLICY_MIN_MINOR = 30;
+const ADMISSION_KINDS = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+
+/** Whether the agent-confining admission policies can be applied to a cluster of this version. */
+export function admissionPoliciesSupported(kubeVersion: string | undefined): boolean {
+  if (kubeVersion === undefined) return true;
+  const version = parseKubeVersion(kubeVersion);
+  if (!version) throw new Error(`housekeeper: "${kubeVersion}" is not a Kubernetes version`);
+  return version.major > 1 || version.minor >= ADMISSION_POLICY_MIN_MINOR;
 }
 
 // Apply order: the CRD and the Namespace first, then identities, their permissions, the bindings, and
@@ -26,6 +45,8 @@ const KIND_ORDER = [
   'ClusterRoleBinding',
   'Role',
   'RoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
   'Deployment',
   'DaemonSet',
 ];
@@ -34,6 +55,8 @@ const CLUSTER_SCOPED = new Set([
   'Namespace',
   'ClusterRole',
   'ClusterRoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ]);
 
 // Label values: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside.
@@ -151,7 +174,9 @@ export function buildHousekeeperManifests(
     'app.kubernetes.io/version': nkdVersion,
     'app.kubernetes.io/managed-by': 'nkd',
   };
-  return templateObjects.map((template) => {
+  const policies = admissionPoliciesSupported(options.kubeVersion);
+  const wanted = templateObjects.filter((obj) => policies || !ADMISSION_KINDS.has(obj.kind));
+  return wanted.map((template) => {
     const obj = structuredClone(template) as KubeObject;
     const metadata = obj.metadata ?? {};
     const existing = isRecord(metadata.labels) ? metadata.labels : {};

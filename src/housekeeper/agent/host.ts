@@ -2,7 +2,7 @@
 // version, the static pod manifests. Every command goes through the HostExecutor (production: chroot
 // into the host's root), so the tests can script the host command by command.
 
-import type { HostExecutor } from '../types.js';
+import type { HostExecutor, NodeObject } from '../types.js';
 
 /** A host command that exited non-zero. The agent records it as the node's lastError and stops. */
 export class HostCommandError extends Error {
@@ -111,6 +111,16 @@ export async function readOsStatus(host: HostExecutor): Promise<OsStatus> {
 // ------------------------------------------------------------------------------------- Kubernetes
 
 const MANIFESTS = '/etc/kubernetes/manifests';
+// kubeadm labels control planes `control-plane`; `master` is the label it used before 1.24.
+export const CONTROL_PLANE_LABELS = [
+  'node-role.kubernetes.io/control-plane',
+  'node-role.kubernetes.io/master',
+];
+
+export function isControlPlaneNode(node: NodeObject): boolean {
+  const labels = node.metadata.labels ?? {};
+  return CONTROL_PLANE_LABELS.some((label) => Object.hasOwn(labels, label));
+}
 const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
 /**

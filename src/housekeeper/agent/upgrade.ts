@@ -5,15 +5,20 @@
 
 import type { NodeObject } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
-import { readOsStatus, rebaseReference, runHost, sameImage, staticPodVersion } from './host.js';
+import {
+  isControlPlaneNode,
+  readOsStatus,
+  rebaseReference,
+  runHost,
+  sameImage,
+  staticPodVersion,
+} from './host.js';
 import { StepFailure } from './progress.js';
 
 /** After `systemctl reboot`, how long the old deployment may still be the booted one before giving up. */
 export const REBOOT_TIMEOUT_MS = 15 * 60_000;
 /** How long the node has to come back Ready at the target versions. */
 export const VERIFY_TIMEOUT_MS = 10 * 60_000;
-
-const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
 function describeImage(image: string): string {
   return image === '' ? 'a deployment not booted from a container image' : image;
@@ -71,7 +76,7 @@ function kubeletVersion(node: NodeObject): string | undefined {
 }
 
 function isControlPlane(ctx: StepContext): boolean {
-  return ctx.target.firstControlPlane || ctx.node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+  return ctx.target.firstControlPlane || isControlPlaneNode(ctx.node);
 }
 
 /**
