@@ -4,7 +4,7 @@
 import { HOUSEKEEPER_NAMESPACE } from '../addons/housekeeper/manifests.js';
 import type { ClusterClient, NodeSummary } from '../cluster/types.js';
 import { waitFor } from '../cluster/wait.js';
-import { isSupported, parseKubeVersion, supportedRangeText } from '../config/versions.js';
+import { isSupported, parseKubeVersion, unsupportedReason } from '../config/versions.js';
 import { ExitCode, NkdError } from '../errors.js';
 import {
   UPDATE_API_VERSION,
@@ -37,11 +37,9 @@ export function upgradeRefusals(
     problems.push('nothing to upgrade: give --kube-version and/or --os-image');
   if (request.kubeVersion) {
     const target = parseKubeVersion(request.kubeVersion);
-    if (!target) problems.push(`--kube-version ${request.kubeVersion} must look like v1.31.2`);
+    if (!target) problems.push(`--kube-version ${request.kubeVersion} must look like v1.37.2`);
     else if (!isSupported(target))
-      problems.push(
-        `--kube-version ${request.kubeVersion} is not supported: nkd deploys ${supportedRangeText()}`,
-      );
+      problems.push(`--kube-version ${unsupportedReason(request.kubeVersion, target)}`);
     else {
       for (const node of nodes) {
         const current = parseKubeVersion(node.kubeletVersion);
