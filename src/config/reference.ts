@@ -74,7 +74,7 @@ export function configReferenceMarkdown(): string {
     '',
     'Every problem is reported at once as `FILE:LINE:COL: key.path: message`; warnings do not fail.',
     '',
-    `- \`spec.kubernetes.version\`: v1.${MIN_MINOR}.0 to v1.${MAX_MINOR}.x (nodes run \`kubeadm config validate\`, which exists from 1.26).`,
+    `- \`spec.kubernetes.version\`: v1.${MIN_MINOR}.0 to v1.${MAX_MINOR}.x, the minors upstream still maintains; older ones are refused (nodes run \`kubeadm config validate\` before init/join).`,
     '- `spec.kubernetes.controlPlaneEndpoint`: `host:port`, port 1–65535, not the gateway.',
     '- `podSubnet`, `serviceSubnet` and the platform network `cidr`: valid IPv4 CIDRs without host bits,',
     '  none overlapping another.',

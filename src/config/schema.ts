@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { platformConfigShape } from '../../providers/registry.js';
 import { cidr, ipv4 } from '../../providers/schema-parts.js';
 import { CLUSTER_NAME_MAX, DNS_LABEL, DNS_LABEL_MESSAGE } from './cluster-name.js';
+import { DEFAULT_KUBE_VERSION, supportedRangeText } from './versions.js';
 
 export const API_VERSION = 'nkd.nestos.io/v1alpha1';
 export const KIND = 'Cluster';
@@ -39,9 +40,9 @@ function nodeGroup(min: number, defaults: { count: number }) {
 const kubernetes = z.strictObject({
   version: z
     .string()
-    .regex(/^v\d+\.\d+\.\d+$/, 'must look like v1.30.4')
-    .default('v1.30.4')
-    .describe('Kubernetes version; kubeadm config API v1beta3 below 1.31, v1beta4 from 1.31'),
+    .regex(/^v\d+\.\d+\.\d+$/, `must look like ${DEFAULT_KUBE_VERSION}`)
+    .default(DEFAULT_KUBE_VERSION)
+    .describe(`Kubernetes version, ${supportedRangeText()} (the minors upstream maintains)`),
   controlPlaneEndpoint: z
     .string()
     .default('')

@@ -14,7 +14,7 @@ import {
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
-import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
+import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
 import { checkAccess, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
 import { providerFor } from '../../providers/registry.js';
@@ -41,12 +41,7 @@ function checkKubernetes(config: ClusterConfig): Problem[] {
   const k8s = config.spec.kubernetes;
   const version = parseKubeVersion(k8s.version);
   if (version && !isSupported(version)) {
-    problems.push(
-      error(
-        ['spec', 'kubernetes', 'version'],
-        `${k8s.version} is not supported: nkd deploys ${supportedRangeText()}`,
-      ),
-    );
+    problems.push(error(['spec', 'kubernetes', 'version'], unsupportedReason(k8s.version, version)));
   }
   if (k8s.controlPlaneEndpoint !== '' && !parseEndpoint(k8s.controlPlaneEndpoint)) {
     problems.push(

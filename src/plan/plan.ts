@@ -3,7 +3,7 @@
 import { platformNetwork } from '../config/platform.js';
 import type { ClusterConfig, Runtime } from '../config/schema.js';
 import { parseEndpoint } from '../config/semantic.js';
-import { kubeadmApiVersion, parseKubeVersion, pauseImageTag } from '../config/versions.js';
+import { KUBEADM_API_VERSION, parseKubeVersion, pauseImageTag } from '../config/versions.js';
 import { firstHost, formatIpv4, isCidr, parseCidr, parseIpv4 } from '../lib/ipv4.js';
 import { allocateNodes } from './allocate.js';
 import { PLAN_API_VERSION, type Bootstrap, type ClusterPlan, type Endpoint, type NodePlan } from './types.js';
@@ -57,7 +57,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     name: config.metadata.name,
     kubernetes: {
       version: spec.kubernetes.version,
-      kubeadmApiVersion: kubeadmApiVersion(version),
+      kubeadmApiVersion: KUBEADM_API_VERSION,
       imageRepository: spec.kubernetes.imageRepository,
       pauseImage: `${spec.kubernetes.imageRepository}/pause:${pauseImageTag(version)}`,
       podSubnet: spec.kubernetes.podSubnet,

@@ -4,7 +4,7 @@
 import { HOUSEKEEPER_NAMESPACE } from '../addons/housekeeper/manifests.js';
 import type { ClusterClient, NodeSummary } from '../cluster/types.js';
 import { waitFor } from '../cluster/wait.js';
-import { isSupported, parseKubeVersion, supportedRangeText } from '../config/versions.js';
+import { isSupported, parseKubeVersion, unsupportedReason } from '../config/versions.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { capValue } from '../lib/cap.js';
 import {
@@ -39,9 +39,8 @@ export function upgradeRefusals(
   if (request.kubeVersion) {
     const asked = capValue(request.kubeVersion);
     const target = parseKubeVersion(request.kubeVersion);
-    if (!target) problems.push(`--kube-version ${asked} must look like v1.31.2`);
-    else if (!isSupported(target))
-      problems.push(`--kube-version ${asked} is not supported: nkd deploys ${supportedRangeText()}`);
+    if (!target) problems.push(`--kube-version ${asked} must look like v1.37.2`);
+    else if (!isSupported(target)) problems.push(`--kube-version ${unsupportedReason(asked, target)}`);
     else {
       for (const node of nodes) {
         const current = parseKubeVersion(node.kubeletVersion);

@@ -79,11 +79,27 @@ describe.concurrent('help and version', () => {
     const [json, text] = await Promise.all([sb.run(['version', '--json']), sb.run(['version'])]);
     expect(json.exitCode, json.stderr).toBe(0);
     expect(json.stderr).toBe('');
-    const info = JSON.parse(json.stdout) as { version: string; kubernetes: { min: string; max: string } };
+    const info = JSON.parse(json.stdout) as {
+      version: string;
+      kubernetes: { min: string; max: string; supported: string[]; default: string };
+      kubeadmApi: string;
+    };
     expect(info.version).toBe(VERSION);
-    expect(info.kubernetes.min).toMatch(/^v1\.\d+$/);
+    // The minors upstream maintains, up to the newest stable one on the Go module proxy: the one
+    // `npm run tools` builds (scripts/tools/versions.env) and the real-API tests run.
+    const newest = /^KUBE_VERSION=(v1\.\d+)\.\d+$/m.exec(
+      readFileSync(join(REPO_ROOT, 'scripts', 'tools', 'versions.env'), 'utf8'),
+    )![1]!;
+    expect(info.kubernetes).toEqual({
+      min: 'v1.35',
+      max: newest,
+      supported: ['v1.35', 'v1.36', 'v1.37'],
+      default: expect.stringMatching(new RegExp(`^${newest.replace('.', '\\.')}\\.\\d+$`)),
+    });
+    expect(info.kubeadmApi).toBe('kubeadm.k8s.io/v1beta4');
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toContain(`nkd ${VERSION}`);
+    expect(text.stdout).toContain('Kubernetes v1.35, v1.36, v1.37 (default v1.37.');
   });
 });
 

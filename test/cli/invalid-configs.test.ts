@@ -23,7 +23,7 @@ metadata:
   name: demo
 spec:
   kubernetes:
-    version: v1.30.4
+    version: v1.36.3
     controlPlaneEndpoint: api.demo.example:6443
     podSubnet: 10.244.0.0/16
     serviceSubnet: 10.96.0.0/16
@@ -140,18 +140,27 @@ const CASES: InvalidCase[] = [
   },
   // --- Kubernetes
   {
-    name: 'unsupported Kubernetes version v1.20.0',
-    yaml: edit(BASE, 'version: v1.30.4', 'version: v1.20.0'),
-    where: 'version: v1.20.0',
+    name: 'Kubernetes minor upstream no longer maintains (v1.34), naming the range',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: v1.34.2'),
+    where: 'version: v1.34.2',
     path: 'spec.kubernetes.version',
-    message: /v1\.20\.0 is not supported/,
+    message:
+      /^v1\.34\.2 is not supported \(upstream no longer maintains it\): nkd deploys v1\.35\.0 to v1\.37\.x$/,
+  },
+  {
+    name: 'Kubernetes minor newer than nkd knows (v1.38)',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: v1.38.0'),
+    where: 'version: v1.38.0',
+    path: 'spec.kubernetes.version',
+    message:
+      /^v1\.38\.0 is not supported \(it is newer than nkd was checked against\): nkd deploys v1\.35\.0 to v1\.37\.x$/,
   },
   {
     name: 'malformed Kubernetes version (no leading v)',
-    yaml: edit(BASE, 'version: v1.30.4', 'version: 1.30.4'),
-    where: 'version: 1.30.4',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: 1.36.3'),
+    where: 'version: 1.36.3',
     path: 'spec.kubernetes.version',
-    message: /must look like v1\.30\.4/,
+    message: /must look like v1\.37\.2/,
   },
   {
     name: 'controlPlaneEndpoint without a port',
@@ -329,7 +338,7 @@ const CASES: InvalidCase[] = [
   },
   {
     name: 'inline secret: bootstrap token under kubernetes',
-    yaml: edit(BASE, 'version: v1.30.4\n', 'version: v1.30.4\n    token: abcdef.0123456789abcdef\n'),
+    yaml: edit(BASE, 'version: v1.36.3\n', 'version: v1.36.3\n    token: abcdef.0123456789abcdef\n'),
     where: 'token:',
     path: 'spec.kubernetes.token',
     message: /secrets are never accepted in the config file; nkd generates cluster secrets/,
@@ -554,7 +563,7 @@ describe.concurrent('several mistakes in one file', () => {
       path: 'spec.controlPlane.cpus',
     },
     {
-      from: 'version: v1.30.4',
+      from: 'version: v1.36.3',
       to: 'version: v1.19.3',
       where: 'version: v1.19.3',
       path: 'spec.kubernetes.version',

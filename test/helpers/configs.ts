@@ -24,7 +24,7 @@ export function configObject(o: ConfigOverrides = {}): Record<string, unknown> {
     kind: 'Cluster',
     metadata: { name: o.name ?? 'demo' },
     spec: {
-      kubernetes: { version: o.version ?? 'v1.30.4', ...o.kubernetes },
+      kubernetes: { version: o.version ?? 'v1.37.2', ...o.kubernetes },
       runtime: o.runtime ?? 'containerd',
       controlPlane: { count: 3, cpus: 2, memoryMiB: 4096, ...o.controlPlane },
       workers: { count: 2, ...o.workers },

@@ -15,13 +15,13 @@ const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
 const CASES: Record<string, ConfigOverrides> = {
-  'containerd-v1beta3-ha': { version: 'v1.30.4', runtime: 'containerd' },
-  'crio-v1beta4-single-rebase': {
-    version: 'v1.31.2',
+  'containerd-1.36-ha': { version: 'v1.36.3', runtime: 'containerd' },
+  'crio-1.37-single-rebase': {
+    version: 'v1.37.2',
     runtime: 'crio',
     controlPlane: { count: 1 },
     workers: { count: 1 },
-    releaseImage: 'registry.example/nestos-k8s:1.31.2',
+    releaseImage: 'registry.example/nestos-k8s:1.37.2',
     kubernetes: { controlPlaneEndpoint: 'api.demo.example:6443' },
   },
 };

@@ -22,7 +22,7 @@ export default class Upgrade extends NkdCommand {
     'Exit codes: 0 done (or created, without --wait), 2 refused request, 4 no such cluster / another upgrade running, 7 --wait timed out, 8 the upgrade failed on a node (the message says which and why).',
   ].join('\n\n');
   static override examples = [
-    '<%= config.bin %> upgrade demo --kube-version v1.31.2 --wait',
+    '<%= config.bin %> upgrade demo --kube-version v1.37.2 --wait',
     '<%= config.bin %> upgrade demo --os-image registry.example/nestos:24.09 --max-unavailable 2 --wait',
     '<%= config.bin %> upgrade demo --pause',
     '<%= config.bin %> upgrade demo --resume --wait',
