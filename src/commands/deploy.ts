@@ -34,7 +34,7 @@ export default class Deploy extends NkdCommand {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
     backend: Flags.string({
       description:
-        'Pulumi backend URL for the cluster stack (s3://, azblob://, gs://, https://...) [default: file:// in the state dir]',
+        'Pulumi backend URL for the cluster stack (s3://, azblob://, gs://, https://...) [default: file:// in the state dir]; a shared backend takes the team passphrase from NKD_PASSPHRASE_FILE / NKD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE[_FILE])',
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),

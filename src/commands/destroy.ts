@@ -37,7 +37,8 @@ export default class Destroy extends NkdCommand {
       description: "Keep the cluster's local state (PKI, assets) after destroying",
     }),
     backend: Flags.string({
-      description: 'Pulumi backend URL the cluster stack lives in',
+      description:
+        'Pulumi backend URL the cluster stack lives in; a shared backend takes the team passphrase from NKD_PASSPHRASE_FILE / NKD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE[_FILE])',
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),

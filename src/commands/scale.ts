@@ -39,7 +39,8 @@ export default class Scale extends NkdCommand {
       default: '30m',
     }),
     backend: Flags.string({
-      description: 'Pulumi backend URL the cluster stack lives in',
+      description:
+        'Pulumi backend URL the cluster stack lives in; a shared backend takes the team passphrase from NKD_PASSPHRASE_FILE / NKD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE[_FILE])',
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
