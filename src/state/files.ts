@@ -53,42 +53,46 @@ export async function readStateJson<T>(
   what: string,
   isValid: (v: unknown) => v is T,
 ): Promise<T> {
-  let text: string;
+  return parse(await readStateText(path, what), path, what, isValid);
+}
+
+/** readStateJson for the synchronous callers. */
+export function readStateJsonSync<T>(path: string, what: string, isValid: (v: unknown) => v is T): T {
+  return parse(readStateTextSync(path, what), path, what, isValid);
+}
+
+/** The text of a state file (a key, a certificate...), with the same checks and errors as readStateJson. */
+export async function readStateText(path: string, what: string): Promise<string> {
   try {
     const handle = await open(path, READ_FLAGS);
     try {
       const st = await handle.stat();
       assertTrusted(path, st, 'file');
       if (st.size > MAX_STATE_JSON_BYTES) throw corrupt(path, what, `${st.size} bytes`);
-      text = await handle.readFile('utf8');
+      return await handle.readFile('utf8');
     } finally {
       await handle.close();
     }
   } catch (err) {
-    if (err instanceof NkdError) throw err;
     throw readError(path, what, err);
   }
-  return parse(text, path, what, isValid);
 }
 
-/** readStateJson for the synchronous callers. */
-export function readStateJsonSync<T>(path: string, what: string, isValid: (v: unknown) => v is T): T {
-  let text: string;
+/** readStateText for the synchronous callers. */
+export function readStateTextSync(path: string, what: string): string {
   try {
     const fd = openSync(path, READ_FLAGS);
     try {
       const st = fstatSync(fd);
       assertTrusted(path, st, 'file');
       if (st.size > MAX_STATE_JSON_BYTES) throw corrupt(path, what, `${st.size} bytes`);
-      text = readFileSync(fd, 'utf8');
+      return readFileSync(fd, 'utf8');
     } finally {
       closeSync(fd);
     }
   } catch (err) {
-    if (err instanceof NkdError) throw err;
     throw readError(path, what, err);
   }
-  return parse(text, path, what, isValid);
 }
 
 /** A JSON object (not an array, not null): the outer shape of every state file. */

@@ -32,12 +32,16 @@ function hostPort(text: string, what: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
+/** The node tokens stored in the Ignition service directory `dir` (none yet: empty). */
+export function readNodeTokens(dir: string): Record<string, string> {
+  const file = join(dir, 'tokens.json');
+  return existsSync(file) ? readStateJsonSync(file, 'the Ignition service node tokens', isStringRecord) : {};
+}
+
 /** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
 function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
   const file = join(dir, 'tokens.json');
-  const tokens: Record<string, string> = existsSync(file)
-    ? readStateJsonSync(file, 'the Ignition service node tokens', isStringRecord)
-    : {};
+  const tokens = readNodeTokens(dir);
   let changed = false;
   for (const node of nodes) {
     if (tokens[node] === undefined) {

@@ -1,6 +1,6 @@
 // The state directory holds every cluster's secrets: nkd must never lose it to a bad argument, follow a
 // link or trust a file it did not create there, nor quote a secret file in an error.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,7 @@ import {
   REPO_ROOT,
   removeTempDirs,
   sandbox,
+  statTree,
   writeConfig,
   type Sandbox,
 } from '../helpers/cli.js';
@@ -101,6 +102,50 @@ describe.concurrent('a cluster NAME from the command line', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(listTree(join(sb.state, 'clusters')).filter((p) => /^[^/]+\/$/.test(p))).toEqual(['demo/']);
   });
+});
+
+/** Path → content of every file below `dir` but the debug logs. */
+function contents(dir: string): Map<string, string> {
+  return new Map(
+    statTree(dir)
+      .filter((e) => e.type === 'file' && !e.path.includes('logs/'))
+      .map((e) => [e.path, readFileSync(join(dir, e.path), 'latin1')]),
+  );
+}
+
+describe.concurrent('a refused command changes nothing', () => {
+  const refusals: [string, (cluster: string) => void][] = [
+    ['a PKI file missing', (cluster) => rmSync(join(cluster, 'pki', 'sa.key'))],
+    ['a corrupt deploy checkpoint', (cluster) => writeFileSync(join(cluster, 'deploy-state.json'), '{')],
+    [
+      'half an Ignition service CA',
+      (cluster) => {
+        mkdirSync(join(cluster, 'ignition-service'), { mode: 0o700 });
+        writeFileSync(join(cluster, 'ignition-service', 'ca.crt'), 'x', { mode: 0o600 });
+      },
+    ],
+  ];
+  it.each(refusals)(
+    'a dry-run refused for %s (exit 4) keeps plan.json and every asset',
+    async (_, breakIt) => {
+      const sb = sandbox();
+      expect((await sb.run(['deploy', '-f', LIBVIRT, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(
+        0,
+      );
+      const cluster = join(sb.state, 'clusters', 'demo');
+      breakIt(cluster);
+      const before = contents(cluster);
+      // A changed config: had the run gone ahead, the assets would change.
+      const changed = writeConfig(
+        sb.root,
+        edit(readFileSync(LIBVIRT, 'utf8'), 'runtime: containerd', 'runtime: crio'),
+      );
+      const r = await sb.run(['deploy', '-f', changed, '--dry-run', '--state-dir', sb.state]);
+      expect(r.exitCode, r.stderr).toBe(4);
+      expect(contents(cluster)).toEqual(before);
+      expect(before.has('plan.json')).toBe(true);
+    },
+  );
 });
 
 describe.concurrent('secret state files', () => {
