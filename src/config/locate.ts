@@ -1,6 +1,7 @@
 // Maps a key path of the parsed config back to a line and column of the YAML source, so every problem
 // can be reported as FILE:LINE:COL. Scalars point at their value; mappings, lists and empty values
 // point at their key (the line a person looks for); missing keys point at the nearest existing key.
+import { capValue } from '../lib/cap.js';
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
 export type KeyPath = readonly (string | number)[];
@@ -12,7 +13,9 @@ export interface SourcePosition {
 
 export function formatKeyPath(path: KeyPath): string {
   let out = '';
-  for (const part of path) {
+  for (const raw of path) {
+    // A key comes from the user's file: bounded like every echoed value.
+    const part = typeof raw === 'number' ? raw : capValue(raw);
     out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
   }
   return out === '' ? '(root)' : out;

@@ -11,12 +11,14 @@ import {
   parseIpv4,
   type Cidr,
 } from '../lib/ipv4.js';
+import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
-import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
+import { checkSubnetRoom } from './semantic-subnets.js';
 import { providerFor } from '../../providers/registry.js';
 
 /** kubeadm's preflight refuses control-plane nodes below these (NumCPU and Mem checks). */
@@ -30,9 +32,11 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkPlatformAndAddresses(config),
     ...checkAccess(config),
     ...checkReleaseImage(config),
+    ...checkHousekeeperImage(config),
     ...checkProvider(config),
     ...checkRuntime(config),
     ...checkNetwork(config),
+    ...checkSubnetRoom(config),
   ];
 }
 
@@ -44,7 +48,7 @@ function checkKubernetes(config: ClusterConfig): Problem[] {
     problems.push(
       error(
         ['spec', 'kubernetes', 'version'],
-        `${k8s.version} is not supported: nkd deploys ${supportedRangeText()}`,
+        `${capValue(k8s.version)} is not supported: nkd deploys ${supportedRangeText()}`,
       ),
     );
   }
@@ -52,7 +56,7 @@ function checkKubernetes(config: ClusterConfig): Problem[] {
     problems.push(
       error(
         ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-        `"${k8s.controlPlaneEndpoint}" must be host:port with a port from 1 to 65535`,
+        `"${capValue(k8s.controlPlaneEndpoint)}" must be host:port with a port from 1 to 65535`,
       ),
     );
   }
@@ -195,12 +199,12 @@ function resolveGateway(
   if (text === undefined) return firstHost(cidr);
   const gateway = parseIpv4(text);
   if (gateway === undefined) {
-    problems.push(error(path, `"${text}" is not an IPv4 address`));
+    problems.push(error(path, `"${capValue(text)}" is not an IPv4 address`));
     return undefined;
   }
   // A gateway is an ordinary host address of the network: check it as one (with no gateway yet).
   if (!isAssignable(cidr, -1, gateway)) {
-    problems.push(error(path, `${text} is not a host address of ${formatCidr(cidr)}`));
+    problems.push(error(path, `${capValue(text)} is not a host address of ${formatCidr(cidr)}`));
     return undefined;
   }
   return gateway;
