@@ -22,7 +22,10 @@ export default class Destroy extends NkdCommand {
     '<%= config.bin %> destroy demo',
     '<%= config.bin %> destroy demo --yes',
     '<%= config.bin %> destroy demo --yes --keep-state',
+    '<%= config.bin %> destroy demo --yes --json',
   ];
+  static override enableJsonFlag = true;
+  protected static override streamsJsonLines = true;
   static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
@@ -36,27 +39,32 @@ export default class Destroy extends NkdCommand {
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<object> {
     const { args, flags } = await this.parse(Destroy);
     const stateDir = this.stateDir(flags);
     const paths = clusterPaths(stateDir, args.name);
     if (!existsSync(paths.root)) {
-      process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
-      return;
+      if (!this.jsonEnabled())
+        process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
+      return { type: 'result', cluster: args.name, existed: false, provisioned: false, stateKept: false };
     }
     const provisioned =
       flags.backend !== undefined || existsSync(stackPaths(paths.root, undefined).engineDir);
     const engine = provisioned ? pulumiEngine(findPulumiCli(flags['pulumi-root']), flags.backend) : undefined;
+    const keep = flags['keep-state'] === true; // undefined when not given
     await confirm(
       provisioned
-        ? `Destroy every resource of cluster ${args.name}?`
-        : `Remove the state of cluster ${args.name} (never provisioned)?`,
+        ? `Destroy every resource of cluster ${args.name}${keep ? ' (keeping its local state)' : ''}?`
+        : keep
+          ? `Forget the provisioning records of cluster ${args.name} (never provisioned; its local state is kept)?`
+          : `Remove the state of cluster ${args.name} (never provisioned)?`,
       flags.yes,
     );
-    const reporter = createReporter({ json: false, log: this.debugLog });
+    const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
+    let done: Awaited<ReturnType<typeof runDestroy>>;
     try {
-      await withInterrupt((signal) =>
-        runDestroy({ cluster: args.name, paths, engine, reporter, signal, keepState: flags['keep-state'] }),
+      done = await withInterrupt((signal) =>
+        runDestroy({ cluster: args.name, paths, engine, reporter, signal, keepState: keep }),
       );
     } finally {
       reporter.close();
@@ -67,6 +75,22 @@ export default class Destroy extends NkdCommand {
         this.debugLog.attachToCluster(paths.logs);
       }
     }
-    this.out(`Cluster ${args.name} destroyed${flags['keep-state'] ? `; state kept in ${paths.root}` : ''}.`);
+    if (!this.jsonEnabled()) this.out(destroyedText(args.name, done.engineRan, keep, paths.root));
+    return {
+      type: 'result',
+      cluster: args.name,
+      existed: true,
+      provisioned: done.engineRan,
+      stateKept: keep,
+      ...(keep ? { stateDir: paths.root } : {}),
+    };
   }
+}
+
+/** The last line, true to what happened: infrastructure destroyed or none, state removed or kept. */
+function destroyedText(name: string, engineRan: boolean, keep: boolean, root: string): string {
+  if (engineRan) return `Cluster ${name} destroyed${keep ? `; its local state is kept in ${root}` : ''}.`;
+  return keep
+    ? `Cluster ${name} was never provisioned: nothing destroyed; its local state is kept in ${root}.`
+    : `Cluster ${name} was never provisioned: its local state was removed.`;
 }

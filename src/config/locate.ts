@@ -23,7 +23,11 @@ export function formatKeyPath(path: KeyPath): string {
 
 function keyNode(map: unknown, key: string | number): { key: Node; value: unknown } | undefined {
   if (!isMap(map)) return undefined;
-  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+  const named = (match: (k: string) => boolean) =>
+    map.items.find((item) => isScalar(item.key) && match(String(item.key.value)));
+  // Exact first; then regardless of case, for readers that normalize key case (config import).
+  const wanted = String(key);
+  const pair = named((k) => k === wanted) ?? named((k) => k.toLowerCase() === wanted.toLowerCase());
   return pair ? { key: pair.key as Node, value: pair.value } : undefined;
 }
 
@@ -54,4 +58,14 @@ export function locate(doc: Document, counter: LineCounter, path: KeyPath, keyOf
   const node = findNode(doc, path, keyOf);
   const offset = node?.range?.[0] ?? 0;
   return counter.linePos(offset);
+}
+
+/** The inverse of formatKeyPath: "a.b[2].c" → ['a', 'b', 2, 'c']; "(root)" and "(yaml)" → []. */
+export function parseKeyPath(text: string): KeyPath {
+  if (text.startsWith('(')) return [];
+  const out: (string | number)[] = [];
+  for (const match of text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    out.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+  }
+  return out;
 }
