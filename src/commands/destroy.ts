@@ -29,7 +29,10 @@ export default class Destroy extends NkdCommand {
     '<%= config.bin %> destroy demo --yes',
     '<%= config.bin %> destroy demo --yes --keep-state',
     'NKD_PASSPHRASE_FILE=~/team.passphrase <%= config.bin %> destroy demo --yes --backend s3://team-bucket/nkd',
+    '<%= config.bin %> destroy demo --yes --json',
   ];
+  static override enableJsonFlag = true;
+  protected static override streamsJsonLines = true;
   static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
@@ -49,14 +52,15 @@ export default class Destroy extends NkdCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<object> {
     const { args, flags } = await this.parse(Destroy);
     const stateDir = this.stateDir(flags);
     const paths = clusterPaths(stateDir, args.name);
     // With a shared backend the stack is the state: another operator may destroy what they never deployed.
     if (!existsSync(paths.root) && flags.backend === undefined) {
-      process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
-      return;
+      if (!this.jsonEnabled())
+        process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
+      return { type: 'result', cluster: args.name, existed: false, provisioned: false, stateKept: false };
     }
     const provisioned =
       flags.backend !== undefined || existsSync(stackPaths(paths.root, undefined).engineDir);
@@ -70,17 +74,21 @@ export default class Destroy extends NkdCommand {
       await ensurePlugins(cli, plannedPlugins(paths), { pluginDir: flags['plugin-dir'] });
       engine = pulumiEngine(cli, flags.backend);
     }
+    const keep = flags['keep-state'] === true; // undefined when not given
     await confirm(
       provisioned
-        ? `Destroy every resource of cluster ${args.name}?`
-        : `Remove the state of cluster ${args.name} (never provisioned)?`,
+        ? `Destroy every resource of cluster ${args.name}${keep ? ' (keeping its local state)' : ''}?`
+        : keep
+          ? `Forget the provisioning records of cluster ${args.name} (never provisioned; its local state is kept)?`
+          : `Remove the state of cluster ${args.name} (never provisioned)?`,
       flags.yes,
     );
     ensurePrivateDir(paths.root); // the cluster lock lives there
-    const reporter = createReporter({ json: false, log: this.debugLog });
+    const reporter = createReporter({ json: this.jsonEnabled(), log: this.debugLog });
+    let done: Awaited<ReturnType<typeof runDestroy>>;
     try {
-      await withInterrupt((signal) =>
-        runDestroy({ cluster: args.name, paths, engine, reporter, signal, keepState: flags['keep-state'] }),
+      done = await withInterrupt((signal) =>
+        runDestroy({ cluster: args.name, paths, engine, reporter, signal, keepState: keep }),
       );
     } finally {
       reporter.close();
@@ -91,7 +99,15 @@ export default class Destroy extends NkdCommand {
         this.debugLog.attachToCluster(paths.logs);
       }
     }
-    this.out(`Cluster ${args.name} destroyed${flags['keep-state'] ? `; state kept in ${paths.root}` : ''}.`);
+    if (!this.jsonEnabled()) this.out(destroyedText(args.name, done.engineRan, keep, paths.root));
+    return {
+      type: 'result',
+      cluster: args.name,
+      existed: true,
+      provisioned: done.engineRan,
+      stateKept: keep,
+      ...(keep ? { stateDir: paths.root } : {}),
+    };
   }
 }
 
@@ -105,4 +121,12 @@ function plannedPlugins(paths: ClusterPaths): readonly { name: string; version: 
 
 function hasPlatform(v: unknown): v is { platform?: { name?: PlatformName } } {
   return isJsonObject(v) && (v.platform === undefined || isJsonObject(v.platform));
+}
+
+/** The last line, true to what happened: infrastructure destroyed or none, state removed or kept. */
+function destroyedText(name: string, engineRan: boolean, keep: boolean, root: string): string {
+  if (engineRan) return `Cluster ${name} destroyed${keep ? `; its local state is kept in ${root}` : ''}.`;
+  return keep
+    ? `Cluster ${name} was never provisioned: nothing destroyed; its local state is kept in ${root}.`
+    : `Cluster ${name} was never provisioned: its local state was removed.`;
 }

@@ -17,7 +17,9 @@ export default class Kubeconfig extends NkdCommand {
     '<%= config.bin %> kubeconfig demo > demo.kubeconfig',
     '<%= config.bin %> kubeconfig demo --merge',
     '<%= config.bin %> kubeconfig demo --merge --kubeconfig ~/.kube/lab --set-current',
+    '<%= config.bin %> kubeconfig demo --json | jq -r .kubeconfig',
   ];
+  static override enableJsonFlag = true;
   static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     merge: Flags.boolean({ description: 'Merge into the kubeconfig file instead of printing' }),
@@ -30,7 +32,7 @@ export default class Kubeconfig extends NkdCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<object> {
     const { args, flags } = await this.parse(Kubeconfig);
     const paths = clusterPaths(this.stateDir(flags), args.name);
     if (!existsSync(paths.adminKubeconfig)) {
@@ -41,8 +43,8 @@ export default class Kubeconfig extends NkdCommand {
     }
     const text = readFileSync(paths.adminKubeconfig, 'utf8');
     if (!flags.merge) {
-      this.out(text);
-      return;
+      if (!this.jsonEnabled()) this.out(text);
+      return { cluster: args.name, kubeconfig: text };
     }
     const target = flags.kubeconfig ?? defaultKubeconfigPath();
     refuseDirectory(target, flags.kubeconfig !== undefined);
@@ -59,7 +61,14 @@ export default class Kubeconfig extends NkdCommand {
     renameSync(temp, target);
     const action = result.replaced.length > 0 ? 'Refreshed' : 'Added';
     const current = result.currentContextChanged ? '; it is now the current context' : '';
-    this.out(`${action} context nkd-admin@${args.name} in ${target}${current}`);
+    if (!this.jsonEnabled()) this.out(`${action} context nkd-admin@${args.name} in ${target}${current}`);
+    return {
+      cluster: args.name,
+      merged: target,
+      context: `nkd-admin@${args.name}`,
+      action: action.toLowerCase(),
+      currentContext: result.currentContextChanged,
+    };
   }
 }
 

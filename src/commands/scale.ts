@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
@@ -56,7 +57,10 @@ export default class Scale extends NkdCommand {
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Scale);
     const stateDir = this.stateDir(flags);
-    const deployed = readDeployedConfig(clusterPaths(stateDir, args.name));
+    const paths = clusterPaths(stateDir, args.name);
+    if (!existsSync(paths.root))
+      throw new NkdError(`no cluster named ${args.name} in ${stateDir}`, ExitCode.State);
+    const deployed = readDeployedConfig(paths);
     if (!deployed) {
       throw new NkdError(
         `cluster ${args.name} in ${stateDir} was never provisioned: run \`nkd deploy -f <config>\` first`,

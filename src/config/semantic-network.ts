@@ -1,6 +1,7 @@
 // Checks of spec.network that the schema cannot express: the version must be one nkd bundles, and
 // version/manifest only make sense with a plugin nkd installs, and not together.
 import { BUNDLED_NETWORK_VERSIONS } from '../addons/network/versions.js';
+import { capValue } from '../lib/cap.js';
 import { error, type Problem } from './problems.js';
 import type { ClusterConfig } from './schema.js';
 
@@ -37,7 +38,10 @@ export function checkNetwork(config: ClusterConfig): Problem[] {
   const bundled = BUNDLED_NETWORK_VERSIONS[plugin];
   if (version !== '' && !bundled.includes(version)) {
     return [
-      error(path('version'), `${plugin} ${version} is not bundled; bundled versions: ${bundled.join(', ')}`),
+      error(
+        path('version'),
+        `${plugin} ${capValue(version)} is not bundled; bundled versions: ${bundled.join(', ')}`,
+      ),
     ];
   }
   return [];

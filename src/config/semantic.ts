@@ -11,12 +11,14 @@ import {
   parseIpv4,
   type Cidr,
 } from '../lib/ipv4.js';
+import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
-import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
+import { checkSubnetRoom } from './semantic-subnets.js';
 import { providerFor } from '../../providers/registry.js';
 
 /** kubeadm's preflight refuses control-plane nodes below these (NumCPU and Mem checks). */
@@ -30,9 +32,11 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkPlatformAndAddresses(config),
     ...checkAccess(config),
     ...checkReleaseImage(config),
+    ...checkHousekeeperImage(config),
     ...checkProvider(config),
     ...checkRuntime(config),
     ...checkNetwork(config),
+    ...checkSubnetRoom(config),
   ];
 }
 
@@ -41,13 +45,15 @@ function checkKubernetes(config: ClusterConfig): Problem[] {
   const k8s = config.spec.kubernetes;
   const version = parseKubeVersion(k8s.version);
   if (version && !isSupported(version)) {
-    problems.push(error(['spec', 'kubernetes', 'version'], unsupportedReason(k8s.version, version)));
+    problems.push(
+      error(['spec', 'kubernetes', 'version'], unsupportedReason(capValue(k8s.version), version)),
+    );
   }
   if (k8s.controlPlaneEndpoint !== '' && !parseEndpoint(k8s.controlPlaneEndpoint)) {
     problems.push(
       error(
         ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-        `"${k8s.controlPlaneEndpoint}" must be host:port with a port from 1 to 65535`,
+        `"${capValue(k8s.controlPlaneEndpoint)}" must be host:port with a port from 1 to 65535`,
       ),
     );
   }
@@ -190,12 +196,12 @@ function resolveGateway(
   if (text === undefined) return firstHost(cidr);
   const gateway = parseIpv4(text);
   if (gateway === undefined) {
-    problems.push(error(path, `"${text}" is not an IPv4 address`));
+    problems.push(error(path, `"${capValue(text)}" is not an IPv4 address`));
     return undefined;
   }
   // A gateway is an ordinary host address of the network: check it as one (with no gateway yet).
   if (!isAssignable(cidr, -1, gateway)) {
-    problems.push(error(path, `${text} is not a host address of ${formatCidr(cidr)}`));
+    problems.push(error(path, `${capValue(text)} is not a host address of ${formatCidr(cidr)}`));
     return undefined;
   }
   return gateway;

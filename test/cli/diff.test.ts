@@ -4,7 +4,7 @@ import { loadPki } from '../../src/pki/index.js';
 import { startFakeKubeApi } from '../helpers/fake-kube-api.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
+import { nonEmptyLines, removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
 import { configYaml } from '../helpers/configs.js';
 
 afterAll(removeTempDirs);
@@ -74,9 +74,10 @@ describe('nkd diff', () => {
     const other = writeConfig(sb.root, configYaml({ workers: { count: 2 }, runtime: 'crio' }), 'crio.yaml');
     const r = await sb.run(['diff', '-f', other, '--state-dir', sb.state]);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/✖ spec\.runtime: containerd → crio: existing nodes keep the runtime/);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+    // The listing is the output (stdout), refused changes included; stderr has the one error line.
+    expect(r.stdout).toMatch(/✖ spec\.runtime: containerd → crio: existing nodes keep the runtime/);
+    expect(nonEmptyLines(r.stderr).filter((l) => !l.startsWith('warning: '))).toEqual([
       'nkd: 1 change(s) cannot be made to the deployed cluster demo',
-    );
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 // Every kind of config mistake a user makes, run through the real CLI: `nkd validate` and
 // `nkd deploy --dry-run` must both exit 3, point at the exact line and key path of the mistake
 // (FILE:LINE:COL: key.path: message), and leave the state directory untouched.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   edit,
@@ -439,7 +440,17 @@ describe.concurrent('the base configs are valid (so each case below is exactly o
     ['openstack', OPENSTACK_BASE],
   ])('%s base validates with no warnings', async (_name, yaml) => {
     const sb = sandbox();
-    const file = writeConfig(sb.root, yaml);
+    // With the base image present (a missing local image is warned about) and the OpenStack Ignition
+    // service address set (deploy needs it; a dry-run does not, so it is a warning).
+    const image = join(sb.root, 'nestos.qcow2');
+    writeFileSync(image, '');
+    const complete = yaml
+      .replace('/var/lib/libvirt/images/nestos.qcow2', image)
+      .replace(
+        'externalNetwork: public\n',
+        'externalNetwork: public\n      ignitionService:\n        advertise: 203.0.113.10:22623\n',
+      );
+    const file = writeConfig(sb.root, complete);
     const r = await sb.run(['validate', '-f', file]);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);

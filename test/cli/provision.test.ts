@@ -179,6 +179,10 @@ describe('OpenStack deploy preflight', () => {
     });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/spec\.platform\.openstack\.ignitionService\.advertise is not set/);
+    // ...at its place in the file, as validate reports it.
+    expect(r.stderr).toMatch(
+      /^.*openstack\.yaml:\d+:\d+: spec\.platform\.openstack\.ignitionService\.advertise: is not set/m,
+    );
     expect(existsSync(sb.state)).toBe(false);
   });
 });
@@ -196,7 +200,9 @@ describe('OpenStack deploy preflight on a malformed address', () => {
       env: { NKD_PULUMI_ROOT: brokenPulumiRoot() },
     });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/ignitionService\.advertise "203\.0\.113\.10" must be host:port/);
+    expect(r.stderr).toMatch(
+      /openstack\.yaml:\d+:\d+: spec\.platform\.openstack\.ignitionService\.advertise: "203\.0\.113\.10" must be host:port/,
+    );
     expect(existsSync(sb.state)).toBe(false);
   });
 });

@@ -90,6 +90,8 @@ describe('planCluster', () => {
     const plan = planCluster(
       validConfig({
         workers: { count: 997 },
+        // Each node takes a /24 of podSubnet: 1000 nodes need a /14.
+        kubernetes: { podSubnet: '10.64.0.0/14' },
         platform: { libvirt: { image: '/i.qcow2', network: { cidr: '10.20.0.0/16' } } },
       }),
     );
