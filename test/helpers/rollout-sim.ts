@@ -77,6 +77,7 @@ export function rolloutSim(options: {
       kubeadmVersion: version,
       ...(node.role === 'control-plane' ? { controlPlaneVersion: version } : {}),
     });
+    host.versionOfImage = options.versionOfImage;
     host.onCommand = (line) => {
       if (line === 'systemctl restart kubelet') setKubelet(node.name, host.kubeadmVersion);
       if (line === 'systemctl reboot')
