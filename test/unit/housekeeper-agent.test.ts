@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
-import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
+import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
@@ -501,15 +501,50 @@ describe('run', () => {
 
 describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
   const host = chrootExecutor('/');
-  it('runs the command in the root without a shell and returns its exit code and output', async () => {
-    expect(await host.run(['echo', '$(id)', ';', 'true'])).toMatchObject({
-      exitCode: 0,
-      stdout: '$(id) ; true',
-    });
-    const missing = await host.run(['ls', '/nonexistent-housekeeper-test']);
+  it('runs a read in the root without a shell and returns its exit code and output', async () => {
+    const missing = await host.run(['cat', '/nonexistent-housekeeper-test', '$(id)']);
     expect(missing.exitCode).not.toBe(0);
-    expect(missing.stderr).toContain('No such file or directory');
-    expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+    expect(missing.stderr).toContain('$(id)');
+  });
+});
+
+describe('host commands that change the host', () => {
+  function recorder(answers: Record<string, { exitCode: number; stdout?: string; stderr?: string }> = {}) {
+    const calls: string[] = [];
+    const host = hostExecutor(
+      async (argv) => {
+        calls.push(argv.join(' '));
+        const a = Object.entries(answers).find(([prefix]) => argv.join(' ').startsWith(prefix))?.[1];
+        return { exitCode: a?.exitCode ?? 0, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
+      },
+      () => 'nkd-housekeeper-1',
+    );
+    return { calls, host };
+  }
+
+  it('run as a transient host unit with a time limit, outside the agent pod, their output read back', async () => {
+    const r = recorder({
+      'systemd-run': { exitCode: 1 },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.out': { exitCode: 0, stdout: '[upgrade] ...\n' },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.err': { exitCode: 0, stdout: 'error: etcd is unhealthy\n' },
+    });
+    const result = await r.host.run(['kubeadm', 'upgrade', 'apply', 'v1.30.4', '--yes']);
+    expect(result).toEqual({ exitCode: 1, stdout: '[upgrade] ...\n', stderr: 'error: etcd is unhealthy\n' });
+    expect(r.calls[1]).toBe(
+      'systemd-run --wait --collect --quiet --unit=nkd-housekeeper-1 --property=Type=exec ' +
+        '--property=RuntimeMaxSec=1800 --property=StandardOutput=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.out ' +
+        '--property=StandardError=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.err -- kubeadm upgrade apply v1.30.4 --yes',
+    );
+  });
+
+  it('while reads run directly', async () => {
+    const r = recorder();
+    await r.host.run(['rpm-ostree', 'status', '--json']);
+    await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet', '--version']);
+    expect(r.calls).toEqual([
+      'rpm-ostree status --json',
+      '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet --version',
+    ]);
   });
 });
 
