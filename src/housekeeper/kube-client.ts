@@ -106,6 +106,13 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
   }
 
   return {
+    async serverVersion() {
+      const version = await object<{ gitVersion?: unknown }>('GET', '/version');
+      if (typeof version.gitVersion !== 'string') {
+        throw new KubeApiError(`${server}: GET /version has no gitVersion`, 'protocol');
+      }
+      return version.gitVersion;
+    },
     getNode(name) {
       return getOrMissing<NodeObject>(`/api/v1/nodes/${seg(name)}`);
     },

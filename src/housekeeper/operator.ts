@@ -4,7 +4,7 @@
 // Everything it needs is in the API, so a restarted operator continues exactly where it was.
 import { isDeepStrictEqual } from 'node:util';
 import { etcdProblem, unhealthyPods } from './health.js';
-import { tryLead } from './leader.js';
+import { LeaderElector } from './leader.js';
 import { nodeViewOf, planRollout } from './planner.js';
 import { TARGET_ANNOTATION, type HousekeeperKube, type UpdateObject, type UpdateStatus } from './types.js';
 
@@ -108,23 +108,35 @@ export class Operator {
           const timer = setTimeout(resolve, ms);
           s.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
         }));
+    const elector = new LeaderElector({
+      kube: this.options.kube,
+      namespace: this.options.namespace,
+      identity: this.options.identity,
+      leaseDurationSeconds: this.options.leaseDurationSeconds ?? 30,
+      now: this.now,
+    });
     let leading = false;
     while (!signal.aborted) {
+      let lead: boolean;
       try {
-        const lead = await tryLead({
-          kube: this.options.kube,
-          namespace: this.options.namespace,
-          identity: this.options.identity,
-          leaseDurationSeconds: this.options.leaseDurationSeconds ?? 30,
-          now: this.now,
-        });
-        if (lead !== leading) this.log(lead ? 'leading' : 'not leading: another operator holds the lease');
-        leading = lead;
+        lead = await elector.tryLead();
+      } catch (err) {
+        // The renewal got no answer: still leading until the renew deadline of the last one passes.
+        lead = elector.leading();
+        this.log(`could not renew the lease: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      try {
         if (lead) await this.reconcileOnce();
       } catch (err) {
         this.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
       }
+      if (lead !== leading) this.log(lead ? 'leading' : 'not leading: another operator holds the lease');
+      leading = lead;
       await sleep(pollMs, signal);
     }
+    // Stopping (SIGTERM): hand the lease back so the next operator need not wait out its duration.
+    await elector.release().catch((err: unknown) => {
+      this.log(`could not release the lease: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 }

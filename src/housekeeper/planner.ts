@@ -3,6 +3,7 @@
 // pure (no I/O, `now` is an input) and reads all of its state from the annotations and the previous
 // status, so an operator that restarts at any point makes exactly the decision it would have made had it
 // kept running. The operator (operator.ts) only applies the decision.
+import { stalled } from './deadlines.js';
 import { nodeAtTarget, updateKey, updateKeyPrefix, type NodeView } from './node-view.js';
 import type {
   Condition,
@@ -71,10 +72,18 @@ function asksSame(target: NodeTarget, spec: UpdateObject['spec']): boolean {
   );
 }
 
-function standingOf(node: NodeView, update: UpdateObject, key: string, atTarget: boolean): Standing {
+function standingOf(
+  node: NodeView,
+  update: UpdateObject,
+  key: string,
+  atTarget: boolean,
+  now: string,
+): Standing {
   const progress = node.progress?.key === key ? node.progress : undefined;
   if (progress?.phase === 'failed') return { kind: 'failed', progress };
   if (progress?.phase === 'done') return { kind: 'finished', progress };
+  const overdue = progress && stalled(progress, update, now);
+  if (overdue) return { kind: 'failed', progress: overdue };
   if (progress) return { kind: 'active', progress };
   if (node.target?.key === key) return { kind: 'active' };
   const other = node.target;
@@ -264,7 +273,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
 
   const rows: Row[] = sorted.map((node) => {
     const atTarget = nodeAtTarget(node, spec);
-    return { node, atTarget, standing: standingOf(node, update, key, atTarget) };
+    return { node, atTarget, standing: standingOf(node, update, key, atTarget, now) };
   });
   const failed = rows.filter((r) => r.standing.kind === 'failed');
   const occupying = rows.filter(isOccupying);

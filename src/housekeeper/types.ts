@@ -226,6 +226,8 @@ export type MergePatch<T> = {
  * HTTP answer came.
  */
 export interface HousekeeperKube {
+  /** GET /version: the API server's gitVersion (vX.Y.Z), readable by every identity. */
+  serverVersion(): Promise<string>;
   getNode(name: string): Promise<NodeObject | undefined>;
   listNodes(): Promise<NodeObject[]>;
   /** JSON merge patch of a node (annotations, labels, spec.unschedulable). */

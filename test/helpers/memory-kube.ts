@@ -74,6 +74,8 @@ export class MemoryKube implements HousekeeperKube {
   readonly calls: string[] = [];
   /** Evicted/deleted pods linger with a deletionTimestamp until finishTerminating(). */
   graceful = false;
+  /** What GET /version answers. */
+  apiServerVersion = 'v1.29.6';
   private version = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -184,6 +186,10 @@ export class MemoryKube implements HousekeeperKube {
     const patched = mergePatch(node, patch);
     this.nodes.set(name, patched);
     return copy(patched);
+  }
+
+  async serverVersion(): Promise<string> {
+    return this.apiServerVersion;
   }
 
   async listPods(options: { namespace?: string; nodeName?: string }): Promise<PodObject[]> {

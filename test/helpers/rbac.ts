@@ -6,6 +6,8 @@
 import type { KubeObject } from '../../src/cluster/types.js';
 
 export interface RequestAttributes {
+  /** Set for a non-resource request (/version, /healthz): its path. */
+  nonResourcePath?: string;
   verb: string;
   apiGroup: string;
   resource: string;
@@ -27,7 +29,16 @@ export function requestAttributes(method: string, url: string): RequestAttribute
     apiGroup = parts[1]!;
     rest = parts.slice(3);
   } else {
-    throw new Error(`not a resource request: ${method} ${url}`);
+    const verb = method === 'GET' ? 'get' : method.toLowerCase();
+    return {
+      nonResourcePath: path,
+      verb,
+      apiGroup: '',
+      resource: '',
+      subresource: '',
+      namespace: '',
+      name: '',
+    };
   }
   let namespace = '';
   // /namespaces/<ns>/<resource>...: a namespaced request (a bare /namespaces/<ns> is the Namespace itself).
@@ -70,11 +81,18 @@ function ruleAllows(rule: Rule, a: RequestAttributes): boolean {
 const ref = (o: KubeObject) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /** Whether the service account `namespace/name` may make the request under the given manifests. */
+/**
+ * Non-resource paths every identity may GET under Kubernetes' default bootstrap policy: the ClusterRole
+ * system:public-info-viewer (bound to system:authenticated and system:unauthenticated).
+ */
+const PUBLIC_INFO = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
+
 export function rbacAllows(
   manifests: readonly KubeObject[],
   serviceAccount: { namespace: string; name: string },
   a: RequestAttributes,
 ): boolean {
+  if (a.nonResourcePath !== undefined) return a.verb === 'get' && PUBLIC_INFO.has(a.nonResourcePath);
   const roles = new Map(
     manifests.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').map((o) => [ref(o), o]),
   );

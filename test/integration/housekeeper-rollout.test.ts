@@ -35,6 +35,8 @@ const NODES: SimNode[] = [
   { name: 'demo-worker-2', role: 'worker' },
   { name: 'demo-worker-3', role: 'worker' },
 ];
+/** A newer NestOS build with the same Kubernetes: what an OS-only Update may boot. */
+const PATCHED = 'hub.example/nestos:v1.36-patched';
 const versionOfImage = (image: string) => (image === NEW ? 'v1.37.2' : 'v1.36.3');
 
 interface World {
@@ -56,6 +58,7 @@ async function world(): Promise<World> {
         roles: n.role === 'control-plane' ? ['control-plane'] : [],
         kubeletVersion: 'v1.36.3',
       })),
+      serverVersion: 'v1.36.3',
       bearerTokens: { [OPERATOR_TOKEN]: { cn: OPERATOR_IDENTITY }, [AGENT_TOKEN]: { cn: AGENT_IDENTITY } },
     },
   });
@@ -194,7 +197,7 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
       },
     ]);
     const s = sim(w);
-    const { metadata } = await startUpgrade(w.admin, { osImageURL: NEW, drainTimeoutSeconds: 30 });
+    const { metadata } = await startUpgrade(w.admin, { osImageURL: PATCHED, drainTimeoutSeconds: 30 });
     await s.until(async () => (await s.update(metadata.name))?.status?.phase === 'Failed');
     const status = (await s.update(metadata.name))!.status!;
     const worker1 = status.nodes!.find((n) => n.name === 'demo-worker-1')!;

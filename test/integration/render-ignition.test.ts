@@ -535,6 +535,12 @@ function expectNoAdminCredentials({ root, pki }: NodeContext): void {
   }
 }
 
+function expectNoZincatiUpdates({ root }: NodeContext): void {
+  // Housekeeper owns OS updates: Zincati (where the image ships it) must not reboot nodes undrained.
+  const config = root.readFile('/etc/zincati/config.d/90-nkd-housekeeper.toml');
+  expect(config).toMatch(/^\[updates\]\nenabled = false$/m);
+}
+
 async function expectRebase({ root }: NodeContext): Promise<void> {
   expect(root.enabledUnits()).toContain('nkd-rebase.service');
   const unit = root.readFile('/etc/systemd/system/nkd-rebase.service');
@@ -666,6 +672,9 @@ describe.skipIf(!ignitionAvailable() || process.getuid?.() !== 0)(
           });
           it('gets its hostname, /etc/hosts and the admin user with the ssh key', () => {
             expectIdentity(context());
+          });
+          it('turns Zincati auto-updates off: Housekeeper upgrades the OS', () => {
+            expectNoZincatiUpdates(context());
           });
           it('loads the kernel modules and sysctls Kubernetes needs', () => {
             expectKernelSettings(context());

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
-import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
+import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
@@ -19,6 +19,9 @@ const KEY = 'housekeeper-system/up@1';
 const STATUS = 'rpm-ostree status --json';
 const REBASE = `rpm-ostree rebase --experimental ostree-unverified-registry:${NEW}`;
 const MANIFESTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const STAGED = '/ostree/deploy/nestos/deploy/bbb.0/usr/bin';
+const STAGED_KUBELET = `${STAGED}/kubelet --version`;
+const STAGED_KUBEADM = `${STAGED}/kubeadm version -o short`;
 const CAT = `cat ${MANIFESTS.map((c) => `/etc/kubernetes/manifests/${c}.yaml`).join(' ')}`;
 
 function target(over: Partial<NodeTarget> = {}): NodeTarget {
@@ -114,9 +117,9 @@ describe('upgrading the OS', () => {
     w.handOut(target({ osImageURL: NEW }));
 
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, STAGED_KUBELET, 'systemctl reboot']);
     // Each phase was on the node before its side effect started.
-    expect(w.host.observed).toEqual([undefined, 'upgrading-os', 'upgrading-os', 'rebooting']);
+    expect(w.host.observed).toEqual([undefined, 'upgrading-os', 'upgrading-os', 'upgrading-os', 'rebooting']);
     expect(w.kube.calls.filter((c) => c.startsWith('evict'))).toEqual(['evict shop/web-1']);
     const cordonAt = w.kube.calls.findIndex((c) => c.includes('"unschedulable":true'));
     const drainingAt = w.kube.calls.findIndex((c) => c.includes('\\"phase\\":\\"draining\\"'));
@@ -126,7 +129,7 @@ describe('upgrading the OS', () => {
     w.host.reboot();
     w.advance(120_000);
     expect(await w.agent().step()).toBe('done');
-    expect(w.commandsFrom(4)).toEqual([STATUS]);
+    expect(w.commandsFrom(5)).toEqual([STATUS]);
     const done = w.kube.progress(NODE);
     expect(done).toMatchObject({
       phase: 'done',
@@ -145,7 +148,7 @@ describe('upgrading the OS', () => {
     w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('upgrading-os', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, STAGED_KUBELET, 'systemctl reboot']);
   });
 
   it('waits for a pending reboot, and fails when it never comes', async () => {
@@ -236,6 +239,56 @@ describe('upgrading Kubernetes', () => {
   });
 });
 
+describe('version rules, checked before they can strand a node', () => {
+  it('does not even cordon for a Kubernetes version kubeadm cannot reach from the API server', async () => {
+    const skip = world({}, { kubeadmVersion: 'v1.31.2' });
+    skip.kube.apiServerVersion = 'v1.29.6';
+    skip.handOut(target({ kubeVersion: 'v1.31.2' }));
+    expect(await skip.agent().step()).toBe('failed');
+    expect(skip.kube.progress(NODE)?.lastError).toBe(
+      'not started: the API server runs v1.29.6: kubeadm upgrades one minor version at a time, so v1.31.2 is out of reach',
+    );
+    expect(skip.kube.node(NODE).spec?.unschedulable).toBeUndefined();
+
+    const down = world({}, { kubeadmVersion: 'v1.28.9' });
+    down.handOut(target({ kubeVersion: 'v1.28.9' }));
+    expect(await down.agent().step()).toBe('failed');
+    expect(down.kube.progress(NODE)?.lastError).toMatch(/would be a downgrade/);
+  });
+
+  it('refuses to boot an OS-only image whose kubelet is newer than the API server, and unstages it', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.30.4'; // the new image carries Kubernetes 1.30; the API server is 1.29
+    w.handOut(target({ osImageURL: NEW }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `not booting ${NEW}: its kubelet v1.30.4 would be newer than the API server v1.29.6, which the ` +
+        'version-skew policy forbids; ask for kubeVersion in the same Update',
+    );
+    expect(w.host.commands).not.toContain('systemctl reboot');
+    expect(w.host.commands).toContain('rpm-ostree cleanup --pending');
+    expect(w.host.staged).toBeUndefined();
+  });
+
+  it('refuses to boot an image that does not carry the target kubeadm, before the reboot', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.29.6' });
+    w.host.versionOfImage = () => 'v1.29.6';
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `not booting ${NEW}: it carries kubeadm v1.29.6, and the target is v1.30.4`,
+    );
+    expect(w.host.commands).not.toContain('systemctl reboot');
+  });
+
+  it('boots an OS-only image whose kubelet is not newer than the API server', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.29.8';
+    w.handOut(target({ osImageURL: NEW }));
+    expect(await w.agent().step()).toBe('rebooting');
+  });
+});
+
 describe('reporting the control-plane version', () => {
   it("reports the static pods' version on a control plane, whatever its kubelet says", async () => {
     const w = world({ controlPlane: true, kubeletVersion: 'v1.30.4' }, { controlPlaneVersion: 'v1.29.6' });
@@ -259,7 +312,7 @@ describe('upgrading both', () => {
     const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
     w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, STAGED_KUBEADM, 'systemctl reboot']);
 
     // The new image carries kubelet and kubeadm v1.30.4; the static pods are still the old ones.
     w.host.reboot();
@@ -267,7 +320,7 @@ describe('upgrading both', () => {
     w.kube.setKubelet(NODE, 'v1.30.4');
     expect(await w.agent().step()).toBe('done');
     // No look at the static pods either: with the OS changing, kubeadm always runs (it is idempotent).
-    expect(w.commandsFrom(5)).toEqual([
+    expect(w.commandsFrom(6)).toEqual([
       STATUS,
       CAT,
       'kubeadm version -o short',
@@ -448,15 +501,50 @@ describe('run', () => {
 
 describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
   const host = chrootExecutor('/');
-  it('runs the command in the root without a shell and returns its exit code and output', async () => {
-    expect(await host.run(['echo', '$(id)', ';', 'true'])).toMatchObject({
-      exitCode: 0,
-      stdout: '$(id) ; true',
-    });
-    const missing = await host.run(['ls', '/nonexistent-housekeeper-test']);
+  it('runs a read in the root without a shell and returns its exit code and output', async () => {
+    const missing = await host.run(['cat', '/nonexistent-housekeeper-test', '$(id)']);
     expect(missing.exitCode).not.toBe(0);
-    expect(missing.stderr).toContain('No such file or directory');
-    expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+    expect(missing.stderr).toContain('$(id)');
+  });
+});
+
+describe('host commands that change the host', () => {
+  function recorder(answers: Record<string, { exitCode: number; stdout?: string; stderr?: string }> = {}) {
+    const calls: string[] = [];
+    const host = hostExecutor(
+      async (argv) => {
+        calls.push(argv.join(' '));
+        const a = Object.entries(answers).find(([prefix]) => argv.join(' ').startsWith(prefix))?.[1];
+        return { exitCode: a?.exitCode ?? 0, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
+      },
+      () => 'nkd-housekeeper-1',
+    );
+    return { calls, host };
+  }
+
+  it('run as a transient host unit with a time limit, outside the agent pod, their output read back', async () => {
+    const r = recorder({
+      'systemd-run': { exitCode: 1 },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.out': { exitCode: 0, stdout: '[upgrade] ...\n' },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.err': { exitCode: 0, stdout: 'error: etcd is unhealthy\n' },
+    });
+    const result = await r.host.run(['kubeadm', 'upgrade', 'apply', 'v1.30.4', '--yes']);
+    expect(result).toEqual({ exitCode: 1, stdout: '[upgrade] ...\n', stderr: 'error: etcd is unhealthy\n' });
+    expect(r.calls[1]).toBe(
+      'systemd-run --wait --collect --quiet --unit=nkd-housekeeper-1 --property=Type=exec ' +
+        '--property=RuntimeMaxSec=1800 --property=StandardOutput=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.out ' +
+        '--property=StandardError=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.err -- kubeadm upgrade apply v1.30.4 --yes',
+    );
+  });
+
+  it('while reads run directly', async () => {
+    const r = recorder();
+    await r.host.run(['rpm-ostree', 'status', '--json']);
+    await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet', '--version']);
+    expect(r.calls).toEqual([
+      'rpm-ostree status --json',
+      '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet --version',
+    ]);
   });
 });
 

@@ -343,6 +343,25 @@ describe('planRollout: failed nodes and spec edits', () => {
   });
 });
 
+describe('planRollout: a node that never comes back', () => {
+  it('stops the rollout on a node whose agent went silent past the phase deadline, and names it', () => {
+    const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T13:40:00Z' }); // 32 min before NOW
+    const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
+    expect(d.select).toEqual([]);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.nodes?.[0]).toMatchObject({ name: 'cp-1', phase: 'failed' });
+    expect(d.status.nodes?.[0]?.lastError).toMatch(
+      /^no word from its agent: rebooting since .*rpm-ostree rollback/,
+    );
+  });
+
+  it('waits while the phase is within its deadline', () => {
+    const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T14:00:00Z' });
+    const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
+    expect(d.status.phase).toBe('Progressing');
+  });
+});
+
 describe('planRollout: etcd quorum', () => {
   it('warns that two control planes lose etcd quorum during each control-plane upgrade', () => {
     const two = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('w-1')]);
@@ -551,7 +570,12 @@ describe('planRollout: status bookkeeping', () => {
 
   it('keeps a condition lastTransitionTime while its status holds, and moves it when the status changes', () => {
     const a = plan(update(BOTH), [node('w-1')]);
-    const nodes = [node('w-1', { target: target(), progress: progress('draining') })];
+    const nodes = [
+      node('w-1', {
+        target: target(),
+        progress: progress('draining', { lastTransitionTime: '2025-06-03T14:25:00Z' }),
+      }),
+    ];
     const b = plan(update(BOTH, 1, a.status), nodes, true, LATER);
     expect(condition(b.status, 'Progressing')?.lastTransitionTime).toBe(NOW);
     const c = plan(update(BOTH, 1, b.status), [node('w-1', { at: true })], true, LATER);

@@ -16,6 +16,7 @@ vi.mock('../../src/housekeeper/kube/transport.js', () => ({
     async call(method: string, path: string) {
       sent.push({ method, path });
       const { requestAttributes: attributes } = await import('../helpers/rbac.js');
+      if (path === '/version') return { gitVersion: 'v1.30.4' };
       return attributes(method, path).verb === 'list'
         ? { items: [], metadata: {} }
         : { metadata: { name: 'x' } };
@@ -66,6 +67,7 @@ const NS = HOUSEKEEPER_NAMESPACE;
 const lease = { metadata: { name: 'housekeeper-operator', resourceVersion: '1' }, spec: {} };
 /** Representative arguments: pods anywhere, Updates and leases in Housekeeper's namespace (POD_NAMESPACE). */
 const ARGUMENTS: Record<string, unknown[][]> = {
+  serverVersion: [[]],
   getNode: [['node-a']],
   listNodes: [[]],
   patchNode: [['node-a', { metadata: { annotations: {} } }]],

@@ -5,6 +5,7 @@
 import { KubeStatusError, type PodDisruptionBudgetObject, type PodObject } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
 import { StepFailure } from './progress.js';
+import { upgradePathProblem } from './skew.js';
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 /** Parts of a message beyond this many are counted, not listed: the annotation should stay readable. */
@@ -49,6 +50,11 @@ export async function cordon(ctx: StepContext): Promise<void> {
 }
 
 export async function cordonAndDrain(ctx: StepContext): Promise<StepResult> {
+  // Before the first side effect: a version kubeadm cannot reach must not cost a drained node.
+  if (ctx.progress.phase === 'pending' && ctx.target.kubeVersion) {
+    const problem = upgradePathProblem(await ctx.kube.serverVersion(), ctx.target.kubeVersion);
+    if (problem) throw new StepFailure(`not started: ${problem}`);
+  }
   await cordon(ctx);
   return drainPass(ctx);
 }

@@ -75,11 +75,24 @@ export interface OsStatus {
   booted: string;
   /** Image name of the deployment the next boot starts, when that is not the booted one. */
   pending?: string;
+  /** Where that pending deployment's root is on the host (to read the versions it carries). */
+  pendingRoot?: string;
 }
 
 interface RpmOstreeDeployment {
   booted?: boolean;
   'container-image-reference'?: string;
+  osname?: string;
+  checksum?: string;
+  serial?: number;
+}
+
+/** ostree's layout: /ostree/deploy/<osname>/deploy/<checksum>.<serial> is a deployment's root. */
+function deploymentRoot(d: RpmOstreeDeployment): string | undefined {
+  const { osname, checksum, serial } = d;
+  if (!osname || !checksum || typeof serial !== 'number') return undefined;
+  if (!/^[\w.-]+$/.test(osname) || !/^[0-9a-f]+$/.test(checksum)) return undefined;
+  return `/ostree/deploy/${osname}/deploy/${checksum}.${serial}`;
 }
 
 /**
@@ -96,9 +109,11 @@ export function parseOsStatus(json: string): OsStatus {
   const deployments = Array.isArray(parsed.deployments) ? parsed.deployments : [];
   const image = (d: RpmOstreeDeployment | undefined) => imageName(d?.['container-image-reference'] ?? '');
   const first = deployments[0];
+  const pendingRoot = first && first.booted !== true ? deploymentRoot(first) : undefined;
   return {
     booted: image(deployments.find((d) => d.booted === true)),
     ...(first && first.booted !== true && { pending: image(first) }),
+    ...(pendingRoot && { pendingRoot }),
   };
 }
 
@@ -106,6 +121,24 @@ export const RPM_OSTREE_STATUS = ['rpm-ostree', 'status', '--json'] as const;
 
 export async function readOsStatus(host: HostExecutor): Promise<OsStatus> {
   return parseOsStatus(await runHost(host, RPM_OSTREE_STATUS));
+}
+
+/**
+ * The version a binary of the pending deployment reports (`kubeadm version -o short`, `kubelet
+ * --version`), run from that deployment's root before booting it; undefined when it cannot be read.
+ */
+export async function pendingBinaryVersion(
+  host: HostExecutor,
+  os: OsStatus,
+  binary: 'kubeadm' | 'kubelet',
+): Promise<string | undefined> {
+  if (!os.pendingRoot) return undefined;
+  const path = `${os.pendingRoot}/usr/bin/${binary}`;
+  const out = await tryHost(
+    host,
+    binary === 'kubeadm' ? [path, 'version', '-o', 'short'] : [path, '--version'],
+  );
+  return /v\d+\.\d+\.\d+\S*/.exec(out ?? '')?.[0];
 }
 
 // ------------------------------------------------------------------------------------- Kubernetes
