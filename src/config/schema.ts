@@ -111,6 +111,13 @@ export const clusterConfigSchema = z.strictObject({
           .describe(
             'A file (relative to this config) or https:// URL of a manifest applied instead of the bundled one',
           ),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+          .optional()
+          .describe(
+            'sha256 of the manifest: nkd refuses content that does not match (it is applied as cluster-admin)',
+          ),
       })
       .prefault({}),
     controlPlane: nodeGroup(1, { count: 1 }).prefault({}),
