@@ -7,7 +7,7 @@ import { allocationPool } from './addresses.js';
 export interface ConfigProblem {
   path: string[];
   message: string;
-  severity: 'error';
+  severity: 'error' | 'warning';
 }
 
 function problem(path: string[], message: string): ConfigProblem {
@@ -91,8 +91,21 @@ function checkApiAddress(config: OpenStackConfig, cidr: Cidr): ConfigProblem[] {
   return [];
 }
 
+/** With no API sources, only the node network reaches the API: deploy's own API checks included. */
+function checkApiSources(config: OpenStackConfig): ConfigProblem[] {
+  if (config.apiAllowedCIDRs.length > 0 || config.floatingIPs === 'none') return [];
+  return [
+    {
+      path: ['apiAllowedCIDRs'],
+      message:
+        "is empty: nothing outside the node network can reach the API through its floating IP, this machine included (deploy waits for the API); list this machine's address",
+      severity: 'warning',
+    },
+  ];
+}
+
 export function checkOpenStackConfig(config: OpenStackConfig): ConfigProblem[] {
-  const out = [...checkNetworks(config), ...checkCreatedOnly(config)];
+  const out = [...checkNetworks(config), ...checkCreatedOnly(config), ...checkApiSources(config)];
   const cidr = parseCidr(config.network.cidr);
   if (!isCidr(cidr)) return out; // reported by the generic network checks
   return [...out, ...checkPool(config, cidr), ...checkApiAddress(config, cidr)];

@@ -161,7 +161,7 @@ export const openstackTemplateSection = `  platform:
       floatingIPs: api           # none | api | control-plane | all
       apiEndpoint:
         type: octavia            # a load balancer in front of the control planes; or first-control-plane
-      apiAllowedCIDRs: []        # who may reach 6443 from outside, e.g. [203.0.113.0/24]
+      apiAllowedCIDRs: [203.0.113.0/24]   # who may reach the API (6443) from outside: include this machine
       ignitionService:
         advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy
 `;

@@ -60,6 +60,7 @@ const OPENSTACK_PLATFORM = `  platform:
       network:
         cidr: 10.0.0.0/24
       externalNetwork: public
+      apiAllowedCIDRs: [203.0.113.0/24]
 `;
 /** The same cluster on OpenStack (sized by its flavor), for the OpenStack-only mistakes. */
 const OPENSTACK_BASE = edit(BASE, LIBVIRT_PLATFORM, OPENSTACK_PLATFORM).replaceAll(

@@ -14,6 +14,7 @@ const openstack = (extra: Record<string, unknown> = {}) => ({
     flavor: { controlPlane: 'm1.large', workers: 'm1.medium' },
     network: { cidr: '10.20.0.0/24' },
     externalNetwork: 'public',
+    apiAllowedCIDRs: ['203.0.113.0/24'],
     ignitionService: { advertise: '203.0.113.10:22623' },
     ...extra,
   },
@@ -97,6 +98,15 @@ describe('OpenStack node addresses and the API endpoint in the plan', () => {
         /^spec\.platform\.openstack\.network\.dnsNameservers: only applies to a network nkd creates/,
       ),
     ]);
+  });
+});
+
+describe('OpenStack API sources', () => {
+  it('warns that an empty apiAllowedCIDRs leaves the API unreachable from this machine', () => {
+    expect(problems({ apiAllowedCIDRs: [] }).warnings).toEqual([
+      expect.stringMatching(/^spec\.platform\.openstack\.apiAllowedCIDRs: is empty: .*this machine included/),
+    ]);
+    expect(problems({ apiAllowedCIDRs: [], floatingIPs: 'none' }).warnings).toEqual([]);
   });
 });
 
