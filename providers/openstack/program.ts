@@ -5,10 +5,11 @@
 import * as openstack from '@pulumi/openstack';
 import * as pulumi from '@pulumi/pulumi';
 import { initNode } from '../../src/plan/plan.js';
+import type { NodePlan } from '../../src/plan/types.js';
 import { clusterTag, type ProgramInput, type ProviderProgram } from '../types.js';
 import { apiLoadBalancerAddress } from './addresses.js';
 import type { OpenStackConfig } from './config.js';
-import type { Context } from './context.js';
+import type { Context, NodeNetwork } from './context.js';
 import { apiLoadBalancer } from './endpoint.js';
 import { securityGroups, serverGroups } from './groups.js';
 import {
@@ -17,6 +18,7 @@ import {
   networkLookup,
   resourceName,
   wantsFloatingIp,
+  type NodeBoot,
 } from './layout.js';
 import { createdNetwork, existingNetwork } from './network.js';
 import { floatingIpFor, imageIdOf, nodeResources, type NodeResources } from './nodes.js';
@@ -38,6 +40,49 @@ function context(input: ProgramInput<OpenStackConfig>): Context {
     invokeOpts: { provider },
     name: (kind, node) => resourceName(cluster, kind, node),
   };
+}
+
+/**
+ * Floating IPs per `floatingIPs`, and `apiEndpoint.floatingIP` associated with the API endpoint (the
+ * load balancer, or the API node). Returns the API endpoint's floating address, if it has one.
+ */
+function floatingIps(
+  ctx: Context,
+  a: {
+    external: pulumi.Output<openstack.networking.GetNetworkResult> | undefined;
+    net: NodeNetwork;
+    boots: NodeBoot[];
+    created: Map<string, NodeResources>;
+    apiNode: NodePlan | undefined;
+    lb: { port: openstack.networking.Port; address: string } | undefined;
+  },
+): pulumi.Output<string> | undefined {
+  const { platform } = ctx;
+  const pool = a.external?.apply((n) => n.name ?? platform.externalNetwork!) ?? '';
+  const canFloat = a.external !== undefined && platform.floatingIPs !== 'none';
+  const given = platform.apiEndpoint.floatingIP;
+  let apiAddress: pulumi.Output<string> | undefined;
+  if (a.lb !== undefined && (canFloat || given !== undefined)) {
+    apiAddress = floatingIpFor(
+      ctx,
+      'api',
+      { portId: a.lb.port.id, fixedIp: a.lb.address, ready: a.net.ready },
+      { existing: given, pool },
+    );
+  }
+  for (const { node } of a.boots) {
+    const isApi = node.name === a.apiNode?.name;
+    const own = canFloat && wantsFloatingIp(platform, node, a.apiNode);
+    if (!own && !(isApi && given !== undefined)) continue;
+    const address = floatingIpFor(
+      ctx,
+      node.name,
+      { portId: a.created.get(node.name)!.port.id, fixedIp: node.address, ready: a.net.ready },
+      { existing: isApi ? given : undefined, pool },
+    );
+    if (isApi) apiAddress = address;
+  }
+  return apiAddress;
 }
 
 async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string, unknown>> {
@@ -68,37 +113,18 @@ async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string,
     boots.map((boot) => [boot.node.name, nodeResources(ctx, boot, shared)]),
   );
 
-  const fipPool = external?.apply((n) => n.name ?? platform.externalNetwork!) ?? '';
-  const canFloat = external !== undefined && platform.floatingIPs !== 'none';
   const source = apiEndpointSource(plan, lbAddress);
   // Without a load balancer the API is one node: the endpoint's, or the first control plane.
   const apiNode = lbAddress !== undefined ? undefined : source.kind === 'node' ? source.node : initNode(plan);
-  const given = platform.apiEndpoint.floatingIP;
-
-  let apiAddress: pulumi.Output<string> | undefined;
-  if (lbAddress !== undefined) {
-    const lb = apiLoadBalancer(ctx, plan, net, lbAddress);
-    if (canFloat || given !== undefined) {
-      apiAddress = floatingIpFor(
-        ctx,
-        'api',
-        { portId: lb.vipPort.id, fixedIp: lbAddress, ready: net.ready },
-        { existing: given, pool: fipPool },
-      );
-    }
-  }
-  for (const { node } of boots) {
-    const isApi = node.name === apiNode?.name;
-    const own = canFloat && wantsFloatingIp(platform, node, apiNode);
-    if (!own && !(isApi && given !== undefined)) continue;
-    const address = floatingIpFor(
-      ctx,
-      node.name,
-      { portId: created.get(node.name)!.port.id, fixedIp: node.address, ready: net.ready },
-      { existing: isApi ? given : undefined, pool: fipPool },
-    );
-    if (isApi) apiAddress = address;
-  }
+  const lbPort = lbAddress === undefined ? undefined : apiLoadBalancer(ctx, plan, net, lbAddress).vipPort;
+  const apiAddress = floatingIps(ctx, {
+    external,
+    net,
+    boots,
+    created,
+    apiNode,
+    lb: lbPort && { port: lbPort, address: lbAddress! },
+  });
 
   let apiEndpoint: pulumi.Input<string> = source.kind === 'configured' ? source.endpoint : source.planned;
   if (
