@@ -31,11 +31,17 @@ function hostPort(text: string, what: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-/** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
+/**
+ * Node tokens, created once per node and kept 0600; new nodes get new tokens. A node no longer planned
+ * loses its token, so a machine added later under the same name gets a new one: whoever read the old
+ * machine's user data cannot fetch the new machine's config.
+ */
 function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
   const file = join(dir, 'tokens.json');
-  const tokens: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  let changed = false;
+  const stored: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const planned = new Set(nodes);
+  const tokens = Object.fromEntries(Object.entries(stored).filter(([node]) => planned.has(node)));
+  let changed = Object.keys(tokens).length !== Object.keys(stored).length;
   for (const node of nodes) {
     if (tokens[node] === undefined) {
       tokens[node] = newNodeToken();

@@ -80,4 +80,18 @@ describe('pointer delivery', () => {
     const { platform } = setup('203.0.113.10:22623');
     expect(providerFor('openstack').ignitionService!(platform).listen).toBe('203.0.113.10:22623');
   });
+
+  it('mints a new token for a node removed and added again under the same name', async () => {
+    const dir = join(work, 'readd');
+    const two = setup('203.0.113.10:22623');
+    const first = await planPointerDelivery(providerFor('openstack'), two.platform, two.rendered, dir);
+    const one = two.rendered.filter((r) => r.node.name !== 'demo-worker-2');
+    const shrunk = await planPointerDelivery(providerFor('openstack'), two.platform, one, dir);
+    expect(shrunk.tokens['demo-worker-2']).toBeUndefined();
+    expect(shrunk.tokens['demo-worker-1']).toBe(first.tokens['demo-worker-1']);
+    const again = await planPointerDelivery(providerFor('openstack'), two.platform, two.rendered, dir);
+    expect(again.tokens['demo-worker-2']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(again.tokens['demo-worker-2']).not.toBe(first.tokens['demo-worker-2']);
+    expect(again.tokens['demo-cp-1']).toBe(first.tokens['demo-cp-1']);
+  });
 });
