@@ -24,12 +24,27 @@ const hostEntry = z
   })
   .describe('Fixes the hostname and/or address of one node, in order');
 
+/** Node sizes when the config names none (platforms that size nodes themselves ignore them). */
+export const NODE_SIZE_DEFAULTS = { cpus: 4, memoryMiB: 8192, diskGiB: 50 } as const;
+
 function nodeGroup(min: number, defaults: { count: number }) {
   return z.strictObject({
     count: z.int().min(min, `must be ${min} or more`).default(defaults.count).describe('Number of nodes'),
-    cpus: z.int().min(1, 'must be 1 or more').default(4).describe('Virtual CPUs per node'),
-    memoryMiB: z.int().min(512, 'must be 512 or more').default(8192).describe('Memory per node, MiB'),
-    diskGiB: z.int().min(10, 'must be 10 or more').default(50).describe('Root disk per node, GiB'),
+    cpus: z
+      .int()
+      .min(1, 'must be 1 or more')
+      .default(NODE_SIZE_DEFAULTS.cpus)
+      .describe('Virtual CPUs per node'),
+    memoryMiB: z
+      .int()
+      .min(512, 'must be 512 or more')
+      .default(NODE_SIZE_DEFAULTS.memoryMiB)
+      .describe('Memory per node, MiB'),
+    diskGiB: z
+      .int()
+      .min(10, 'must be 10 or more')
+      .default(NODE_SIZE_DEFAULTS.diskGiB)
+      .describe('Root disk per node, GiB'),
     hosts: z
       .array(hostEntry)
       .default([])
@@ -86,6 +101,13 @@ export const clusterConfigSchema = z.strictObject({
           .default('')
           .describe(
             'A file (relative to this config) or https:// URL of a manifest applied instead of the bundled one',
+          ),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+          .optional()
+          .describe(
+            'sha256 of the manifest: nkd refuses content that does not match (it is applied as cluster-admin)',
           ),
       })
       .prefault({}),

@@ -2,12 +2,15 @@
 // version/manifest only make sense with a plugin nkd installs, and not together.
 import { BUNDLED_NETWORK_VERSIONS } from '../addons/network/versions.js';
 import { capValue } from '../lib/cap.js';
-import { error, type Problem } from './problems.js';
+import { error, warning, type Problem } from './problems.js';
 import type { ClusterConfig } from './schema.js';
 
 export function checkNetwork(config: ClusterConfig): Problem[] {
-  const { plugin, version, manifest } = config.spec.network;
+  const { plugin, version, manifest, sha256 } = config.spec.network;
   const path = (key: string) => ['spec', 'network', key];
+  if (sha256 !== undefined && manifest === '') {
+    return [error(path('sha256'), 'pins the content of spec.network.manifest, which is not set; remove it')];
+  }
   if (plugin === 'none') {
     // Nothing is installed, so a version or manifest would be silently ignored.
     const problems: Problem[] = [];
@@ -32,6 +35,14 @@ export function checkNetwork(config: ClusterConfig): Problem[] {
       error(
         path('version'),
         'cannot be combined with manifest: the manifest is applied instead of the bundled version; remove one of them',
+      ),
+    ];
+  }
+  if (/^https:\/\//i.test(manifest) && sha256 === undefined) {
+    return [
+      warning(
+        path('manifest'),
+        'is fetched on every deploy and applied as cluster-admin with nothing pinning its content; set spec.network.sha256',
       ),
     ];
   }

@@ -1,6 +1,6 @@
 // Checks that need more than one field at a time: address plans, subnet overlaps, versions, sizes.
 // Runs only on a config that passed the schema, and collects every problem instead of stopping early.
-import { allocateNodes, totalNodes, type NodeNetwork } from '../plan/allocate.js';
+import { allocateNodes, reservedRanges, totalNodes, type NodeNetwork } from '../plan/allocate.js';
 import {
   cidrsOverlap,
   firstHost,
@@ -14,7 +14,7 @@ import {
 import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
-import type { ClusterConfig } from './schema.js';
+import { NODE_SIZE_DEFAULTS, type ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
 import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
@@ -86,7 +86,9 @@ function checkControlPlane(config: ClusterConfig): Problem[] {
       ),
     );
   }
-  if (cp.count > 1 && config.spec.kubernetes.controlPlaneEndpoint === '') {
+  // A platform that holds an API address (a load balancer) makes the default endpoint highly available.
+  const apiAddress = platformNetwork(config)?.apiAddress;
+  if (cp.count > 1 && config.spec.kubernetes.controlPlaneEndpoint === '' && apiAddress === undefined) {
     problems.push(
       warning(
         ['spec', 'kubernetes', 'controlPlaneEndpoint'],
@@ -170,7 +172,12 @@ function checkPlatformAndAddresses(config: ClusterConfig): Problem[] {
   }
   const gateway = resolveGateway(parsed, net.gateway, [...net.path, 'gateway'], problems);
   if (gateway === undefined) return problems;
-  const network: NodeNetwork = { cidr: parsed, gateway, path: net.path };
+  const network: NodeNetwork = {
+    cidr: parsed,
+    gateway,
+    path: net.path,
+    reserved: reservedRanges(net.reserved),
+  };
   problems.push(...allocateNodes(config, network).problems);
   const endpoint = parseEndpoint(config.spec.kubernetes.controlPlaneEndpoint);
   const endpointIp = endpoint ? parseIpv4(endpoint.host) : undefined;
@@ -221,10 +228,27 @@ function checkRuntime(config: ClusterConfig): Problem[] {
 function checkProvider(config: ClusterConfig): Problem[] {
   const [name, ...rest] = selectedPlatforms(config);
   if (name === undefined || rest.length > 0) return [];
-  const check = providerFor(name).check;
-  if (!check) return [];
-  return check(config.spec.platform[name]).map((p) => ({
+  const provider = providerFor(name);
+  const own = (provider.check?.(config.spec.platform[name]) ?? []).map((p) => ({
     ...p,
     path: ['spec', 'platform', name, ...p.path],
   }));
+  return [...own, ...(provider.nodeSizing === 'platform' ? unusedSizes(config, name) : [])];
+}
+
+/** On a platform that sizes nodes itself, sizes set in the config would silently mean nothing. */
+function unusedSizes(config: ClusterConfig, platform: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const key of ['controlPlane', 'workers'] as const) {
+    for (const size of ['cpus', 'memoryMiB', 'diskGiB'] as const) {
+      if (config.spec[key][size] === NODE_SIZE_DEFAULTS[size]) continue;
+      problems.push(
+        warning(
+          ['spec', key, size],
+          `is not used on ${platform}: the platform's flavor sizes the nodes (spec.platform.${platform}.flavor); remove it`,
+        ),
+      );
+    }
+  }
+  return problems;
 }

@@ -38,11 +38,17 @@ export function readNodeTokens(dir: string): Record<string, string> {
   return existsSync(file) ? readStateJsonSync(file, 'the Ignition service node tokens', isStringRecord) : {};
 }
 
-/** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
+/**
+ * Node tokens, created once per node and kept 0600; new nodes get new tokens. A node no longer planned
+ * loses its token, so a machine added later under the same name gets a new one: whoever read the old
+ * machine's user data cannot fetch the new machine's config.
+ */
 function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
   const file = join(dir, 'tokens.json');
-  const tokens = readNodeTokens(dir);
-  let changed = false;
+  const stored = readNodeTokens(dir);
+  const planned = new Set(nodes);
+  const tokens = Object.fromEntries(Object.entries(stored).filter(([node]) => planned.has(node)));
+  let changed = Object.keys(tokens).length !== Object.keys(stored).length;
   for (const node of nodes) {
     if (tokens[node] === undefined) {
       tokens[node] = newNodeToken();

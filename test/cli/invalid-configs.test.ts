@@ -61,9 +61,13 @@ const OPENSTACK_PLATFORM = `  platform:
       network:
         cidr: 10.0.0.0/24
       externalNetwork: public
+      apiAllowedCIDRs: [203.0.113.0/24]
 `;
-/** The same cluster on OpenStack, for the OpenStack-only mistakes. */
-const OPENSTACK_BASE = edit(BASE, LIBVIRT_PLATFORM, OPENSTACK_PLATFORM);
+/** The same cluster on OpenStack (sized by its flavor), for the OpenStack-only mistakes. */
+const OPENSTACK_BASE = edit(BASE, LIBVIRT_PLATFORM, OPENSTACK_PLATFORM).replaceAll(
+  '    cpus: 2\n    memoryMiB: 4096\n    diskGiB: 30\n',
+  '',
+);
 
 const CP_HEAD = '  controlPlane:\n    count: 3\n';
 const WORKERS_HEAD = '  workers:\n    count: 2\n';

@@ -135,9 +135,10 @@ describe('the original template (libvirt)', () => {
 describe('the original template (openstack)', () => {
   const { text, warnings, config } = convert(fixture('openstack-template.yaml'));
 
-  it('maps image, network, zone and names a clouds.yaml entry', () => {
+  it('maps image, network, region, zone and names a clouds.yaml entry', () => {
     expect(config.spec.platform.openstack).toMatchObject({
       cloud: 'cluster',
+      region: 'RegionOne',
       image: 'NestOS-For-Container-22.03-LTS-SP2',
       flavor: 'nkd-4c-8192m-50g',
       externalNetwork: 'public',
@@ -157,7 +158,6 @@ describe('the original template (openstack)', () => {
       ['username', 'OS_USERNAME'],
       ['tenantName', 'OS_PROJECT_NAME'],
       ['authURL', 'OS_AUTH_URL'],
-      ['region', 'OS_REGION_NAME'],
     ]) {
       expect(messageAt(warnings, `infraPlatform.${key}`)).toMatch(
         new RegExp(`^dropped .*clouds\\.yaml.*${env}$`),

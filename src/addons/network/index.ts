@@ -1,6 +1,7 @@
 // The CNI add-on `nkd deploy` applies once the API server answers: either nkd's bundled manifests for
 // calico or flannel (pure, deterministic, built from the config) or the user's own manifest from a file
 // or an https:// URL (spec.network.manifest), applied instead. Nothing for plugin "none".
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { parseManifests } from '../../cluster/manifests.js';
@@ -119,6 +120,7 @@ export async function resolveNetworkAddon(
       throw new NkdError(`${MANIFEST_KEY}: cannot read ${location}: ${reason}`, ExitCode.InvalidConfig);
     }
   }
+  checkDigest(text, location, network.sha256);
   const objects = parseManifests(text, location);
   if (objects.length === 0) {
     throw new NkdError(`${MANIFEST_KEY}: ${location} holds no Kubernetes objects`, ExitCode.InvalidConfig);
@@ -133,6 +135,18 @@ export function addonWorkloads(objects: readonly KubeObject[]): WorkloadRef[] {
       ? [{ kind: obj.kind, namespace: obj.metadata?.namespace ?? 'default', name: obj.metadata?.name ?? '' }]
       : [],
   );
+}
+
+/** The manifest is applied as cluster-admin: content other than the pinned one is refused. */
+function checkDigest(text: string, location: string, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const actual = createHash('sha256').update(text, 'utf8').digest('hex');
+  if (actual !== expected) {
+    throw new NkdError(
+      `spec.network.sha256: ${location} has sha256 ${actual}, not ${expected}: its content changed; refusing to apply it`,
+      ExitCode.InvalidConfig,
+    );
+  }
 }
 
 function oneLine(err: unknown): string {
