@@ -111,7 +111,7 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
 
 describe.concurrent('a cluster that refuses the connection is unreachable (exit 7)', () => {
   for (const args of [
-    ['upgrade', 'demo', '--kube-version', 'v1.31.2'],
+    ['upgrade', 'demo', '--kube-version', 'v1.37.2'],
     ['upgrade', 'status', 'demo'],
   ]) {
     it(args.slice(0, 2).join(' '), async () => {
@@ -138,7 +138,7 @@ describe.concurrent('the command line is checked before anything is contacted', 
     );
     const r = await w.run(['upgrade', 'demo', '--kube-version', 'banana']);
     expect(r.exitCode, r.stderr).toBe(2);
-    expect(oneNkdLine(r.stderr)).toMatch(/--kube-version banana must look like v1\.31\.2/);
+    expect(oneNkdLine(r.stderr)).toMatch(/--kube-version banana must look like v1\.37\.2/);
     expect(api.connections()).toBe(0);
   });
 
