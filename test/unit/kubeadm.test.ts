@@ -18,6 +18,18 @@ function docsFor(overrides: ConfigOverrides, nodeName: string): Doc[] {
 }
 
 describe('kubeadm configuration', () => {
+  it('gives kubeadm no document without a kind: the header comment shares the first document', () => {
+    // kubeadm cuts the file at `---` lines and decodes every piece; a piece holding only comments has
+    // no kind, and `kubeadm config validate` fails on the node (seen on a real first boot).
+    const plan = planCluster(validConfig({}));
+    for (const node of plan.nodes) {
+      const text = serializeKubeadm(kubeadmDocuments(plan, node, SECRETS));
+      const pieces = text.split(/^---[ \t]*$/m);
+      for (const piece of pieces) expect(piece, text).toMatch(/^kind: \S+$/m);
+      expect(text.startsWith('# Rendered by nkd.')).toBe(true);
+    }
+  });
+
   it('gives the init node Init, Cluster and Kubelet configurations in v1beta3 below 1.31', () => {
     const docs = docsFor({ version: 'v1.30.4' }, 'demo-cp-1');
     expect(docs.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
