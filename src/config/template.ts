@@ -11,7 +11,7 @@ metadata:
   name: ${name}                     # DNS-1123 label, at most 40 characters; names the cluster everywhere
 spec:
   kubernetes:
-    version: v1.30.4             # v1.26 to v1.35; kubeadm API v1beta3 below 1.31, v1beta4 from 1.31
+    version: v1.30.4             # v1.26 to v1.37; kubeadm API v1beta3 below 1.31, v1beta4 from 1.31
     controlPlaneEndpoint: ""     # host:port; default: the first control-plane node's address, port 6443
     imageRepository: registry.k8s.io
     podSubnet: 10.244.0.0/16

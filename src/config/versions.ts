@@ -9,7 +9,7 @@ export interface KubeVersion {
 /** Oldest minor: `kubeadm config validate`, run on every node before init/join, exists from 1.26. */
 export const MIN_MINOR = 26;
 /** Newest minor whose kubeadm config API and images this release was checked against. */
-export const MAX_MINOR = 35;
+export const MAX_MINOR = 37;
 
 export function parseKubeVersion(text: string): KubeVersion | undefined {
   const match = /^v(\d+)\.(\d+)\.(\d+)$/.exec(text);
@@ -34,6 +34,7 @@ export function kubeadmApiVersion(version: KubeVersion): KubeadmApiVersion {
 
 /** The pause (sandbox) image tag kubeadm expects for each minor, so runtimes and kubeadm agree. */
 export function pauseImageTag(version: KubeVersion): string {
+  if (version.minor >= 36) return '3.10.2';
   if (version.minor >= 34) return '3.10.1';
   if (version.minor >= 31) return '3.10';
   return '3.9';
