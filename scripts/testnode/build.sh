@@ -5,8 +5,8 @@
 # Usage: scripts/testnode/build.sh CACHE_DIR [KUBE_BIN_DIR CRICTL_BIN_DIR]
 #   Two stages, each cached in CACHE_DIR under the hash of its inputs:
 #   - testnode-rootfs-<hash>/root: the Debian root (mmdebstrap, the files/ overlay, the initramfs, GRUB);
-#   - testnode-<hash>/testnode.qcow2: that root plus kubeadm, kubelet, kubectl (KUBE_BIN_DIR) and crictl
-#     (CRICTL_BIN_DIR), as a partitioned disk. Without the bin dirs only the first stage is built.
+#   - testnode-<hash>/testnode.qcow2 (hash of the root's, build.sh and the binaries): that root plus
+#     kubeadm, kubelet, kubectl (KUBE_BIN_DIR) and crictl (CRICTL_BIN_DIR), as a partitioned disk. Without the bin dirs only the first stage is built.
 #   Prints the qcow2's path (or the root's) on its last line; kubernetes-version beside the qcow2 names
 #   the version of its kubeadm and kubelet.
 # Needs root and the Debian packages mmdebstrap, e2fsprogs, qemu-utils.
@@ -79,6 +79,7 @@ build_image() {
   local key out t0 work
   key=$( (
     echo "$rootfs_key"
+    sha256sum "$here/build.sh" | cut -c1-64
     sha256sum "$kube_bin"/kubeadm "$kube_bin"/kubelet "$kube_bin"/kubectl "$crictl_bin"/crictl | cut -c1-64
   ) | sha256sum | cut -c1-16)
   out="$cache/testnode-$key"
@@ -101,7 +102,8 @@ build_image() {
   echo uninitialized >"$work/root/etc/machine-id"
   mkfs.ext4 -q -L root -d "$work/root" "$work/root.img" "$ROOT_SIZE"
   assemble_disk "$work/root" "$work/root.img" "$work/disk.raw"
-  qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$out/testnode.qcow2"
+  # Compressed: half the size to copy into each storage pool; QEMU decompresses natively, even under TCG.
+  qemu-img convert -c -f raw -O qcow2 "$work/disk.raw" "$out/testnode.qcow2"
   "$kube_bin/kubeadm" version -o short >"$out/kubernetes-version"
   rm -rf "$work"
   trap - EXIT
