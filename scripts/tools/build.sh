@@ -6,7 +6,8 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl)
+# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl testnode)
+# testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,6 +106,19 @@ build_pulumi() {
 source "$here/build-openstack.sh"
 source "$here/build-kube.sh"
 
+# The NestOS stand-in image (scripts/testnode/build.sh), with this Kubernetes version's kubeadm, kubelet,
+# kubectl and crictl; its path is kept in <cache>/testnode.path for the export line.
+build_testnode() {
+  build_kube
+  build_crictl
+  local t0 image
+  t0=$(date +%s)
+  image=$(bash "$repo/scripts/testnode/build.sh" "$cache" "$cache/kubernetes-$KUBE_VERSION/bin" "$cache/crictl-$CRICTL_VERSION/bin" | tail -n 1)
+  [ -f "$image" ] || fail "the testnode build named no image"
+  echo "$image" >"$cache/testnode.path"
+  say "testnode image $image ($(($(date +%s) - t0)) s)"
+}
+
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl)
 need_build=0
@@ -116,7 +130,8 @@ for t in "${want[@]}"; do
     etcd) [ -f "$cache/etcd-$ETCD_VERSION/.complete" ] || need_build=1 ;;
     kwok) [ -f "$cache/kwok-$KWOK_VERSION/.complete" ] || need_build=1 ;;
     crictl) [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
-    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl)" ;;
+    testnode) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
+    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl testnode)" ;;
   esac
 done
 [ $need_build -eq 0 ] || probe_proxy
@@ -132,6 +147,7 @@ env_file="$cache/env.sh"
   [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] &&
     echo "export NKD_PULUMI_PLUGINS=$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/bin"
   [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && echo "export NKD_KUBE_BIN=$kube_bin"
+  [ -f "$cache/testnode.path" ] && [ -f "$(cat "$cache/testnode.path")" ] && echo "export NKD_TESTNODE_IMAGE=$(cat "$cache/testnode.path")"
   true
 } >"$env_file.tmp"
 mv "$env_file.tmp" "$env_file"

@@ -86,7 +86,7 @@ export function configReferenceMarkdown(): string {
     '- `hosts` (per role): at most `count` entries. Hostnames are unique across the cluster, including',
     '  generated ones (`<cluster>-cp-<n>`, `<cluster>-worker-<n>`). Addresses are unique, inside the cidr,',
     '  and not the network, broadcast or gateway address.',
-    '- Control-plane nodes: at least 2 CPUs and 1700 MiB (kubeadm preflight). Warnings for 2 control-plane',
+    '- Control-plane nodes: at least 2 CPUs and 2048 MiB (kubeadm wants 1700 MB as the kernel reports it). Warnings for 2 control-plane',
     '  nodes (no etcd fault tolerance) and for other even counts.',
     '- `spec.access.sshAuthorizedKeys`: OpenSSH public keys; a pasted private key is an error. No key at all',
     '  is a warning.',

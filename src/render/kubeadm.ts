@@ -125,8 +125,12 @@ export function kubeadmDocuments(
   return [joinConfiguration(plan, node, secrets)];
 }
 
+/**
+ * The header comment shares the first document: kubeadm splits the file at `---` lines, and a comment
+ * alone before the first separator is a document without a kind, which `kubeadm config validate` refuses.
+ */
 export function serializeKubeadm(documents: KubeadmDocument[]): string {
   const header =
     '# Rendered by nkd. kubeadm reads this file; `kubeadm config validate` checks it on the node.\n';
-  return header + documents.map((doc) => `---\n${stringify(doc, { lineWidth: 0 })}`).join('');
+  return header + documents.map((doc) => stringify(doc, { lineWidth: 0 })).join('---\n');
 }

@@ -44,6 +44,10 @@ export interface ClusterShape {
   keys?: string[];
   /** The base image, default the world's blank 1 GiB image. */
   image?: string;
+  /** spec.kubernetes.version, default v1.30.4. */
+  kubernetesVersion?: string;
+  /** More lines of `spec` (two-space indented), e.g. `  runtime: containerd`. */
+  extraSpec?: string[];
 }
 
 export interface RealEngineWorld {
@@ -97,8 +101,8 @@ export async function startRealEngineWorld(prefix: string): Promise<RealEngineWo
         'kind: Cluster',
         `metadata: { name: ${cluster} }`,
         'spec:',
-        '  kubernetes: { version: v1.37.2 }',
-        '  controlPlane: { count: 1, cpus: 2, memoryMiB: 1700, diskGiB: 10 }',
+        `  kubernetes: { version: ${shape.kubernetesVersion ?? 'v1.37.2'} }`,
+        '  controlPlane: { count: 1, cpus: 2, memoryMiB: 2048, diskGiB: 10 }',
         `  workers: { count: ${shape.workers}, cpus: 1, memoryMiB: 512, diskGiB: 10 }`,
         '  access:',
         '    sshAuthorizedKeys:',
@@ -109,6 +113,7 @@ export async function startRealEngineWorld(prefix: string): Promise<RealEngineWo
         '      domainType: qemu',
         `      poolPath: ${join(work, `pool-${cluster}`)}`,
         `      network: { cidr: ${cidr} }`,
+        ...(shape.extraSpec ?? []),
       ].join('\n');
       writeFileSync(world.configFile(cluster), `${yaml}\n`);
       return world.configFile(cluster);

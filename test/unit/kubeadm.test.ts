@@ -18,6 +18,18 @@ function docsFor(overrides: ConfigOverrides, nodeName: string): Doc[] {
 }
 
 describe('kubeadm configuration', () => {
+  it('gives kubeadm no document without a kind: the header comment shares the first document', () => {
+    // kubeadm cuts the file at `---` lines and decodes every piece; a piece holding only comments has
+    // no kind, and `kubeadm config validate` fails on the node (seen on a real first boot).
+    const plan = planCluster(validConfig({}));
+    for (const node of plan.nodes) {
+      const text = serializeKubeadm(kubeadmDocuments(plan, node, SECRETS));
+      const pieces = text.split(/^---[ \t]*$/m);
+      for (const piece of pieces) expect(piece, text).toMatch(/^kind: \S+$/m);
+      expect(text.startsWith('# Rendered by nkd.')).toBe(true);
+    }
+  });
+
   it.each(['v1.35.4', 'v1.36.3', 'v1.37.2'])(
     'gives %s the v1beta4 API every supported kubeadm reads: argument lists, timeouts, encryptionAlgorithm',
     (version) => {

@@ -70,6 +70,14 @@ describe('planCluster', () => {
     expect(pick('v1.37.2')).toEqual(['kubeadm.k8s.io/v1beta4', 'registry.k8s.io/pause:3.10.2']);
   });
 
+  it('deploys Kubernetes up to v1.37 with the pause image each kubeadm minor pulls', () => {
+    // kubeadm's PauseVersion: 3.10.1 in 1.34-1.35, 3.10.2 from 1.36 (k8s.io/kubernetes constants.go).
+    const pause = (version: string) => planCluster(validConfig({ version })).kubernetes.pauseImage;
+    expect(pause('v1.35.4')).toBe('registry.k8s.io/pause:3.10.1');
+    expect(pause('v1.36.3')).toBe('registry.k8s.io/pause:3.10.2');
+    expect(pause('v1.37.2')).toBe('registry.k8s.io/pause:3.10.2');
+  });
+
   it('maps each runtime to its CRI socket', () => {
     const sockets = ['containerd', 'crio', 'isulad', 'docker'].map(
       (runtime) => planCluster(validConfig({ runtime })).runtime.criSocket,
