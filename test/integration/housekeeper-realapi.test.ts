@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import type { KubeObject } from '../../src/cluster/types.js';
 import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
+import { LeaderElector } from '../../src/housekeeper/leader.js';
+import { Operator } from '../../src/housekeeper/operator.js';
 import { kubeTransport, type KubeTransport } from '../../src/housekeeper/kube/transport.js';
 import {
   KubeStatusError,
@@ -323,12 +325,57 @@ describe.runIf(KUBE_BIN)(
       ).rejects.toThrow(/labels or taints/);
     });
 
-    it('keeps the operator free to hand any node a target', async () => {
-      // The policies match the agent's identity only: the admin (standing in for the operator) is not held.
-      await cp.admin.call('PATCH', '/api/v1/nodes/node-b', {
-        body: { metadata: { annotations: { [TARGET_ANNOTATION]: '{"key":"k"}' } } },
-        contentType: 'application/merge-patch+json',
+    it("runs the operator's whole reconcile and leader election under its own RBAC, and the agent reads the Update", async () => {
+      const { status } = (await cp.admin.call(
+        'POST',
+        `/api/v1/namespaces/${NS}/serviceaccounts/housekeeper-operator/token`,
+        { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} } },
+      )) as { status: { token: string } };
+      const operatorKube = housekeeperKube({
+        server: cp.server,
+        caPem: cp.caPem,
+        auth: { bearerToken: () => status.token },
       });
+      try {
+        const update = {
+          apiVersion: 'housekeeper.io/v1alpha1',
+          kind: 'Update',
+          metadata: { name: 'to-new', namespace: NS },
+          spec: { osImageURL: 'hub.example/nestos:new' },
+        };
+        // The CRD serves once it is established: retry the create until then.
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          try {
+            await cp.admin.call('POST', `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates`, {
+              body: update,
+            });
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await sleep(500);
+          }
+        }
+        const elector = new LeaderElector({
+          kube: operatorKube,
+          namespace: NS,
+          identity: 'operator-0',
+          leaseDurationSeconds: 30,
+          now: () => new Date(),
+        });
+        expect(await elector.tryLead()).toBe(true);
+        await new Operator({ kube: operatorKube, namespace: NS, identity: 'operator-0' }).reconcileOnce();
+        const written = await operatorKube.getUpdate(NS, 'to-new');
+        expect(written?.status?.phase).toBe('Progressing');
+        const handed = (await operatorKube.listNodes()).filter(
+          (n) => n.metadata.annotations?.[TARGET_ANNOTATION],
+        );
+        expect(handed.map((n) => n.metadata.name)).toEqual(['node-a']);
+        expect((await agentA.getUpdate(NS, 'to-new'))?.spec.osImageURL).toBe('hub.example/nestos:new');
+        await elector.release();
+      } finally {
+        operatorKube.close();
+      }
     });
   },
 );
