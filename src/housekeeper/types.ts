@@ -247,6 +247,20 @@ export interface HousekeeperKube {
   createLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
   /** PUT with metadata.resourceVersion: rejects with 409 when someone else updated it first. */
   updateLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
+  /** POST a core/v1 Event (what `kubectl describe` shows under Events). */
+  createEvent(namespace: string, event: EventObject): Promise<void>;
+}
+
+export interface EventObject {
+  metadata: { generateName: string; namespace?: string };
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  source: { component: string };
+  firstTimestamp: string;
+  lastTimestamp: string;
+  count: number;
 }
 
 /** The host, as the agent drives it: one command at a time (tests script it). */

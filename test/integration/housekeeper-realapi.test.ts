@@ -372,6 +372,17 @@ describe.runIf(KUBE_BIN)(
         );
         expect(handed.map((n) => n.metadata.name)).toEqual(['node-a']);
         expect((await agentA.getUpdate(NS, 'to-new'))?.spec.osImageURL).toBe('hub.example/nestos:new');
+        // Its events were accepted: on the Update (housekeeper-system) and on the Node ("default").
+        const reasons = async (namespace: string) =>
+          (
+            (await cp.admin.call('GET', `/api/v1/namespaces/${namespace}/events`)) as {
+              items: { reason: string }[];
+            }
+          ).items
+            .map((e) => e.reason)
+            .sort();
+        expect(await reasons(NS)).toEqual(['NodeHandedOut', 'Progressing']);
+        expect(await reasons('default')).toEqual(['HousekeeperUpgrade']);
         await elector.release();
       } finally {
         operatorKube.close();
