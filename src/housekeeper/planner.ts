@@ -151,6 +151,13 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   return target;
 }
 
+/** maxUnavailable as a number of workers: a count, or a percentage of them rounded down; at least 1. */
+export function workersAtOnce(value: number | string | undefined, workers: number): number {
+  const percent = typeof value === 'string' ? /^(\d+)%$/.exec(value.trim()) : null;
+  const count = percent ? Math.floor((workers * Number(percent[1])) / 100) : Math.floor(Number(value ?? 1));
+  return Number.isFinite(count) && count >= 1 ? count : 1;
+}
+
 /** Nodes that would start now if the health gate let them: control planes alone, then workers. */
 function candidatesOf(rows: Row[], maxUnavailable: number): Row[] {
   const waiting = rows.filter((r) => r.standing.kind === 'waiting');
@@ -279,7 +286,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const occupying = rows.filter(isOccupying);
   const done = rows.filter(isDone);
   const completed = rows.length > 0 && done.length === rows.length;
-  const maxUnavailable = Math.max(1, Math.floor(spec.maxUnavailable ?? 1) || 1);
+  const maxUnavailable = workersAtOnce(spec.maxUnavailable, rows.filter((r) => !isControlPlane(r)).length);
   const candidates = candidatesOf(rows, maxUnavailable);
   const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
   if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);

@@ -64,7 +64,7 @@ export interface UpdateSpec {
   /** Drain pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
   deleteEmptyDirData?: boolean;
   /** Workers upgraded at once (control-plane nodes always go one at a time). Default 1. */
-  maxUnavailable?: number;
+  maxUnavailable?: number | string;
   /** Finish the nodes in progress, then start no other. */
   paused?: boolean;
   /** Per node; default 300. */

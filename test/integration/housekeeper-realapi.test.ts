@@ -356,6 +356,19 @@ describe.runIf(KUBE_BIN)(
             await sleep(500);
           }
         }
+        // The CRD's rules, as the API server applies them: maxUnavailable a count or a percentage.
+        const create = (name: string, spec: Record<string, unknown>) =>
+          cp.admin.call('POST', `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates`, {
+            body: { ...update, metadata: { name, namespace: NS }, spec },
+          });
+        await create('percent', { kubeVersion: 'v1.37.3', maxUnavailable: '25%', paused: true });
+        for (const bad of [0, '0%', '150%', 'two']) {
+          await expect(create('bad', { kubeVersion: 'v1.37.3', maxUnavailable: bad })).rejects.toThrow(
+            /maxUnavailable|422/,
+          );
+        }
+        await expect(create('empty', {})).rejects.toThrow(/set osImageURL, kubeVersion, or both/);
+        await cp.admin.call('DELETE', `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates/percent`);
         const elector = new LeaderElector({
           kube: operatorKube,
           namespace: NS,

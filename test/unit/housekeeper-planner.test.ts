@@ -4,6 +4,7 @@ import {
   nodeViewOf,
   planRollout,
   updateKey,
+  workersAtOnce,
   type NodeView,
 } from '../../src/housekeeper/planner.js';
 import {
@@ -359,6 +360,18 @@ describe('planRollout: a node that never comes back', () => {
     const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T14:00:00Z' });
     const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
     expect(d.status.phase).toBe('Progressing');
+  });
+});
+
+describe('planRollout: maxUnavailable as a percentage', () => {
+  it('takes a percentage of the workers, rounded down, at least one', () => {
+    const workers = ['w-1', 'w-2', 'w-3', 'w-4', 'w-5', 'w-6', 'w-7', 'w-8'].map((n) => node(n));
+    const nodes = [node('cp-1', { at: true }), ...workers];
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '25%' }), nodes))).toEqual(['w-1', 'w-2']);
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '10%' }), nodes))).toEqual(['w-1']);
+    expect(workersAtOnce('50%', 3)).toBe(1);
+    expect(workersAtOnce(3, 10)).toBe(3);
+    expect(workersAtOnce(undefined, 10)).toBe(1);
   });
 });
 
