@@ -4,6 +4,7 @@
 // status, so an operator that restarts at any point makes exactly the decision it would have made had it
 // kept running. The operator (operator.ts) only applies the decision.
 import { stalled } from './deadlines.js';
+import { describeWindows, inMaintenanceWindow } from './windows.js';
 import { nodeAtTarget, updateKey, updateKeyPrefix, type NodeView } from './node-view.js';
 import type {
   Condition,
@@ -290,7 +291,8 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const candidates = candidatesOf(rows, maxUnavailable);
   const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
   if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);
-  const stopped = failed.length > 0 || spec.paused === true;
+  const closed = !inMaintenanceWindow(spec.maintenanceWindows, new Date(now));
+  const stopped = failed.length > 0 || spec.paused === true || closed;
   const chosen = stopped || problems.length > 0 ? [] : candidates;
   const holder = applyHolder(rows, update, key);
   const select = chosen.map((row) => ({ node: row.node.name, target: targetFor(row, update, key, holder) }));
@@ -328,6 +330,11 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   } else if (rows.length === 0) {
     phase = 'Pending';
     progressing = want('Progressing', 'False', 'NoNodes', 'the cluster lists no nodes');
+  } else if (closed && !spec.paused) {
+    phase = occupying.length > 0 || startedAt ? 'Progressing' : 'Pending';
+    const windows = describeWindows(spec.maintenanceWindows ?? []);
+    const message = `${occupying.length > 0 ? busyWith : summary}; outside the maintenance windows (${windows})`;
+    progressing = want('Progressing', active, 'OutsideMaintenanceWindow', message);
   } else if (spec.paused) {
     phase = occupying.length > 0 ? 'Progressing' : 'Paused';
     progressing = want(

@@ -3,6 +3,8 @@
 // operator hands a node to its agent and the agent reports back, and the small Kubernetes surface both
 // need (HousekeeperKube), so tests can run them against the in-process API fake or an in-memory double.
 
+import type { MaintenanceWindow } from './windows.js';
+
 export const UPDATE_API_VERSION = 'housekeeper.io/v1alpha1';
 export const UPDATE_KIND = 'Update';
 export const UPDATE_PLURAL = 'updates';
@@ -67,6 +69,8 @@ export interface UpdateSpec {
   maxUnavailable?: number | string;
   /** Finish the nodes in progress, then start no other. */
   paused?: boolean;
+  /** When nodes may start (UTC); always when unset. Nodes in progress finish outside them. */
+  maintenanceWindows?: MaintenanceWindow[];
   /** Per node; default 300. */
   drainTimeoutSeconds?: number;
 }

@@ -361,7 +361,15 @@ describe.runIf(KUBE_BIN)(
           cp.admin.call('POST', `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates`, {
             body: { ...update, metadata: { name, namespace: NS }, spec },
           });
-        await create('percent', { kubeVersion: 'v1.37.3', maxUnavailable: '25%', paused: true });
+        await create('percent', {
+          kubeVersion: 'v1.37.3',
+          maxUnavailable: '25%',
+          paused: true,
+          maintenanceWindows: [{ days: ['Sat', 'Sun'], start: '22:00', end: '04:00' }],
+        });
+        await expect(
+          create('bad', { kubeVersion: 'v1.37.3', maintenanceWindows: [{ start: '25:00', end: '04:00' }] }),
+        ).rejects.toThrow(/422/);
         for (const bad of [0, '0%', '150%', 'two']) {
           await expect(create('bad', { kubeVersion: 'v1.37.3', maxUnavailable: bad })).rejects.toThrow(
             /maxUnavailable|422/,

@@ -104,6 +104,7 @@ describe('housekeeper CRD', () => {
       evictPodForce: ['boolean', false],
       deleteEmptyDirData: ['boolean', false],
       maxUnavailable: [undefined, 1],
+      maintenanceWindows: ['array', undefined],
       paused: ['boolean', false],
       drainTimeoutSeconds: ['integer', 300],
     });

@@ -375,6 +375,28 @@ describe('planRollout: maxUnavailable as a percentage', () => {
   });
 });
 
+describe('planRollout: maintenance windows', () => {
+  // NOW is Tuesday 2025-06-03 14:12 UTC.
+  it('starts no node outside its windows and says so; nodes in progress go on', () => {
+    const windows = [{ days: ['Sat' as const, 'Sun' as const], start: '01:00', end: '05:00' }];
+    const d = plan(update({ ...BOTH, maintenanceWindows: windows }), [node('cp-1'), node('w-1')]);
+    expect(d.select).toEqual([]);
+    expect(condition(d.status, 'Progressing')).toMatchObject({ reason: 'OutsideMaintenanceWindow' });
+    expect(condition(d.status, 'Progressing')?.message).toContain('Sat,Sun 01:00-05:00 UTC');
+  });
+
+  it('starts nodes inside a window, including one that runs past midnight', () => {
+    const today = [{ days: ['Tue' as const], start: '14:00', end: '15:00' }];
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: today }), [node('cp-1')]))).toEqual(['cp-1']);
+    const overnight = [{ days: ['Mon' as const], start: '22:00', end: '06:00' }];
+    const earlyTuesday = '2025-06-03T05:30:00.000Z';
+    expect(
+      selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')], true, earlyTuesday)),
+    ).toEqual(['cp-1']);
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')]))).toEqual([]);
+  });
+});
+
 describe('planRollout: etcd quorum', () => {
   it('warns that two control planes lose etcd quorum during each control-plane upgrade', () => {
     const two = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('w-1')]);
