@@ -181,6 +181,11 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
         leaseBody(namespace, lease),
       );
     },
+    async createEvent(namespace, event) {
+      await transport.call('POST', namespaced('/api/v1', namespace, 'events'), {
+        body: { apiVersion: 'v1', kind: 'Event', ...event, metadata: { ...event.metadata, namespace } },
+      });
+    },
     close() {
       transport.close();
     },

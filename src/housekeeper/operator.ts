@@ -3,6 +3,7 @@
 // the status to write; this loop only reads, writes the target annotations and the status, and repeats.
 // Everything it needs is in the API, so a restarted operator continues exactly where it was.
 import { isDeepStrictEqual } from 'node:util';
+import { eventRecorder, type Recorder } from './events.js';
 import { etcdProblem, unhealthyPods } from './health.js';
 import { LeaderElector } from './leader.js';
 import { nodeViewOf, planRollout } from './planner.js';
@@ -28,10 +29,12 @@ function byAge(a: UpdateObject, b: UpdateObject): number {
 export class Operator {
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
+  private readonly events: Recorder;
 
   constructor(private readonly options: OperatorOptions) {
     this.now = options.now ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.events = eventRecorder(options.kube, this.now, this.log);
   }
 
   /** One reconciliation of every Update; the caller must hold the lease. */
@@ -63,6 +66,23 @@ export class Operator {
           await kube.patchNode(node, {
             metadata: { annotations: { [TARGET_ANNOTATION]: JSON.stringify(target) } },
           });
+          const what = [
+            target.osImageURL && `OS ${target.osImageURL}`,
+            target.kubeVersion && `Kubernetes ${target.kubeVersion}`,
+          ]
+            .filter(Boolean)
+            .join(', ');
+          await this.events.update(
+            update,
+            'Normal',
+            'NodeHandedOut',
+            `node ${node} handed to its agent: ${what}`,
+          );
+          await this.events.node(
+            node,
+            'HousekeeperUpgrade',
+            `Update ${update.metadata.namespace}/${update.metadata.name}: upgrading to ${what}`,
+          );
         }
         if (unhealthy.length > 0) this.log(`system pods not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
         await this.writeStatus(update, decision.status);
@@ -95,7 +115,12 @@ export class Operator {
   private async writeStatus(update: UpdateObject, status: UpdateStatus): Promise<void> {
     if (isDeepStrictEqual(update.status ?? {}, status)) return;
     await this.options.kube.patchUpdateStatus(update.metadata.namespace, update.metadata.name, status);
-    if (update.status?.phase !== status.phase) this.log(`${update.metadata.name}: ${status.phase}`);
+    if (update.status?.phase !== status.phase && status.phase) {
+      this.log(`${update.metadata.name}: ${status.phase}`);
+      const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+      const type = status.phase === 'Failed' ? 'Warning' : 'Normal';
+      await this.events.update(update, type, status.phase, progressing?.message ?? status.phase);
+    }
   }
 
   /** Leads (or waits to lead) and reconciles every pollMs until the signal aborts. Never throws. */

@@ -3,11 +3,11 @@
 // pure (no I/O, `now` is an input) and reads all of its state from the annotations and the previous
 // status, so an operator that restarts at any point makes exactly the decision it would have made had it
 // kept running. The operator (operator.ts) only applies the decision.
-import { stalled } from './deadlines.js';
 import { nodeAtTarget, updateKey, updateKeyPrefix, type NodeView } from './node-view.js';
+import { standingOf, type Standing } from './standing.js';
+import { describeWindows, inMaintenanceWindow } from './windows.js';
 import type {
   Condition,
-  NodeProgress,
   NodeTarget,
   NodeUpgradeStatus,
   UpdateObject,
@@ -37,15 +37,6 @@ export interface RolloutDecision {
   status: UpdateStatus;
 }
 
-/** Where one node stands with respect to this Update's key. */
-type Standing =
-  | { kind: 'waiting' } // needs the upgrade, not started for this key
-  | { kind: 'at-target' } // already runs the target, not started for this key
-  | { kind: 'busy'; key: string } // its agent still works on another key's target
-  | { kind: 'active'; progress?: NodeProgress } // handed out for this key, not finished
-  | { kind: 'finished'; progress: NodeProgress }
-  | { kind: 'failed'; progress: NodeProgress };
-
 interface Row {
   node: NodeView;
   standing: Standing;
@@ -55,7 +46,6 @@ interface Row {
 type Want = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
 const HANDED_OUT = 'handed to its agent';
-const isTerminal = (p: NodeProgress | undefined) => p?.phase === 'done' || p?.phase === 'failed';
 const names = (rows: Row[]) => rows.map((r) => r.node.name);
 const want = (type: string, status: Condition['status'], reason: string, message: string): Want => ({
   type,
@@ -63,51 +53,6 @@ const want = (type: string, status: Condition['status'], reason: string, message
   reason,
   message,
 });
-
-/** Whether a target asks for what the spec asks for (the fields a spec edit may change the meaning of). */
-function asksSame(target: NodeTarget, spec: UpdateObject['spec']): boolean {
-  return (
-    (target.osImageURL ?? '') === (spec.osImageURL ?? '') &&
-    (target.kubeVersion ?? '') === (spec.kubeVersion ?? '')
-  );
-}
-
-function standingOf(
-  node: NodeView,
-  update: UpdateObject,
-  key: string,
-  atTarget: boolean,
-  now: string,
-): Standing {
-  const progress = node.progress?.key === key ? node.progress : undefined;
-  if (progress?.phase === 'failed') return { kind: 'failed', progress };
-  if (progress?.phase === 'done') return { kind: 'finished', progress };
-  const overdue = progress && stalled(progress, update, now);
-  if (overdue) return { kind: 'failed', progress: overdue };
-  if (progress) return { kind: 'active', progress };
-  if (node.target?.key === key) return { kind: 'active' };
-  const other = node.target;
-  const sameUpdate = other?.key.startsWith(updateKeyPrefix(update)) === true;
-  // A node that failed an earlier generation asking for the same versions stays failed: an edit of
-  // paused, maxUnavailable or the drain settings does not hand it out again (a new Update, or removing
-  // its progress annotation once it is repaired, does).
-  if (other && sameUpdate && node.progress?.key === other.key && node.progress.phase === 'failed') {
-    if (asksSame(other, update.spec)) return { kind: 'failed', progress: node.progress };
-  }
-  // A target for another key (an older generation, e.g. from before a pause edit, or another Update)
-  // is not started for this key, but while its agent is still at work the node is drained or rebooting:
-  // it counts against maxUnavailable and its target is not overwritten under the agent's feet. An older
-  // generation of this Update that its agent has not started (it waits: the spec changed) is replaced.
-  const started = node.progress?.key === other?.key;
-  if (other && !(started && isTerminal(node.progress)) && (started || !sameUpdate)) {
-    return { kind: 'busy', key: other.key };
-  }
-  // At target but still under a cordon its agent set for an earlier target (that failed or was cut
-  // short): not done, so it is handed out and its agent verifies it and lifts the cordon.
-  const leftCordoned =
-    node.unschedulable && node.progress?.cordonedByAgent === true && node.progress.phase !== 'done';
-  return { kind: atTarget && !leftCordoned ? 'at-target' : 'waiting' };
-}
 
 /** At target and not being worked on: what "Completed" needs of every node. */
 const isDone = (r: Row) => r.standing.kind === 'at-target' || (r.standing.kind === 'finished' && r.atTarget);
@@ -149,6 +94,13 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   if (spec.kubeVersion) target.kubeVersion = spec.kubeVersion;
   if (spec.deleteEmptyDirData) target.deleteEmptyDirData = true;
   return target;
+}
+
+/** maxUnavailable as a number of workers: a count, or a percentage of them rounded down; at least 1. */
+export function workersAtOnce(value: number | string | undefined, workers: number): number {
+  const percent = typeof value === 'string' ? /^(\d+)%$/.exec(value.trim()) : null;
+  const count = percent ? Math.floor((workers * Number(percent[1])) / 100) : Math.floor(Number(value ?? 1));
+  return Number.isFinite(count) && count >= 1 ? count : 1;
 }
 
 /** Nodes that would start now if the health gate let them: control planes alone, then workers. */
@@ -279,11 +231,12 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   const occupying = rows.filter(isOccupying);
   const done = rows.filter(isDone);
   const completed = rows.length > 0 && done.length === rows.length;
-  const maxUnavailable = Math.max(1, Math.floor(spec.maxUnavailable ?? 1) || 1);
+  const maxUnavailable = workersAtOnce(spec.maxUnavailable, rows.filter((r) => !isControlPlane(r)).length);
   const candidates = candidatesOf(rows, maxUnavailable);
   const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
   if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);
-  const stopped = failed.length > 0 || spec.paused === true;
+  const closed = !inMaintenanceWindow(spec.maintenanceWindows, new Date(now));
+  const stopped = failed.length > 0 || spec.paused === true || closed;
   const chosen = stopped || problems.length > 0 ? [] : candidates;
   const holder = applyHolder(rows, update, key);
   const select = chosen.map((row) => ({ node: row.node.name, target: targetFor(row, update, key, holder) }));
@@ -321,6 +274,11 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   } else if (rows.length === 0) {
     phase = 'Pending';
     progressing = want('Progressing', 'False', 'NoNodes', 'the cluster lists no nodes');
+  } else if (closed && !spec.paused) {
+    phase = occupying.length > 0 || startedAt ? 'Progressing' : 'Pending';
+    const windows = describeWindows(spec.maintenanceWindows ?? []);
+    const message = `${occupying.length > 0 ? busyWith : summary}; outside the maintenance windows (${windows})`;
+    progressing = want('Progressing', active, 'OutsideMaintenanceWindow', message);
   } else if (spec.paused) {
     phase = occupying.length > 0 ? 'Progressing' : 'Paused';
     progressing = want(

@@ -3,6 +3,8 @@
 // operator hands a node to its agent and the agent reports back, and the small Kubernetes surface both
 // need (HousekeeperKube), so tests can run them against the in-process API fake or an in-memory double.
 
+import type { MaintenanceWindow } from './windows.js';
+
 export const UPDATE_API_VERSION = 'housekeeper.io/v1alpha1';
 export const UPDATE_KIND = 'Update';
 export const UPDATE_PLURAL = 'updates';
@@ -64,9 +66,11 @@ export interface UpdateSpec {
   /** Drain pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
   deleteEmptyDirData?: boolean;
   /** Workers upgraded at once (control-plane nodes always go one at a time). Default 1. */
-  maxUnavailable?: number;
+  maxUnavailable?: number | string;
   /** Finish the nodes in progress, then start no other. */
   paused?: boolean;
+  /** When nodes may start (UTC); always when unset. Nodes in progress finish outside them. */
+  maintenanceWindows?: MaintenanceWindow[];
   /** Per node; default 300. */
   drainTimeoutSeconds?: number;
 }
@@ -247,6 +251,20 @@ export interface HousekeeperKube {
   createLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
   /** PUT with metadata.resourceVersion: rejects with 409 when someone else updated it first. */
   updateLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
+  /** POST a core/v1 Event (what `kubectl describe` shows under Events). */
+  createEvent(namespace: string, event: EventObject): Promise<void>;
+}
+
+export interface EventObject {
+  metadata: { generateName: string; namespace?: string };
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  source: { component: string };
+  firstTimestamp: string;
+  lastTimestamp: string;
+  count: number;
 }
 
 /** The host, as the agent drives it: one command at a time (tests script it). */

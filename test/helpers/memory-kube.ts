@@ -19,6 +19,7 @@ import {
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
   type HousekeeperKube,
+  type EventObject,
   type LeaseObject,
   type MergePatch,
   type NodeObject,
@@ -186,6 +187,13 @@ export class MemoryKube implements HousekeeperKube {
     const patched = mergePatch(node, patch);
     this.nodes.set(name, patched);
     return copy(patched);
+  }
+
+  /** Events created, in order. */
+  readonly events: EventObject[] = [];
+
+  async createEvent(namespace: string, event: EventObject): Promise<void> {
+    this.events.push(copy({ ...event, metadata: { ...event.metadata, namespace } }));
   }
 
   async serverVersion(): Promise<string> {

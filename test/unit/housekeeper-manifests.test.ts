@@ -77,12 +77,15 @@ describe('housekeeper CRD', () => {
   it('has a structural schema: every node typed, metadata not restricted', () => {
     const untyped: string[] = [];
     const walk = (node: Any, path: string) => {
-      if (typeof node.type !== 'string') untyped.push(path);
+      // x-kubernetes-int-or-string stands for the type (structural schemas allow exactly that).
+      const intOrString = node['x-kubernetes-int-or-string'] === true;
+      if (typeof node.type !== 'string' && !intOrString) untyped.push(path);
       for (const [key, child] of Object.entries(node.properties ?? {})) walk(child, `${path}.${key}`);
       if (node.items) walk(node.items, `${path}[]`);
       if ('default' in node) {
         const actual = Number.isInteger(node.default) ? 'integer' : typeof node.default;
-        expect(actual, `default of ${path}`).toBe(node.type);
+        if (intOrString) expect(['integer', 'string'], `default of ${path}`).toContain(actual);
+        else expect(actual, `default of ${path}`).toBe(node.type);
       }
     };
     walk(schema, '');
@@ -100,11 +103,20 @@ describe('housekeeper CRD', () => {
       kubeVersion: ['string', undefined],
       evictPodForce: ['boolean', false],
       deleteEmptyDirData: ['boolean', false],
-      maxUnavailable: ['integer', 1],
+      maxUnavailable: [undefined, 1],
+      maintenanceWindows: ['array', undefined],
       paused: ['boolean', false],
       drainTimeoutSeconds: ['integer', 300],
     });
-    expect(spec.properties.maxUnavailable.minimum).toBe(1);
+    // A count of at least 1, or a percentage (the rule's regular expression is checked here too).
+    const maxUnavailable = spec.properties.maxUnavailable;
+    expect(maxUnavailable['x-kubernetes-int-or-string']).toBe(true);
+    expect(maxUnavailable.anyOf).toEqual([{ type: 'integer' }, { type: 'string' }]);
+    const rule = maxUnavailable['x-kubernetes-validations'][0].rule as string;
+    expect(rule).toContain('self >= 1');
+    const percent = new RegExp(/matches\('([^']+)'\)/.exec(rule)![1]!);
+    for (const ok of ['1%', '25%', '100%']) expect(percent.test(ok), ok).toBe(true);
+    for (const bad of ['0%', '101%', '25', '2.5%']) expect(percent.test(bad), bad).toBe(false);
     const pattern = new RegExp(spec.properties.kubeVersion.pattern);
     expect(pattern.source).toBe('^v\\d+\\.\\d+\\.\\d+$');
     for (const ok of ['v1.30.4', 'v1.35.0']) expect(pattern.test(ok), ok).toBe(true);

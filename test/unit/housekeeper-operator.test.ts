@@ -74,3 +74,22 @@ describe('the health gate', () => {
     expect(c.message()).toContain('2 of 3 etcd members are Ready');
   });
 });
+
+describe('events', () => {
+  it('records on the Update and the Node when a node is handed out, and on the Update when its phase changes', async () => {
+    const c = cluster(['cp-1']);
+    await c.operator.reconcileOnce();
+    const summary = c.kube.events.map(
+      (e) =>
+        `${e.metadata.namespace} ${e.involvedObject.kind}/${e.involvedObject.name} ${e.type} ${e.reason}`,
+    );
+    expect(summary).toEqual([
+      'housekeeper-system Update/up Normal NodeHandedOut',
+      'default Node/cp-1 Normal HousekeeperUpgrade',
+      'housekeeper-system Update/up Normal Progressing',
+    ]);
+    expect(c.kube.events[0]?.message).toBe('node cp-1 handed to its agent: OS hub.example/nestos:new');
+    await c.operator.reconcileOnce();
+    expect(c.kube.events).toHaveLength(3); // nothing new happened: no new events
+  });
+});

@@ -4,6 +4,7 @@ import {
   nodeViewOf,
   planRollout,
   updateKey,
+  workersAtOnce,
   type NodeView,
 } from '../../src/housekeeper/planner.js';
 import {
@@ -359,6 +360,40 @@ describe('planRollout: a node that never comes back', () => {
     const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T14:00:00Z' });
     const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
     expect(d.status.phase).toBe('Progressing');
+  });
+});
+
+describe('planRollout: maxUnavailable as a percentage', () => {
+  it('takes a percentage of the workers, rounded down, at least one', () => {
+    const workers = ['w-1', 'w-2', 'w-3', 'w-4', 'w-5', 'w-6', 'w-7', 'w-8'].map((n) => node(n));
+    const nodes = [node('cp-1', { at: true }), ...workers];
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '25%' }), nodes))).toEqual(['w-1', 'w-2']);
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '10%' }), nodes))).toEqual(['w-1']);
+    expect(workersAtOnce('50%', 3)).toBe(1);
+    expect(workersAtOnce(3, 10)).toBe(3);
+    expect(workersAtOnce(undefined, 10)).toBe(1);
+  });
+});
+
+describe('planRollout: maintenance windows', () => {
+  // NOW is Tuesday 2025-06-03 14:12 UTC.
+  it('starts no node outside its windows and says so; nodes in progress go on', () => {
+    const windows = [{ days: ['Sat' as const, 'Sun' as const], start: '01:00', end: '05:00' }];
+    const d = plan(update({ ...BOTH, maintenanceWindows: windows }), [node('cp-1'), node('w-1')]);
+    expect(d.select).toEqual([]);
+    expect(condition(d.status, 'Progressing')).toMatchObject({ reason: 'OutsideMaintenanceWindow' });
+    expect(condition(d.status, 'Progressing')?.message).toContain('Sat,Sun 01:00-05:00 UTC');
+  });
+
+  it('starts nodes inside a window, including one that runs past midnight', () => {
+    const today = [{ days: ['Tue' as const], start: '14:00', end: '15:00' }];
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: today }), [node('cp-1')]))).toEqual(['cp-1']);
+    const overnight = [{ days: ['Mon' as const], start: '22:00', end: '06:00' }];
+    const earlyTuesday = '2025-06-03T05:30:00.000Z';
+    expect(
+      selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')], true, earlyTuesday)),
+    ).toEqual(['cp-1']);
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')]))).toEqual([]);
   });
 });
 

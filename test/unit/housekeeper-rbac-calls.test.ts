@@ -68,6 +68,10 @@ const lease = { metadata: { name: 'housekeeper-operator', resourceVersion: '1' }
 /** Representative arguments: pods anywhere, Updates and leases in Housekeeper's namespace (POD_NAMESPACE). */
 const ARGUMENTS: Record<string, unknown[][]> = {
   serverVersion: [[]],
+  createEvent: [
+    [NS, { metadata: { generateName: 'to-1.31.' }, involvedObject: { kind: 'Update', name: 'to-1.31' } }],
+    ['default', { metadata: { generateName: 'node-a.' }, involvedObject: { kind: 'Node', name: 'node-a' } }],
+  ],
   getNode: [['node-a']],
   listNodes: [[]],
   patchNode: [['node-a', { metadata: { annotations: {} } }]],
