@@ -17,6 +17,7 @@ import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
 import { checkAccess, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
+import { checkRegistries } from './semantic-registries.js';
 import { providerFor } from '../../providers/registry.js';
 
 /** kubeadm's preflight refuses control-plane nodes below these (NumCPU and Mem checks). */
@@ -33,6 +34,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkProvider(config),
     ...checkRuntime(config),
     ...checkNetwork(config),
+    ...checkRegistries(config),
   ];
 }
 

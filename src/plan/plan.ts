@@ -67,6 +67,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       apiServerCertSANs: certSANs(endpoint, nodes),
     },
     runtime: { name: spec.runtime, criSocket: CRI_SOCKETS[spec.runtime] },
+    registries: spec.registries,
     network: { plugin: spec.network.plugin, cidr: net.cidr, gateway: formatIpv4(gateway) },
     access: spec.access,
     os: spec.os,
