@@ -6,7 +6,8 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl)
+# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl
+#        registry crane)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,9 +105,10 @@ build_pulumi() {
 
 source "$here/build-openstack.sh"
 source "$here/build-kube.sh"
+source "$here/build-images.sh"
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl)
+[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl registry crane)
 need_build=0
 for t in "${want[@]}"; do
   case $t in
@@ -116,7 +118,9 @@ for t in "${want[@]}"; do
     etcd) [ -f "$cache/etcd-$ETCD_VERSION/.complete" ] || need_build=1 ;;
     kwok) [ -f "$cache/kwok-$KWOK_VERSION/.complete" ] || need_build=1 ;;
     crictl) [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
-    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl)" ;;
+    registry) [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] || need_build=1 ;;
+    crane) [ -f "$cache/crane-$CRANE_VERSION/.complete" ] || need_build=1 ;;
+    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl registry crane)" ;;
   esac
 done
 [ $need_build -eq 0 ] || probe_proxy
@@ -132,6 +136,8 @@ env_file="$cache/env.sh"
   [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] &&
     echo "export NKD_PULUMI_PLUGINS=$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/bin"
   [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && echo "export NKD_KUBE_BIN=$kube_bin"
+  [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] && echo "export NKD_REGISTRY_BIN=$cache/registry-$REGISTRY_VERSION/bin/registry"
+  [ -f "$cache/crane-$CRANE_VERSION/.complete" ] && echo "export NKD_CRANE_BIN=$cache/crane-$CRANE_VERSION/bin/crane"
   true
 } >"$env_file.tmp"
 mv "$env_file.tmp" "$env_file"
