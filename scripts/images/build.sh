@@ -114,6 +114,10 @@ for ref in $refs; do
         [ -x "$tool" ] && add_program "$root" "$tool"
       done
       [ -x "$root/usr/sbin/xtables-nft-multi" ] || fail "kube-proxy needs iptables on this machine (apt-get install iptables)"
+      # The match and target extensions (comment, conntrack, MASQUERADE, ...) are loaded at run time.
+      xt=$(readlink -f "$(dirname "$(ldd /usr/sbin/xtables-nft-multi | grep -oE '/[^ ]+/libxtables\.so[^ ]*')")/xtables")
+      [ -d "$xt" ] || fail "no iptables extensions directory at $xt"
+      mkdir -p "$root$xt" && cp -a "$xt/." "$root$xt/"
       for cmd in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
         ln -s xtables-nft-multi "$root/usr/sbin/$cmd"
       done

@@ -107,6 +107,21 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     expect(version.trim()).toBe(`Kubernetes ${KUBE_VERSION}`);
   });
 
+  it('gives kube-proxy an iptables that loads the extensions its rules use', () => {
+    const root = unpack(kubeadmList().find((ref) => ref.includes('/kube-proxy:'))!);
+    const help = spawnSync(
+      'chroot',
+      [root, '/usr/sbin/iptables', '-m', 'comment', '-j', 'MASQUERADE', '--help'],
+      {
+        encoding: 'utf8',
+        env: CLEAN_ENV,
+      },
+    );
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(/comment match options/);
+    expect(help.stdout).toMatch(/MASQUERADE target options/);
+  });
+
   it('gives a pause process that holds until SIGTERM and then exits 0', async () => {
     const root = unpack(kubeadmList().find((ref) => ref.includes('/pause:'))!);
     const child = spawn(join(root, 'pause'), { stdio: 'ignore' });
