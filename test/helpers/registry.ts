@@ -36,7 +36,11 @@ async function accepts(port: number): Promise<boolean> {
 }
 
 /** Starts `registry serve` on a free loopback port and resolves once it accepts connections. */
-export async function startRegistry(registryBin: string, timeoutMs = 20_000): Promise<LoopbackRegistry> {
+export async function startRegistry(
+  registryBin: string,
+  options: { tls?: { certFile: string; keyFile: string }; timeoutMs?: number } = {},
+): Promise<LoopbackRegistry> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const dir = mkdtempSync(join(tmpdir(), 'nkd-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
@@ -46,7 +50,9 @@ export async function startRegistry(registryBin: string, timeoutMs = 20_000): Pr
       'version: 0.1',
       'log: { level: warn }',
       `storage: { filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} } }`,
-      `http: { addr: "127.0.0.1:${port}" }`,
+      options.tls
+        ? `http: { addr: "127.0.0.1:${port}", tls: { certificate: ${JSON.stringify(options.tls.certFile)}, key: ${JSON.stringify(options.tls.keyFile)} } }`
+        : `http: { addr: "127.0.0.1:${port}" }`,
       '',
     ].join('\n'),
   );

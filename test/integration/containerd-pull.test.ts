@@ -1,9 +1,10 @@
 // What a node of a disconnected site does: containerd (Debian's), configured with the config.toml and
 // hosts.toml nkd renders, pulls the mirror's pause image through its CRI from a plain-HTTP registry on
-// 127.0.0.1 (crictl, as the kubelet and kubeadm do). The only edits: paths under a temporary directory
+// 127.0.0.1 (crictl, as the kubelet and kubeadm do), and over TLS from one whose certificate a private CA
+// signed, given as `ca`.
 // instead of /etc and /var/lib, and the native snapshotter (no overlayfs inside a test container).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -52,7 +53,7 @@ function renderedFiles(
   );
 }
 
-describeReal('containerd pulls from a plain-HTTP mirror with the rendered files', requirement, () => {
+describeReal('containerd pulls from site registries with the rendered files', requirement, () => {
   const dir = mkdtempSync(join(tmpdir(), 'nkd-ctr-'));
   const socket = join(dir, 'containerd.sock');
   let registry: LoopbackRegistry;
@@ -132,7 +133,7 @@ describeReal('containerd pulls from a plain-HTTP mirror with the rendered files'
   });
 
   /** Writes the rendered hosts.toml files into a fresh directory standing for /etc/containerd/certs.d. */
-  function writeCertsDir(files: Map<string, string>, name: string): string {
+  function writeCertsDir(files: Map<string, string>, name: string, host = registry.host): string {
     const certsDir = join(dir, name);
     for (const [path, contents] of files) {
       if (!path.startsWith('/etc/containerd/certs.d/')) continue;
@@ -140,9 +141,101 @@ describeReal('containerd pulls from a plain-HTTP mirror with the rendered files'
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, contents);
     }
-    expect(existsSync(join(certsDir, registry.host, 'hosts.toml'))).toBe(true);
+    expect(existsSync(join(certsDir, host, 'hosts.toml'))).toBe(true);
     return certsDir;
   }
+
+  it('pulls over TLS from a registry whose certificate a private CA signed, given that CA as ca', async () => {
+    // A CA and a server certificate for 127.0.0.1, and the same registry content served over TLS.
+    const pki = join(dir, 'pki');
+    mkdirSync(pki);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: pki, stdio: 'ignore' });
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=nkd test site CA',
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    );
+    writeFileSync(join(pki, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    );
+    const tlsRegistry = await startRegistry(toolEnv('NKD_REGISTRY_BIN')!, {
+      tls: { certFile: join(pki, 'server.pem'), keyFile: join(pki, 'server.key') },
+    });
+    try {
+      const image = pauseImage.replace(registry.host, tlsRegistry.host);
+      // Filled through crane with the CA trusted for that one command (SSL_CERT_FILE).
+      execFileSync(toolEnv('NKD_CRANE_BIN')!, ['copy', '--insecure', pauseImage, image], {
+        env: { ...process.env, SSL_CERT_FILE: join(pki, 'ca.pem') },
+      });
+      const ca = readFileSync(join(pki, 'ca.pem'), 'utf8');
+      const withCa = renderedFiles(tlsRegistry.host, { ca });
+      expect(withCa.get(`/etc/containerd/certs.d/${tlsRegistry.host}/ca.crt`)).toBe(ca);
+      // The hosts.toml names /etc/containerd/certs.d/<host>/ca.crt: point it at the test's copy.
+      const certsDir = writeCertsDir(withCa, 'certs-ca.d', tlsRegistry.host);
+      const hostsFile = join(certsDir, tlsRegistry.host, 'hosts.toml');
+      writeFileSync(hostsFile, readFileSync(hostsFile, 'utf8').replace('/etc/containerd/certs.d', certsDir));
+      await startContainerd(withCa, certsDir);
+      try {
+        const pull = crictl('pull', image);
+        expect(pull.status, pull.stderr).toBe(0);
+      } finally {
+        await stopContainerd();
+      }
+      // Without the CA the same pull fails on the certificate.
+      const without = renderedFiles(tlsRegistry.host, {});
+      await startContainerd(without, writeCertsDir(without, 'certs-noca.d', tlsRegistry.host));
+      try {
+        const pull = crictl('pull', image);
+        expect(pull.status).not.toBe(0);
+        expect(pull.stderr).toMatch(/certificate signed by unknown authority/);
+      } finally {
+        await stopContainerd();
+      }
+    } finally {
+      await tlsRegistry.stop();
+    }
+  }, 180_000);
 
   it('pulls the mirror pause image over plain HTTP through the hosts.toml nkd rendered', async () => {
     const files = renderedFiles(registry.host);
