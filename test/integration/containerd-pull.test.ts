@@ -1,7 +1,7 @@
 // What a node of a disconnected site does: containerd (Debian's), configured with the config.toml and
 // hosts.toml nkd renders, pulls the mirror's pause image through its CRI from a plain-HTTP registry on
 // 127.0.0.1 (crictl, as the kubelet and kubeadm do), and over TLS from one whose certificate a private CA
-// signed, given as `ca`.
+// signed, given as `ca`. The only edits: paths under a temporary directory
 // instead of /etc and /var/lib, and the native snapshotter (no overlayfs inside a test container).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
