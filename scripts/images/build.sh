@@ -97,8 +97,9 @@ for ref in $refs; do
   case $name in
     etcd)
       # The tag is <etcd version>-<image revision>: the binary must be that version.
-      "$kube_bin/etcd" --version | grep -q "etcd Version: ${tag%-*}\$" ||
-        fail "kubeadm pulls etcd $tag but NKD_KUBE_BIN has etcd $("$kube_bin/etcd" --version | head -n 1): set ETCD_VERSION=v${tag%-*} in scripts/tools/versions.env"
+      have=$("$kube_bin/etcd" --version | sed -n 's/^etcd Version: //p')
+      [ "$have" = "${tag%-*}" ] ||
+        fail "kubeadm pulls etcd $tag but NKD_KUBE_BIN has etcd $have: set ETCD_VERSION=v${tag%-*} in scripts/tools/versions.env"
       install -D -m 0755 "$(readlink -f "$kube_bin/etcd")" "$root/usr/local/bin/etcd"
       mkdir -p "$root/var/lib/etcd"
       push_image "$ref" "$root" /usr/local/bin/etcd

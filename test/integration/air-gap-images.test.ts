@@ -18,7 +18,7 @@ const NKD_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')
   .version;
 
 // What a container gets: nothing of this machine's environment (NODE_OPTIONS, extra CA files, ...).
-const CLEAN_ENV = { PATH: '/usr/local/bin:/usr/bin' };
+const CLEAN_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 
 const requirement = allOf(
   toolRequirement('NKD_KUBE_BIN', 'kubeadm'),
@@ -81,7 +81,7 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     const catalog = crane('catalog', registry.host).split('\n').filter(Boolean).sort();
     const repositories = expected.map((ref) => ref.slice(registry.host.length + 1).replace(/:[^:/]+$/, ''));
     expect(catalog).toEqual([...new Set(repositories)].sort());
-    for (const ref of expected) expect(crane('digest', ref)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    for (const ref of expected) expect(crane('digest', ref).trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   it('builds linux/amd64 images whose entrypoint is the component of the same name', () => {
