@@ -96,11 +96,15 @@ export function configReferenceMarkdown(): string {
     '- `spec.platform.openstack.ignitionService`: `advertise` and `listen` are `host:port`; `advertise` not',
     '  set is a warning (a dry-run needs no address), and `deploy` refuses it at the same line.',
     '- `spec.runtime: docker`: warning, because cri-dockerd must be in the node image.',
+    '- `spec.kubernetes.imageRepository` and `spec.registries[].host`: lowercase `host[:port]` (the former',
+    '  with an optional `/path`), port 1–65535. Registry hosts are unique; `plainHTTP` excludes `ca` and',
+    '  `insecureSkipVerify`, which exclude each other; `ca` holds only parseable PEM certificates. See',
+    '  [air-gap.md](air-gap.md).',
     '- Secrets: keys such as `password`, `token`, `secret` and `privateKey` are refused anywhere in the file,',
     '  and so is a password inside a URL (`qemu+ssh://user:password@host/system`).',
-    '- The file is at most 4 MiB, and YAML aliases expand to a bounded size.',
     '  OpenStack credentials come from `clouds.yaml` or `OS_*` variables; cluster secrets are generated',
     '  by nkd.',
+    '- The file is at most 4 MiB, and YAML aliases expand to a bounded size.',
     '',
   );
   return lines.join('\n');

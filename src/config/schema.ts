@@ -5,6 +5,13 @@ import { z } from 'zod';
 import { platformConfigShape } from '../../providers/registry.js';
 import { cidr, ipv4 } from '../../providers/schema-parts.js';
 import { CLUSTER_NAME_MAX, DNS_LABEL, DNS_LABEL_MESSAGE } from './cluster-name.js';
+import {
+  DEFAULT_IMAGE_REPOSITORY,
+  IMAGE_REPOSITORY,
+  IMAGE_REPOSITORY_EXAMPLE,
+  REGISTRY_HOST,
+  REGISTRY_HOST_EXAMPLE,
+} from './images.js';
 import { DEFAULT_KUBE_VERSION, supportedRangeText } from './versions.js';
 
 export const API_VERSION = 'nkd.nestos.io/v1alpha1';
@@ -64,9 +71,11 @@ const kubernetes = z.strictObject({
     .describe("host:port of the API server; default: the first control-plane node's address, port 6443"),
   imageRepository: z
     .string()
-    .min(1)
-    .default('registry.k8s.io')
-    .describe('Registry of the control-plane images'),
+    .regex(IMAGE_REPOSITORY, `must be host[:port][/path], lowercase, e.g. ${IMAGE_REPOSITORY_EXAMPLE}`)
+    .default(DEFAULT_IMAGE_REPOSITORY)
+    .describe(
+      'Registry (host[:port][/path]) every image is pulled from: the control plane, pause, and, when not registry.k8s.io, the network plugin and Housekeeper too (see docs/air-gap.md)',
+    ),
   podSubnet: cidr.default('10.244.0.0/16').describe('Pod network CIDR'),
   serviceSubnet: cidr.default('10.96.0.0/16').describe('Service network CIDR'),
   dnsDomain: z
@@ -76,12 +85,31 @@ const kubernetes = z.strictObject({
     .describe('Cluster DNS domain'),
 });
 
+const registry = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(REGISTRY_HOST, `must be host or host:port, lowercase, e.g. ${REGISTRY_HOST_EXAMPLE}`)
+      .describe('The registry as images name it: host or host:port, no scheme, no path'),
+    plainHTTP: z.boolean().default(false).describe('Reach it over plain HTTP (no TLS)'),
+    insecureSkipVerify: z
+      .boolean()
+      .default(false)
+      .describe("Reach it over TLS without verifying its certificate (prefer 'ca')"),
+    ca: z.string().default('').describe('PEM certificate(s) of the private CA that signed its certificate'),
+  })
+  .describe('How the container runtimes reach one registry');
+
 export const clusterConfigSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `must be ${API_VERSION}` }),
   kind: z.literal(KIND, { error: `must be ${KIND}` }),
   metadata: z.strictObject({ name: clusterName.describe('Names the cluster everywhere') }),
   spec: z.strictObject({
     kubernetes: kubernetes.prefault({}),
+    registries: z
+      .array(registry)
+      .default([])
+      .describe('Registries the runtimes reach over plain HTTP, without verification, or with a private CA'),
     runtime: z
       .enum(['containerd', 'crio', 'isulad', 'docker'])
       .default('containerd')
@@ -158,4 +186,5 @@ export const clusterConfigSchema = z.strictObject({
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 export type Runtime = ClusterConfig['spec']['runtime'];
+export type RegistryConfig = ClusterConfig['spec']['registries'][number];
 export type NodeGroupConfig = ClusterConfig['spec']['controlPlane'];

@@ -19,6 +19,7 @@ import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js'
 import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
 import { checkSubnetRoom } from './semantic-subnets.js';
+import { checkRegistries } from './semantic-registries.js';
 import { providerFor } from '../../providers/registry.js';
 
 /**
@@ -41,6 +42,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkRuntime(config),
     ...checkNetwork(config),
     ...checkSubnetRoom(config),
+    ...checkRegistries(config),
   ];
 }
 

@@ -76,6 +76,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       ]),
     },
     runtime: { name: spec.runtime, criSocket: CRI_SOCKETS[spec.runtime] },
+    registries: spec.registries,
     network: { plugin: spec.network.plugin, cidr: net.cidr, gateway: formatIpv4(gateway) },
     access: spec.access,
     os: spec.os,

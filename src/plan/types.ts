@@ -43,6 +43,8 @@ export interface ClusterPlan {
     apiServerCertSANs: string[];
   };
   runtime: { name: Runtime; criSocket: string };
+  /** How the runtimes reach registries over plain HTTP, without verification, or with a private CA. */
+  registries: ClusterConfig['spec']['registries'];
   network: { plugin: ClusterConfig['spec']['network']['plugin']; cidr: string; gateway: string };
   access: ClusterConfig['spec']['access'];
   os: ClusterConfig['spec']['os'];

@@ -47,7 +47,9 @@ export async function buildPhases(
     baseDir: ctx.baseDir,
     ...(ctx.options.fetchManifest ? { fetch: ctx.options.fetchManifest } : {}),
   });
-  const housekeeperImage = config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion);
+  const housekeeperImage =
+    config.spec.housekeeper.image ||
+    defaultHousekeeperImage(ctx.options.nkdVersion, config.spec.kubernetes.imageRepository);
   const housekeeper = config.spec.housekeeper.enabled
     ? housekeeperManifests({
         image: housekeeperImage,

@@ -1,6 +1,7 @@
 // Housekeeper's install manifests as objects for server-side apply: the parsed templates with the image
 // and nkd's labels set, in an order where everything exists before what refers to it.
 import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { DEFAULT_IMAGE_REPOSITORY, imageResolver } from '../../config/images.js';
 import { parseKubeVersion } from '../../config/versions.js';
 import { readHousekeeperTemplates } from './templates.js';
 
@@ -13,6 +14,8 @@ export const HOUSEKEEPER_IMAGE_REPOSITORY = 'hub.oepkgs.net/nestos/nkd-housekeep
 export interface HousekeeperManifestOptions {
   /** Image of the operator and the agent; '' (the config default) means defaultHousekeeperImage. */
   image: string;
+  /** kubernetes.imageRepository: the default image comes from it when it is a mirror. */
+  imageRepository?: string;
   /** nkd's version, e.g. 0.1.0: the app.kubernetes.io/version label and the default image tag. */
   nkdVersion: string;
   /**
@@ -64,13 +67,19 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 // An OCI tag: at most 128 characters, no '+' (so semver build metadata cannot go in as is).
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** nkd's own image of this version: the operator and the agent ship in it as `nkd-housekeeper`. */
-export function defaultHousekeeperImage(nkdVersion: string): string {
+/**
+ * nkd's own image of this version: the operator and the agent ship in it as `nkd-housekeeper`. Under a
+ * mirror (kubernetes.imageRepository other than the default) it is pulled from the mirror, same path.
+ */
+export function defaultHousekeeperImage(
+  nkdVersion: string,
+  imageRepository: string = DEFAULT_IMAGE_REPOSITORY,
+): string {
   const tag = `v${nkdVersion.replace(/^v/, '')}`;
   if (!IMAGE_TAG.test(tag) || tag === 'v') {
     throw new Error(`housekeeper: nkd version "${nkdVersion}" does not make a valid image tag`);
   }
-  return `${HOUSEKEEPER_IMAGE_REPOSITORY}:${tag}`;
+  return imageResolver(imageRepository)(`${HOUSEKEEPER_IMAGE_REPOSITORY}:${tag}`);
 }
 
 /** The workloads whose rollout `nkd deploy` waits for after applying the manifests. */
@@ -167,7 +176,8 @@ export function buildHousekeeperManifests(
   if (!LABEL_VALUE.test(nkdVersion)) {
     throw new Error(`housekeeper: nkd version "${nkdVersion}" is not a valid label value`);
   }
-  const image = options.image === '' ? defaultHousekeeperImage(nkdVersion) : options.image;
+  const image =
+    options.image === '' ? defaultHousekeeperImage(nkdVersion, options.imageRepository) : options.image;
   if (/\s/.test(image)) throw new Error(`housekeeper: image "${image}" contains whitespace`);
   const labels = {
     'app.kubernetes.io/part-of': 'housekeeper',

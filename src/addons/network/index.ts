@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { parseManifests } from '../../cluster/manifests.js';
 import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { DEFAULT_IMAGE_REPOSITORY, imageResolver } from '../../config/images.js';
 import type { ClusterConfig } from '../../config/schema.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { calicoManifests } from './calico.js';
@@ -47,12 +48,16 @@ export interface ResolveNetworkOptions {
 
 const MANIFEST_KEY = 'spec.network.manifest';
 
-/** The bundled manifests of `plugin` at `version`. Pure: same arguments, same objects. */
+/**
+ * The bundled manifests of `plugin` at `version`, their images pulled from `imageRepository` when it
+ * is a mirror (see config/images.ts). Pure: same arguments, same objects.
+ */
 export function bundledNetworkManifests(
   plugin: BundledNetworkPlugin,
   version: string,
-  options: { podSubnet: string },
+  options: { podSubnet: string; imageRepository?: string },
 ): KubeObject[] {
+  const image = imageResolver(options.imageRepository ?? DEFAULT_IMAGE_REPOSITORY);
   const unknown = () =>
     new NkdError(
       `spec.network.version: ${plugin} ${version} is not bundled (bundled: ${BUNDLED_NETWORK_VERSIONS[plugin].join(', ')})`,
@@ -61,11 +66,11 @@ export function bundledNetworkManifests(
   if (plugin === 'calico') {
     const release = calicoRelease(version);
     if (!release) throw unknown();
-    return calicoManifests(release, options.podSubnet);
+    return calicoManifests(release, options.podSubnet, image);
   }
   const release = flannelRelease(version);
   if (!release) throw unknown();
-  return flannelManifests(release, options.podSubnet);
+  return flannelManifests(release, options.podSubnet, image);
 }
 
 /** What to apply for spec.network, or undefined for plugin "none". Reads or fetches a user manifest. */
@@ -79,7 +84,8 @@ export async function resolveNetworkAddon(
   const manifest = network.manifest.trim();
   if (manifest === '') {
     const version = network.version === '' ? defaultNetworkVersion(plugin) : network.version;
-    const objects = bundledNetworkManifests(plugin, version, { podSubnet: config.spec.kubernetes.podSubnet });
+    const { podSubnet, imageRepository } = config.spec.kubernetes;
+    const objects = bundledNetworkManifests(plugin, version, { podSubnet, imageRepository });
     return { plugin, version, source: 'bundled', objects };
   }
 
