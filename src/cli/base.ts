@@ -3,7 +3,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ExitCode, NkdError } from '../errors.js';
 import { DebugLog } from '../lib/log.js';
-import { resolveStateDir } from '../state/paths.js';
+import { checkStateDir, resolveStateDir } from '../state/state-dir.js';
 import type { Progress } from '../workflows/prepare.js';
 
 export abstract class NkdCommand extends Command {
@@ -30,8 +30,12 @@ export abstract class NkdCommand extends Command {
   }
   private flushed = false;
 
-  protected stateDir(flags: { 'state-dir'?: string | undefined }): string {
-    return resolveStateDir(flags['state-dir']);
+  /**
+   * The state directory, checked before any work (state-dir.ts): commands that write to it pass
+   * `write`, so an unwritable one is refused before a plan is printed.
+   */
+  protected stateDir(flags: { 'state-dir'?: string | undefined }, options: { write?: boolean } = {}): string {
+    return checkStateDir(resolveStateDir(flags['state-dir']), { write: options.write ?? false });
   }
 
   /** Progress goes to stderr so stdout stays clean data, and is silent under --json. */

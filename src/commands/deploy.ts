@@ -4,6 +4,7 @@ import { durationFlag } from '../cli/duration.js';
 import { formatProblem } from '../config/load.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
 import { formatPlanSummary } from '../plan/summary.js';
+import { checkClusterDirs, clusterPaths } from '../state/paths.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
 
@@ -69,8 +70,9 @@ export default class Deploy extends NkdCommand {
     const { flags } = await this.parse(Deploy);
     // Checked before anything is written: without the engine nothing can be provisioned.
     const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const planned = await planFromConfig(flags.file, this.debugLog);
+    checkClusterDirs(clusterPaths(stateDir, planned.plan.name));
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(formatPlanSummary(planned.plan));

@@ -8,7 +8,7 @@ import { createReporter } from '../cli/reporters/index.js';
 import { pulumiEngine } from '../engine/pulumi-engine.js';
 import { findPulumiCli } from '../engine/pulumi-cli.js';
 import { stackPaths } from '../engine/stack.js';
-import { clusterPaths, ensurePrivateDir } from '../state/paths.js';
+import { checkPrivateDir, clusterPaths, ensurePrivateDir } from '../state/paths.js';
 import { runDestroy } from '../workflows/destroy.js';
 
 export default class Destroy extends NkdCommand {
@@ -39,9 +39,9 @@ export default class Destroy extends NkdCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Destroy);
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const paths = clusterPaths(stateDir, args.name);
-    if (!existsSync(paths.root)) {
+    if (!checkPrivateDir(paths.root)) {
       process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
       return;
     }

@@ -49,7 +49,7 @@ export default class Scale extends NkdCommand {
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Scale);
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const deployed = readDeployedConfig(clusterPaths(stateDir, args.name));
     if (!deployed) {
       throw new NkdError(

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, NkdError } from '../errors.js';
+import { readStateTextSync } from '../state/files.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
 
 export function resolvePassphrase(engineDir: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -17,7 +18,7 @@ export function resolvePassphrase(engineDir: string, env: NodeJS.ProcessEnv = pr
     }
   }
   const file = join(engineDir, 'passphrase');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return readStateTextSync(file, 'the Pulumi state passphrase').trim();
   ensurePrivateDir(engineDir);
   const passphrase = randomBytes(32).toString('base64url');
   writePrivateFile(file, `${passphrase}\n`);

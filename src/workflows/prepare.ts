@@ -21,7 +21,9 @@ import { renderNode, type RenderedNode } from '../render/node.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
 import {
   clusterPaths,
+  checkClusterDirs,
   ensurePrivateDir,
+  removeClusterTemps,
   syncDirectory,
   writeFilesIfChanged,
   writePrivateFile,
@@ -109,7 +111,9 @@ export async function withPreparedCluster<T>(
   const lock = lockCluster(paths.root, plan.name);
   try {
     const renderStarted = Date.now();
+    removeClusterTemps(paths);
     // Everything that can refuse the command reads first: a refused command changes nothing.
+    checkClusterDirs(paths);
     checkClusterState(paths);
     const staged = await stagePki(paths);
     // The completion marker goes first: assets are about to change.
