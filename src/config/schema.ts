@@ -50,7 +50,7 @@ const kubernetes = z.strictObject({
     .string()
     .min(1)
     .default('registry.k8s.io')
-    .describe('Registry of the control-plane images'),
+    .describe('Registry (host[:port][/path], no tag) of the control-plane images'),
   podSubnet: cidr.default('10.244.0.0/16').describe('Pod network CIDR'),
   serviceSubnet: cidr.default('10.96.0.0/16').describe('Service network CIDR'),
   dnsDomain: z

@@ -28,6 +28,24 @@ export function checkAccess(config: ClusterConfig): Problem[] {
   return problems;
 }
 
+/**
+ * A registry host (optionally :port) and path, as kubeadm's imageRepository: it lands in TOML strings
+ * and systemd unit lines (the runtimes' pause image), so nothing else may pass.
+ */
+const REGISTRY_PATH =
+  /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:\d{1,5})?(\/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*$/;
+
+export function checkImageRepository(config: ClusterConfig): Problem[] {
+  const repository = config.spec.kubernetes.imageRepository;
+  if (repository.length <= 255 && REGISTRY_PATH.test(repository)) return [];
+  return [
+    error(
+      ['spec', 'kubernetes', 'imageRepository'],
+      `${JSON.stringify(repository.length > 60 ? `${repository.slice(0, 60)}…` : repository)} is not a registry and path (e.g. registry.k8s.io or registry.example:5000/k8s)`,
+    ),
+  ];
+}
+
 export function checkReleaseImage(config: ClusterConfig): Problem[] {
   const image = config.spec.os.releaseImage;
   if (image === '' || IMAGE_REF.test(image)) return [];

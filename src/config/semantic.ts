@@ -15,7 +15,7 @@ import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
 import type { ClusterConfig } from './schema.js';
 import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
-import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { checkAccess, checkImageRepository, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
 import { providerFor } from '../../providers/registry.js';
 
@@ -29,6 +29,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkControlPlane(config),
     ...checkPlatformAndAddresses(config),
     ...checkAccess(config),
+    ...checkImageRepository(config),
     ...checkReleaseImage(config),
     ...checkProvider(config),
     ...checkRuntime(config),
