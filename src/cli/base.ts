@@ -3,6 +3,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ExitCode, NkdError } from '../errors.js';
 import { DebugLog } from '../lib/log.js';
+import { installInterruptHandler } from './interrupt.js';
 import { checkStateDir, resolveStateDir } from '../state/state-dir.js';
 import type { Progress } from '../workflows/prepare.js';
 
@@ -54,6 +55,8 @@ export abstract class NkdCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init();
+    // Ctrl-C from here on: "interrupted; run the same command again to resume", exit 130 (interrupt.ts).
+    installInterruptHandler(() => this.flushLog());
     this.debugLog.debug(
       `nkd ${this.config.version} ${this.id ?? ''} (node ${process.version}, pid ${process.pid})`,
     );
