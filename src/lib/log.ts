@@ -1,9 +1,10 @@
 // The debug log: every run writes one, whatever happens. Lines are kept in memory and written at the
 // end, into the cluster's state when the run got that far, or else into the user's cache directory —
 // so invalid input never creates anything under the state directory. Never give it secret values.
-import { appendFileSync, closeSync, constants, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, openSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { makeDirs } from '../state/safe-fs.js';
 
 export class DebugLog {
   private lines: string[] = [];
@@ -45,7 +46,7 @@ export class DebugLog {
     const file = join(dir, 'nkd-debug.log');
     if (this.streamingTo === file && this.lines.length === 0) return file;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir, dir); // bounded: Node's recursive mkdir spins forever under /proc
       rotateIfLarge(file);
       appendPrivate(file, `${this.lines.join('\n')}\n`);
       this.lines = [];

@@ -308,6 +308,19 @@ describe.concurrent('a state directory nkd cannot use is refused before any plan
     expectRefused(r, /state directory .*state is owned by uid 12345/);
   });
 
+  it('a debug log directory nkd cannot create (XDG_CACHE_HOME=/proc/nkd) does not hang a run', async () => {
+    const sb = sandbox();
+    const bad = writeConfig(
+      sb.root,
+      edit(readFileSync(LIBVIRT, 'utf8'), 'runtime: containerd', 'runtime: rkt'),
+    );
+    const r = await sb.run(['validate', '-f', bad], {
+      env: { XDG_CACHE_HOME: '/proc/nkd' },
+      timeout: 15_000,
+    });
+    expect(r.exitCode).toBe(3);
+  });
+
   it('--state-dir "" is a usage error (exit 2), not ~/.nkd', async () => {
     const sb = sandbox();
     const r = await sb.run(['deploy', '-f', LIBVIRT, '--dry-run', '--state-dir', '']);
