@@ -9,6 +9,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -235,6 +236,23 @@ describe.concurrent('nkd trusts nothing in the state directory it did not create
     expect(r.exitCode, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/ca\.key is owned by uid 12345, not by you/);
     expect(r.stderr).not.toMatch(/Reusing/);
+  });
+
+  it('status and kubeconfig refuse a cluster directory that is a link (exit 4), reading nothing through it', async () => {
+    const sb = sandbox();
+    const cluster = await deployed(sb);
+    const moved = join(sb.root, 'moved');
+    renameSync(cluster, moved);
+    symlinkSync(moved, cluster);
+    for (const cmd of [
+      ['status', 'demo'],
+      ['kubeconfig', 'demo'],
+    ]) {
+      const r = await sb.run([...cmd, '--state-dir', sb.state]);
+      expect(r.exitCode, `${cmd.join(' ')}: ${r.stderr}`).toBe(4);
+      expect(r.stderr).toMatch(/demo is a symbolic link/);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('a cluster directory others may write: refused, naming the chmod', async () => {
