@@ -4,7 +4,8 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ExitCode, NkdError } from '../errors.js';
 import { DebugLog } from '../lib/log.js';
 import { capLine, capValue } from '../lib/cap.js';
-import { resolveStateDir } from '../state/paths.js';
+import { installInterruptHandler } from './interrupt.js';
+import { checkStateDir, resolveStateDir } from '../state/state-dir.js';
 import type { Progress } from '../workflows/prepare.js';
 import { classifySystemError } from './system-errors.js';
 
@@ -32,8 +33,12 @@ export abstract class NkdCommand extends Command {
   }
   private flushed = false;
 
-  protected stateDir(flags: { 'state-dir'?: string | undefined }): string {
-    return resolveStateDir(flags['state-dir']);
+  /**
+   * The state directory, checked before any work (state-dir.ts): commands that write to it pass
+   * `write`, so an unwritable one is refused before a plan is printed.
+   */
+  protected stateDir(flags: { 'state-dir'?: string | undefined }, options: { write?: boolean } = {}): string {
+    return checkStateDir(resolveStateDir(flags['state-dir']), { write: options.write ?? false });
   }
 
   /** Progress goes to stderr so stdout stays clean data, and is silent under --json. */
@@ -52,6 +57,8 @@ export abstract class NkdCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init();
+    // Ctrl-C from here on: "interrupted; run the same command again to resume", exit 130 (interrupt.ts).
+    installInterruptHandler(() => this.flushLog());
     this.debugLog.debug(
       `nkd ${this.config.version} ${this.id ?? ''} (node ${process.version}, pid ${process.pid})`,
     );

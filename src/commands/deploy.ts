@@ -4,6 +4,7 @@ import { durationFlag } from '../cli/duration.js';
 import { formatProblem } from '../config/load.js';
 import { preflightEngine } from '../engine/preflight.js';
 import { formatPlanSummary } from '../plan/summary.js';
+import { checkClusterDirs, clusterPaths } from '../state/paths.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
 
@@ -78,8 +79,9 @@ export default class Deploy extends NkdCommand {
     const cli = flags['dry-run']
       ? undefined
       : await preflightEngine({ pulumiRoot: flags['pulumi-root'], backendUrl: flags.backend });
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const planned = await planFromConfig(flags.file, this.debugLog);
+    checkClusterDirs(clusterPaths(stateDir, planned.plan.name));
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
       this.out(formatPlanSummary(planned.plan));

@@ -12,7 +12,7 @@ import { stackPaths } from '../engine/stack.js';
 import type { ProvisioningEngine } from '../engine/types.js';
 import { providerFor } from '../../providers/registry.js';
 import type { PlatformName } from '../config/platform.js';
-import { clusterPaths, ensurePrivateDir, type ClusterPaths } from '../state/paths.js';
+import { checkPrivateDir, clusterPaths, ensurePrivateDir, type ClusterPaths } from '../state/paths.js';
 import { runDestroy } from '../workflows/destroy.js';
 
 export default class Destroy extends NkdCommand {
@@ -54,10 +54,10 @@ export default class Destroy extends NkdCommand {
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Destroy);
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const paths = clusterPaths(stateDir, args.name);
     // With a shared backend the stack is the state: another operator may destroy what they never deployed.
-    if (!existsSync(paths.root) && flags.backend === undefined) {
+    if (!checkPrivateDir(paths.root) && flags.backend === undefined) {
       if (!this.jsonEnabled())
         process.stderr.write(`No cluster named ${args.name} in ${stateDir}: nothing to destroy.\n`);
       return { type: 'result', cluster: args.name, existed: false, provisioned: false, stateKept: false };

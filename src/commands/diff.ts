@@ -32,8 +32,9 @@ export default class Diff extends NkdCommand {
 
   async run(): Promise<object> {
     const { flags } = await this.parse(Diff);
+    const stateDir = this.stateDir(flags);
     const planned = await planFromConfig(flags.file, this.debugLog);
-    const paths = clusterPaths(this.stateDir(flags), planned.plan.name);
+    const paths = clusterPaths(stateDir, planned.plan.name);
     const diff = diffPlans(readDeployedPlan(paths), planned.plan);
     const lines = formatDiff(diff, planned.plan.name);
     const json = this.jsonEnabled();

@@ -1,18 +1,20 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { clusterNameArg } from '../cli/args.js';
 import { parse } from 'yaml';
 import { NkdCommand } from '../cli/base.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { mergeKubeconfig } from '../kubeconfig/merge.js';
-import { clusterPaths } from '../state/paths.js';
+import { writeKubeconfigFile } from '../kubeconfig/write.js';
+import { readStateTextSync } from '../state/files.js';
+import { checkPrivateDir, clusterPaths } from '../state/paths.js';
 
 export default class Kubeconfig extends NkdCommand {
   static override summary = "Print a cluster's admin kubeconfig, or merge it into your kubeconfig.";
   static override description =
-    "The kubeconfig carries nkd's admin client certificate (O=system:masters), so treat its output as a secret. --merge adds or refreshes only this cluster's entries (cluster nkd-<name>, user and context nkd-admin@<name>) and keeps everything else; the file stays 0600.";
+    "The kubeconfig carries nkd's admin client certificate (O=system:masters), so treat its output as a secret. --merge adds or refreshes only this cluster's entries (cluster nkd-<name>, user and context nkd-admin@<name>) and keeps everything else; the file stays 0600 and its previous content is kept in FILE.nkd-backup (0600).";
   static override examples = [
     '<%= config.bin %> kubeconfig demo > demo.kubeconfig',
     '<%= config.bin %> kubeconfig demo --merge',
@@ -35,13 +37,13 @@ export default class Kubeconfig extends NkdCommand {
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Kubeconfig);
     const paths = clusterPaths(this.stateDir(flags), args.name);
-    if (!existsSync(paths.adminKubeconfig)) {
+    if (!checkPrivateDir(paths.root) || !existsSync(paths.adminKubeconfig)) {
       throw new NkdError(
         `no kubeconfig for cluster ${args.name} in ${this.stateDir(flags)} (run nkd deploy first)`,
         ExitCode.State,
       );
     }
-    const text = readFileSync(paths.adminKubeconfig, 'utf8');
+    const text = readStateTextSync(paths.adminKubeconfig, "the cluster's admin kubeconfig");
     if (!flags.merge) {
       if (!this.jsonEnabled()) this.out(text);
       return { cluster: args.name, kubeconfig: text };
@@ -55,10 +57,7 @@ export default class Kubeconfig extends NkdCommand {
     } catch (err) {
       throw new NkdError(`cannot merge into ${target}: ${(err as Error).message}`, ExitCode.Usage);
     }
-    mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-    const temp = `${target}.nkd-${process.pid}.tmp`;
-    writeFileSync(temp, result.text, { mode: 0o600 });
-    renameSync(temp, target);
+    writeKubeconfigFile(target, result.text, existing);
     const action = result.replaced.length > 0 ? 'Refreshed' : 'Added';
     const current = result.currentContextChanged ? '; it is now the current context' : '';
     if (!this.jsonEnabled()) this.out(`${action} context nkd-admin@${args.name} in ${target}${current}`);

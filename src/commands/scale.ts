@@ -56,7 +56,7 @@ export default class Scale extends NkdCommand {
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Scale);
-    const stateDir = this.stateDir(flags);
+    const stateDir = this.stateDir(flags, { write: true });
     const paths = clusterPaths(stateDir, args.name);
     if (!existsSync(paths.root))
       throw new NkdError(`no cluster named ${args.name} in ${stateDir}`, ExitCode.State);

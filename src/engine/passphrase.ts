@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, NkdError } from '../errors.js';
+import { readStateTextSync } from '../state/files.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
 
 /** Where the passphrase may come from, first match wins: [value variable, file variable]. */
@@ -61,7 +62,7 @@ export function resolvePassphrase(
   const given = fromEnv(NKD_VARS, env);
   if (given !== undefined) return given;
   const file = join(engineDir, 'passphrase');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return readStateTextSync(file, 'the Pulumi state passphrase').trim();
   ensurePrivateDir(engineDir);
   const passphrase = randomBytes(32).toString('base64url');
   writePrivateFile(file, `${passphrase}\n`);

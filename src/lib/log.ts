@@ -1,9 +1,10 @@
 // The debug log: every run writes one, whatever happens. Lines are kept in memory and written at the
 // end, into the cluster's state when the run got that far, or else into the user's cache directory —
 // so invalid input never creates anything under the state directory. Never give it secret values.
-import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, openSync, renameSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { makeDirs } from '../state/safe-fs.js';
 
 export class DebugLog {
   private lines: string[] = [];
@@ -17,7 +18,7 @@ export class DebugLog {
     const line = `${this.now().toISOString()} ${message}`;
     if (this.streamingTo) {
       try {
-        appendFileSync(this.streamingTo, `${line}\n`, { mode: 0o600 });
+        appendPrivate(this.streamingTo, `${line}\n`);
         return;
       } catch {
         this.streamingTo = undefined; // keep it in memory; flush() tries again
@@ -45,14 +46,28 @@ export class DebugLog {
     const file = join(dir, 'nkd-debug.log');
     if (this.streamingTo === file && this.lines.length === 0) return file;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      makeDirs(dir, dir); // bounded: Node's recursive mkdir spins forever under /proc
       rotateIfLarge(file);
-      appendFileSync(file, `${this.lines.join('\n')}\n`, { mode: 0o600 });
+      appendPrivate(file, `${this.lines.join('\n')}\n`);
       this.lines = [];
       return file;
     } catch {
       return undefined;
     }
+  }
+}
+
+/** Appends to a 0600 file, never through a link planted in its place. */
+function appendPrivate(file: string, text: string): void {
+  const fd = openSync(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    appendFileSync(fd, text);
+  } finally {
+    closeSync(fd);
   }
 }
 

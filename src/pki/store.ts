@@ -6,8 +6,11 @@
  * directory is an error rather than something to repair silently.
  */
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { readStateText } from '../state/files.js';
+import { checkPrivateDir, ensurePrivateDir } from '../state/paths.js';
+import { fsError, removeStaleTemps } from '../state/safe-fs.js';
 import { caCertHash, generatePkiStaged, type StagedPki } from './generate.js';
 import type { ClusterPki, PkiOptions } from './types.js';
 
@@ -105,7 +108,7 @@ function validate(pki: ClusterPki): void {
 
 async function exists(path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await lstat(path); // a link counts as present: reading it then refuses it
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
@@ -150,7 +153,10 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 async function readPki(dir: string): Promise<ClusterPki> {
-  const contents = await Promise.all(PKI_FILES.map((name) => readFile(join(dir, name), 'utf8')));
+  // Through the state reader: never a link, never a file another user made (trust.ts).
+  const contents = await Promise.all(
+    PKI_FILES.map((name) => readStateText(join(dir, name), 'the cluster PKI file')),
+  );
   const files = Object.fromEntries(PKI_FILES.map((name, i) => [name, contents[i]])) as PkiFiles;
   try {
     const pki = fromFiles(files);
@@ -161,10 +167,23 @@ async function readPki(dir: string): Promise<ClusterPki> {
   }
 }
 
+/**
+ * Writes the whole PKI into a fresh directory next to `dir`, then renames it onto `dir` (empty): an
+ * interrupted run leaves either no PKI or a complete one, never the "incomplete" state a re-run refuses.
+ */
 async function writePki(dir: string, pki: ClusterPki): Promise<void> {
   const files = toFiles(pki);
-  await Promise.all(PKI_FILES.map((name) => writeFileAtomic(join(dir, name), files[name])));
-  await syncDir(dir);
+  const staging = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(staging, { mode: DIR_MODE });
+    await Promise.all(PKI_FILES.map((name) => writeFileAtomic(join(staging, name), files[name])));
+    await syncDir(staging);
+    await rename(staging, dir);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw fsError(err, 'write the cluster PKI in', dir);
+  }
+  await syncDir(dirname(dir));
 }
 
 export interface StagedPkiResult extends StagedPki {
@@ -177,15 +196,14 @@ export interface StagedPkiResult extends StagedPki {
  * if only some of the files are present.
  */
 export async function loadOrCreatePkiStaged(dir: string, opts: PkiOptions = {}): Promise<StagedPkiResult> {
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  await chmod(dir, DIR_MODE); // mkdir leaves an existing directory's mode alone
+  ensurePrivateDir(dir); // 0700, and refuses a link or a directory nkd may not trust
 
   const present = await Promise.all(PKI_FILES.map((name) => exists(join(dir, name))));
   const missing = PKI_FILES.filter((_, i) => !present[i]);
 
   if (missing.length === 0) {
-    await Promise.all(PKI_FILES.map((name) => chmod(join(dir, name), FILE_MODE)));
     const pki = await readPki(dir);
+    await Promise.all(PKI_FILES.map((name) => chmod(join(dir, name), FILE_MODE)));
     return { partial: pki, complete: Promise.resolve(pki), created: false };
   }
   if (missing.length < PKI_FILES.length) {
@@ -196,6 +214,7 @@ export async function loadOrCreatePkiStaged(dir: string, opts: PkiOptions = {}):
     );
   }
 
+  removeStaleTemps(dir); // an older nkd's interrupted writes; the directory is renamed over when complete
   const staged = await generatePkiStaged(opts);
   const complete = staged.complete.then(async (pki) => {
     await writePki(dir, pki);
@@ -216,6 +235,7 @@ export async function loadOrCreatePki(
 
 /** Loads an existing, complete cluster PKI; never creates one (commands working from state alone). */
 export async function loadPki(dir: string): Promise<ClusterPki> {
+  checkPrivateDir(dir);
   const present = await Promise.all(PKI_FILES.map((name) => exists(join(dir, name))));
   const missing = PKI_FILES.filter((_, i) => !present[i]);
   if (missing.length > 0) {

@@ -1,17 +1,31 @@
-// Where nkd keeps each cluster's state, and how it writes there: directories 0700, files 0600,
-// written atomically so an interrupted run never leaves a half-written secret or asset.
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+// Where nkd keeps each cluster's state, and how it writes there: directories 0700, files 0600, written
+// atomically (an interrupted run never leaves a half-written secret or asset), never through a link,
+// and only into directories nkd may trust (trust.ts) from the state directory down.
+import {
+  chmodSync,
+  constants,
+  closeSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { clusterNameProblem } from '../config/cluster-name.js';
 import { ExitCode, NkdError } from '../errors.js';
+import {
+  fsError,
+  isTempName,
+  isWithin,
+  lstatOrUndefined,
+  makeDirs,
+  removeStaleTemps,
+  writeFileAtomic,
+} from './safe-fs.js';
+import { assertTrusted } from './trust.js';
 
-export const STATE_DIR_ENV = 'NKD_STATE_DIR';
-
-export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = flag ?? env[STATE_DIR_ENV];
-  return resolve(chosen !== undefined && chosen !== '' ? chosen : join(homedir(), '.nkd'));
-}
+export { resolveStateDir, STATE_DIR_ENV } from './state-dir.js';
 
 export interface ClusterPaths {
   root: string;
@@ -24,15 +38,24 @@ export interface ClusterPaths {
   logs: string;
 }
 
+/**
+ * State directories in use by this process: everything from one of them down is held to the trust
+ * rules. Recorded by clusterPaths, the one place a cluster's location is derived.
+ */
+const stateRoots = new Set<string>();
+
 /** Where cluster `name` lives; an invalid name is refused here too, so no caller can escape `clusters/`. */
 export function clusterPaths(stateDir: string, name: string): ClusterPaths {
   const problem = clusterNameProblem(name);
-  if (problem)
+  if (problem) {
     throw new NkdError(
       `${JSON.stringify(name.slice(0, 60))} is not a cluster name: it ${problem}`,
       ExitCode.Usage,
     );
-  const root = join(stateDir, 'clusters', name);
+  }
+  const absolute = resolve(stateDir);
+  stateRoots.add(absolute);
+  const root = join(absolute, 'clusters', name);
   const assets = join(root, 'assets');
   return {
     root,
@@ -46,44 +69,123 @@ export function clusterPaths(stateDir: string, name: string): ClusterPaths {
   };
 }
 
-export function ensurePrivateDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: 0o700 });
-  chmodSync(path, 0o700);
+/** Where the trust rules start for `path`: its state directory, or (outside any) the path itself. */
+function trustedFrom(path: string): string {
+  let best: string | undefined;
+  for (const root of stateRoots)
+    if (isWithin(path, root) && (!best || root.length > best.length)) best = root;
+  return best ?? path;
 }
 
-/** Writes through a temporary file and a rename, with mode 0600 from the first byte. */
+/** Creates `path` (and missing parents) 0700; refuses links and directories nkd may not trust. */
+export function ensurePrivateDir(path: string): void {
+  const absolute = resolve(path);
+  makeDirs(absolute, trustedFrom(absolute));
+  try {
+    chmodSync(absolute, 0o700);
+  } catch (err) {
+    throw fsError(err, 'change the mode of', absolute);
+  }
+}
+
+/**
+ * Checks, without creating anything, that every existing directory from the state directory down to
+ * `path` may be trusted; returns whether `path` exists. For commands that only read or remove.
+ */
+export function checkPrivateDir(path: string): boolean {
+  const absolute = resolve(path);
+  const from = trustedFrom(absolute);
+  const chain: string[] = [];
+  for (let p = absolute; isWithin(p, from); p = dirname(p)) {
+    chain.unshift(p);
+    if (p === from) break;
+  }
+  for (const dir of chain) {
+    const st = lstatOrUndefined(dir);
+    if (!st) return false;
+    assertTrusted(dir, st, 'dir');
+  }
+  return true;
+}
+
+/** The directories of a cluster's state that nkd writes files into. */
+function clusterDirs(paths: ClusterPaths): string[] {
+  const dirs = [paths.root, paths.logs, paths.pki, paths.assets, paths.ignition, paths.kubeadm];
+  const more = ['ignition-service', 'engine', join('assets', 'pointer')].map((d) => join(paths.root, d));
+  return [...dirs, ...more];
+}
+
+/**
+ * Checks, before any work, every directory of a cluster's state that exists (see checkPrivateDir) and
+ * every entry in them: a link or a file nkd may not trust refuses the command while nothing changed.
+ */
+export function checkClusterDirs(paths: ClusterPaths): void {
+  for (const dir of clusterDirs(paths)) {
+    if (!checkPrivateDir(dir)) continue;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (isTempName(entry.name)) continue; // removed under the lock
+      const path = join(dir, entry.name);
+      const st = lstatOrUndefined(path);
+      if (st) assertTrusted(path, st, st.isDirectory() ? 'dir' : 'file');
+    }
+  }
+}
+
+/**
+ * Removes what a killed run left half-done (temporary files, a PKI staging directory); only under the
+ * cluster lock, when no other nkd can be writing them.
+ */
+export function removeClusterTemps(paths: ClusterPaths): void {
+  for (const dir of clusterDirs(paths)) if (checkPrivateDir(dir)) removeStaleTemps(dir);
+}
+
+/** Writes through an exclusive 0600 temporary file, fsync and a rename (state files, secrets). */
 export function writePrivateFile(path: string, contents: string): void {
-  const temp = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(temp, contents, { mode: 0o600 });
-  renameSync(temp, path);
+  ensurePrivateDir(dirname(path));
+  writeFileAtomic(path, contents, { fsync: true });
 }
 
 /**
  * Makes `dir` hold exactly `files` (name → contents), all 0600: unchanged files are left alone (creating
  * files is the slow part of a large render, and untouched files keep their mtime), changed ones are
- * rewritten, files no longer planned are removed. Rendering is deterministic, so an interrupted sync
- * is completed by the next run; callers write their completion marker (plan.json) after this.
+ * rewritten, files no longer planned are removed (links themselves, never their targets). Rendering is
+ * deterministic, so an interrupted sync is completed by the next run; callers write their completion
+ * marker (plan.json) after this.
  */
 export function syncDirectory(dir: string, files: ReadonlyMap<string, string>): void {
   ensurePrivateDir(dir);
   for (const name of readdirSync(dir)) {
-    if (!files.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
+    if (!files.has(name) || isTempName(name)) rmSync(join(dir, name), { recursive: true, force: true });
   }
   writeFilesIfChanged(dir, files);
+}
+
+/** The current text of a file nkd wrote, or undefined when the file is absent (never through a link). */
+function currentText(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const st = lstatOrUndefined(path);
+    if (st) assertTrusted(path, st, 'file'); // names a link as such
+    throw fsError(err, 'read', path);
+  }
+  try {
+    const st = fstatSync(fd);
+    assertTrusted(path, st, 'file');
+    return (st.mode & 0o777) === 0o600 ? readFileSync(fd, 'utf8') : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes each file whose content differs (or that is missing), 0600; other files are left alone. */
 export function writeFilesIfChanged(dir: string, files: ReadonlyMap<string, string>): void {
   ensurePrivateDir(dir);
-  const existing = new Set(readdirSync(dir));
   for (const [name, contents] of files) {
     const path = join(dir, name);
-    if (!existing.has(name)) {
-      // New file: created 0600 from the first byte (a umask can only remove permissions).
-      writeFileSync(path, contents, { mode: 0o600 });
-      continue;
-    }
-    if (readFileSync(path, 'utf8') !== contents) writeFileSync(path, contents);
-    chmodSync(path, 0o600);
+    // A file of another mode is rewritten (rather than chmod-ed): it comes out 0600 from the first byte.
+    if (currentText(path) !== contents) writeFileAtomic(path, contents);
   }
 }

@@ -13,7 +13,7 @@ import type { ClusterClient } from '../cluster/types.js';
 import { endpointText, parseEndpointText } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { isJsonObject, readStateJsonSync } from '../state/files.js';
-import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
+import { checkPrivateDir, writePrivateFile, type ClusterPaths } from '../state/paths.js';
 
 export interface ApiTarget {
   /** `https://host:port` to connect to. */
@@ -127,7 +127,8 @@ export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
 export async function clusterAccess(
   paths: ClusterPaths,
 ): Promise<{ plan: ClusterPlan; outputs: ProvisionOutputs | undefined; pki: ClusterPki; target: ApiTarget }> {
-  if (!existsSync(paths.root)) {
+  // Also refuses a cluster directory reached through a link or not the user's (state/trust.ts).
+  if (!checkPrivateDir(paths.root)) {
     throw new NkdError(
       `no cluster named ${basename(paths.root)} in ${dirname(dirname(paths.root))}`,
       ExitCode.State,

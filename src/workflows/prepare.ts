@@ -12,6 +12,7 @@ import {
   type StagedPkiResult,
 } from '../pki/index.js';
 import type { ClusterPki } from '../pki/types.js';
+import { deferInterrupts, throwIfInterrupted } from '../cli/interrupt.js';
 import { lockCluster } from '../state/lock.js';
 import { planCluster } from '../plan/plan.js';
 import { apiTarget, readOutputs } from './cluster-access.js';
@@ -21,7 +22,9 @@ import { renderNode, type RenderedNode } from '../render/node.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
 import {
   clusterPaths,
+  checkClusterDirs,
   ensurePrivateDir,
+  removeClusterTemps,
   syncDirectory,
   writeFilesIfChanged,
   writePrivateFile,
@@ -107,30 +110,41 @@ export async function withPreparedCluster<T>(
   log.attachToCluster(paths.logs);
 
   const lock = lockCluster(paths.root, plan.name);
-  try {
-    const renderStarted = Date.now();
-    // Everything that can refuse the command reads first: a refused command changes nothing.
-    checkClusterState(paths);
-    const staged = await stagePki(paths);
-    // The completion marker goes first: assets are about to change.
-    rmSync(paths.plan, { force: true });
-    const tokens = options.joinTokens?.(paths) ?? new Map<string, string>();
-    const { pki, created, rendered } = await renderWithPki(planned, paths, staged, progress, log, tokens);
-    writeAssets(paths, plan, rendered);
-    // The provider's reachable endpoint once provisioned (deploy rewrites it after provisioning).
-    const target = apiTarget(plan, readOutputs(paths));
-    writePrivateFile(
-      paths.adminKubeconfig,
-      renderAdminKubeconfig(pki, plan.name, target.server, target.tlsServerName),
-    );
-    log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
-    progress.step(
-      `Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`,
-    );
-    return await work({ config, plan, paths, rendered, warnings, pkiCreated: created, pki });
-  } finally {
-    lock.release();
-  }
+  // Ctrl-C waits for the next safe point (throwIfInterrupted), so no write is cut short and the lock
+  // is released; the assets are then completed by the same command run again.
+  let staged: StagedPkiResult | undefined;
+  return deferInterrupts(async () => {
+    try {
+      const renderStarted = Date.now();
+      removeClusterTemps(paths);
+      // Everything that can refuse the command reads first: a refused command changes nothing.
+      checkClusterDirs(paths);
+      checkClusterState(paths);
+      staged = await stagePki(paths);
+      throwIfInterrupted();
+      // The completion marker goes first: assets are about to change.
+      rmSync(paths.plan, { force: true });
+      const tokens = options.joinTokens?.(paths) ?? new Map<string, string>();
+      const { pki, created, rendered } = await renderWithPki(planned, paths, staged, progress, log, tokens);
+      writeAssets(paths, plan, rendered);
+      // The provider's reachable endpoint once provisioned (deploy rewrites it after provisioning).
+      const target = apiTarget(plan, readOutputs(paths));
+      writePrivateFile(
+        paths.adminKubeconfig,
+        renderAdminKubeconfig(pki, plan.name, target.server, target.tlsServerName),
+      );
+      log.debug(`rendered and wrote ${rendered.length} nodes in ${Date.now() - renderStarted} ms`);
+      progress.step(
+        `Rendered Ignition and kubeadm configs for ${rendered.length} node(s) into ${paths.assets}`,
+      );
+      throwIfInterrupted();
+      return await work({ config, plan, paths, rendered, warnings, pkiCreated: created, pki });
+    } finally {
+      // A PKI still being generated and written finishes (or fails and cleans up) under the lock.
+      await staged?.complete.catch(() => undefined);
+      lock.release();
+    }
+  });
 }
 
 /**
@@ -154,6 +168,7 @@ async function renderWithPki(
   );
   writeNodeFiles(paths, early);
   const pki = await staged.complete;
+  throwIfInterrupted();
   progress.step(
     staged.created ? `Generated the cluster PKI in ${paths.pki}` : `Reusing the cluster PKI in ${paths.pki}`,
   );

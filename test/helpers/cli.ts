@@ -143,6 +143,22 @@ async function spawnNkd(args: readonly string[], options: RunOptions): Promise<R
   };
 }
 
+/**
+ * Starts `node bin/run.js ...args` in the same isolated environment as runNkd, without waiting: for
+ * tests that signal the process (Ctrl-C). Never rejects on a non-zero exit or a signal.
+ */
+export function startNkd(args: readonly string[], options: RunOptions = {}) {
+  assertBuilt();
+  return execa(process.execPath, [NKD_BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: isolatedEnv(options.env ?? {}),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    timeout: options.timeout ?? 60_000,
+  });
+}
+
 /** A per-test world: its own HOME, cache and (not yet created) state directory. */
 export interface Sandbox {
   root: string;
