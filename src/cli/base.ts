@@ -15,6 +15,11 @@ export abstract class NkdCommand extends Command {
       env: 'NKD_STATE_DIR',
       helpGroup: 'GLOBAL',
     }),
+    verbose: Flags.boolean({
+      description: 'Also print the debug log on stderr as it is written',
+      env: 'NKD_VERBOSE',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   /**
@@ -52,6 +57,10 @@ export abstract class NkdCommand extends Command {
 
   override async init(): Promise<void> {
     await super.init();
+    // Before parsing, so the very first lines show too; the flag is declared in baseFlags.
+    if (this.argv.includes('--verbose') || /^(1|true)$/.test(process.env.NKD_VERBOSE ?? '')) {
+      this.debugLog.echoTo((line) => process.stderr.write(`debug: ${line}\n`));
+    }
     this.debugLog.debug(
       `nkd ${this.config.version} ${this.id ?? ''} (node ${process.version}, pid ${process.pid})`,
     );
