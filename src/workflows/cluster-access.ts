@@ -3,7 +3,7 @@
 // against the planned endpoint's name, which is what the API server certificate is issued for.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ClusterConfig } from '../config/schema.js';
+import { clusterConfigSchema, type ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { loadPki, PkiStateError } from '../pki/index.js';
@@ -47,7 +47,30 @@ export function readPlan(paths: ClusterPaths): ClusterPlan {
 const REDEPLOY = 'run `nkd deploy -f <config>` (with the config the cluster was deployed from) to rewrite it';
 const PLAN_FILE: StateFileSpec<ClusterPlan> = {
   remedy: REDEPLOY,
-  check: requireKeys({ name: 'string', nodes: 'array', kubernetes: 'object', network: 'object' }),
+  check: (value) => {
+    const top = requireKeys({
+      name: 'string',
+      nodes: 'array',
+      kubernetes: 'object',
+      network: 'object',
+      platform: 'object',
+    })(value);
+    if (top) return top;
+    const plan = value as ClusterPlan;
+    // What every reader of a plan relies on: the endpoint, the platform, each node's name and role.
+    const endpoint = plan.kubernetes.controlPlaneEndpoint as unknown as Record<string, unknown> | undefined;
+    if (typeof endpoint?.host !== 'string' || typeof endpoint.port !== 'number')
+      return 'has no valid "kubernetes.controlPlaneEndpoint"';
+    if (typeof plan.platform.name !== 'string') return 'has no valid "platform.name"';
+    const bad = plan.nodes.findIndex(
+      (n: unknown) =>
+        typeof n !== 'object' ||
+        n === null ||
+        typeof (n as Record<string, unknown>).name !== 'string' ||
+        typeof (n as Record<string, unknown>).role !== 'string',
+    );
+    return bad >= 0 ? `has no valid "nodes[${bad}]"` : undefined;
+  },
 };
 const OUTPUTS_FILE: StateFileSpec<ProvisionOutputs> = {
   remedy: REDEPLOY,
@@ -60,7 +83,12 @@ const OUTPUTS_FILE: StateFileSpec<ProvisionOutputs> = {
 };
 const DEPLOYED_CONFIG_FILE: StateFileSpec<DeployedConfig> = {
   remedy: REDEPLOY,
-  check: requireKeys({ configFile: 'string', baseDir: 'string', config: 'object' }),
+  check: (value) =>
+    requireKeys({ configFile: 'string', baseDir: 'string', config: 'object' })(value) ??
+    // It was a validated config when written: anything else was changed outside nkd.
+    (clusterConfigSchema.safeParse((value as DeployedConfig).config).success
+      ? undefined
+      : 'holds a config that does not validate'),
 };
 
 export function outputsPath(paths: ClusterPaths): string {

@@ -187,6 +187,18 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(r.stderr).toMatch(/unknown key "k{80}…"/);
   });
 
+  it('binary data (!!binary) is refused at its place, and a key named like a JS builtin is just unknown', async () => {
+    const sb = sandbox();
+    const binary = await sb.run(['validate', '-f', '-'], { input: '!!binary aGVsbG8=\n' });
+    expect(binary.exitCode, binary.stderr).toBe(3);
+    expect(binary.stderr).toMatch(/^<stdin>:1:\d+: \(root\): is binary data \(!!binary\)/m);
+    expect(binary.stderr).not.toMatch(/internal error|readBigUInt64LE/);
+    const builtin = await sb.run(['validate', '-f', '-'], { input: `${EXAMPLE_TEXT}  toString: 1\n` });
+    expect(builtin.exitCode).toBe(3);
+    expect(builtin.stderr).toMatch(/spec\.toString: unknown key "toString"$/m);
+    expect(builtin.stderr).not.toContain('native code');
+  });
+
   it('library messages are replaced by nkd sentences', async () => {
     const sb = sandbox();
     const cases: [string, RegExp, RegExp][] = [
