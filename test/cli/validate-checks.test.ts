@@ -164,6 +164,12 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('config import /dev/zero is refused the same way', async () => {
+    const r = await sandbox().run(['config', 'import', '/dev/zero']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^nkd: \/dev\/zero is larger than 4 MiB/);
+  });
+
   it('a 5 MiB config on stdin is refused the same way', async () => {
     const r = await sandbox().run(['validate', '-f', '-'], { input: `a: ${'b'.repeat(5 * 1024 * 1024)}\n` });
     expect(r.exitCode).toBe(2);
