@@ -85,6 +85,9 @@ describe.concurrent('the command line', () => {
       [['config', 'improt'], 'nkd config import'],
       [['deplyo'], 'nkd deploy'],
       [['upgrade:statsu'], 'nkd upgrade status'],
+      // Arguments after a mistyped command do not hide the suggestion.
+      [['statsu', 'demo'], 'nkd status'],
+      [['destory', 'my-cluster', '--yes'], 'nkd destroy'],
     ];
     for (const [args, suggestion] of cases) {
       const r = await sb.run(args);
