@@ -32,6 +32,8 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`;
 }
 
+const MAX_YAML_ERRORS = 10;
+
 /** Pure: text in, validated config (or problems) out. */
 export function parseClusterConfig(text: string, file: string, fileChecks?: ConfigFileChecks): ParsedConfig {
   const counter = new LineCounter();
@@ -42,7 +44,9 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
     return { file, line: pos.line, col: pos.col, path, message: p.message, severity: p.severity };
   };
   if (doc.errors.length > 0) {
-    const errors = doc.errors.map((e) => {
+    // A binary file makes hundreds of syntax errors: the first few say all there is to say.
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS);
+    const errors = shown.map((e) => {
       const pos = counter.linePos(e.pos[0]);
       return {
         file,
@@ -53,6 +57,11 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
         severity: 'error' as const,
       };
     });
+    const more = doc.errors.length - shown.length;
+    if (more > 0) {
+      const last = errors[errors.length - 1]!;
+      errors.push({ ...last, message: `and ${more} more YAML syntax errors (is this a YAML file?)` });
+    }
     return { config: undefined, errors, warnings: [] };
   }
   if (doc.contents === null) {
@@ -267,7 +276,7 @@ function boundMessage(issue: core.$ZodIssueTooBig | core.$ZodIssueTooSmall): str
 function yamlMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS')
     return 'the file holds several YAML documents (---); a cluster config is one document';
-  return capValue(message, 200);
+  return capValue(message, 120);
 }
 
 function firstAliasOffset(doc: ReturnType<typeof parseDocument>): number {

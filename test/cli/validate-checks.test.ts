@@ -1,6 +1,7 @@
 // What deploy would refuse, validate refuses (or warns about) at its FILE:LINE:COL; hostile input
 // (alias bombs, endless files, huge scalars) is refused with nkd's own bounded sentences. Through the
 // built CLI.
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,6 +182,16 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr.length).toBeLessThan(400);
     expect(r.stderr).toMatch(/must be an object, not string "a{80}…"/);
+  });
+
+  it('1 MB of random bytes gives a few bounded lines, not hundreds of syntax errors', async () => {
+    const sb = sandbox();
+    const file = join(sb.root, 'random.bin');
+    writeFileSync(file, randomBytes(1_000_000));
+    const r = await sb.run(['validate', '-f', file]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr.length).toBeLessThan(4000);
+    expect(r.stderr).toMatch(/\(yaml\): /);
   });
 
   it('an unknown key of 100 000 characters is echoed capped', async () => {
