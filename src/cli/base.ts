@@ -16,6 +16,11 @@ export abstract class NkdCommand extends Command {
       env: 'NKD_STATE_DIR',
       helpGroup: 'GLOBAL',
     }),
+    verbose: Flags.boolean({
+      description: 'Also print the debug log on stderr as it is written',
+      env: 'NKD_VERBOSE',
+      helpGroup: 'GLOBAL',
+    }),
   };
 
   /**
@@ -59,6 +64,10 @@ export abstract class NkdCommand extends Command {
     await super.init();
     // Ctrl-C from here on: "interrupted; run the same command again to resume", exit 130 (interrupt.ts).
     installInterruptHandler(() => this.flushLog());
+    // Before parsing, so the very first lines show too; the flag is declared in baseFlags.
+    if (this.argv.includes('--verbose') || /^(1|true)$/.test(process.env.NKD_VERBOSE ?? '')) {
+      this.debugLog.echoTo((line) => process.stderr.write(`debug: ${line}\n`));
+    }
     this.debugLog.debug(
       `nkd ${this.config.version} ${this.id ?? ''} (node ${process.version}, pid ${process.pid})`,
     );

@@ -1,10 +1,14 @@
 // Durations on the command line: "90s", "20m", "1h30m", or a bare number of minutes.
 import { Flags } from '@oclif/core';
 
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
   if (/^\d+$/.test(trimmed)) {
     if (Number(trimmed) === 0) throw new Error(`"${text}" must be longer than zero`);
+    if (Number(trimmed) * 60_000 > MAX_DURATION_MS)
+      throw new Error(`"${text}" is too long: at most 24 days (576h)`);
     return Number(trimmed) * 60_000;
   }
   const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
@@ -14,6 +18,8 @@ export function parseDuration(text: string): number {
   const [, h, m, s] = match;
   const ms = (Number(h ?? 0) * 3600 + Number(m ?? 0) * 60 + Number(s ?? 0)) * 1000;
   if (ms <= 0) throw new Error(`"${text}" must be longer than zero`);
+  // Node's timers hold at most 2^31-1 ms; a longer one would fire at once.
+  if (ms > MAX_DURATION_MS) throw new Error(`"${text}" is too long: at most 24 days (576h)`);
   return ms;
 }
 

@@ -27,7 +27,7 @@ const FILE_ERRORS: Record<string, string> = {
   EROFS: 'read-only file system',
   EMFILE: 'too many open files (raise `ulimit -n`)',
   ENFILE: 'too many open files on this system',
-  EIO: 'input/output error (a failing disk?)',
+  EIO: 'input/output error',
   EBUSY: 'busy',
   EXDEV: 'cannot rename across file systems',
   EFBIG: 'file too large',
@@ -65,6 +65,11 @@ const NETWORK_ERRORS: Record<string, string> = {
   ENOTFOUND: 'host name not found',
   EAI_AGAIN: 'host name lookup failed (temporarily)',
 };
+
+/** A file-system error code in words ("permission denied"), or the code itself when unknown. */
+export function describeErrno(code: string | undefined): string {
+  return (code && FILE_ERRORS[code]) ?? code ?? 'unknown error';
+}
 
 interface ErrnoLike {
   code?: unknown;

@@ -8,7 +8,9 @@ import { ExitCode, NkdError } from '../errors.js';
 export default class Template extends NkdCommand {
   // Works on no cluster state: no --state-dir to list (and ignore).
   // Typed as the base's so the shared parse types hold; at run time the command has no --state-dir.
-  static override baseFlags = {} as typeof NkdCommand.baseFlags;
+  static override baseFlags = {
+    verbose: NkdCommand.baseFlags.verbose,
+  } as typeof NkdCommand.baseFlags;
   static override summary = 'Print a commented, valid cluster config to start from.';
   static override examples = [
     '<%= config.bin %> template > cluster.yaml',

@@ -11,7 +11,9 @@ import { IGNITION_SPEC_VERSION } from '../render/ignition-types.js';
 export default class Version extends NkdCommand {
   // Works on no cluster state: no --state-dir to list (and ignore).
   // Typed as the base's so the shared parse types hold; at run time the command has no --state-dir.
-  static override baseFlags = {} as typeof NkdCommand.baseFlags;
+  static override baseFlags = {
+    verbose: NkdCommand.baseFlags.verbose,
+  } as typeof NkdCommand.baseFlags;
   static override summary = 'Print the nkd version and what it deploys.';
   static override examples = ['<%= config.bin %> version', '<%= config.bin %> version --json'];
   static override enableJsonFlag = true;

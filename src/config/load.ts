@@ -32,6 +32,8 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.path}: ${p.message}`;
 }
 
+const MAX_YAML_ERRORS = 10;
+
 /** Pure: text in, validated config (or problems) out. */
 export function parseClusterConfig(text: string, file: string, fileChecks?: ConfigFileChecks): ParsedConfig {
   const counter = new LineCounter();
@@ -42,7 +44,9 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
     return { file, line: pos.line, col: pos.col, path, message: p.message, severity: p.severity };
   };
   if (doc.errors.length > 0) {
-    const errors = doc.errors.map((e) => {
+    // A binary file makes hundreds of syntax errors: the first few say all there is to say.
+    const shown = doc.errors.slice(0, MAX_YAML_ERRORS);
+    const errors = shown.map((e) => {
       const pos = counter.linePos(e.pos[0]);
       return {
         file,
@@ -53,6 +57,11 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
         severity: 'error' as const,
       };
     });
+    const more = doc.errors.length - shown.length;
+    if (more > 0) {
+      const last = errors[errors.length - 1]!;
+      errors.push({ ...last, message: `and ${more} more YAML syntax errors (is this a YAML file?)` });
+    }
     return { config: undefined, errors, warnings: [] };
   }
   if (doc.contents === null) {
@@ -86,6 +95,16 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
     };
     return { config: undefined, errors: [problem], warnings: [] };
   }
+  // !!binary values become byte arrays, which a schema would take for objects: nothing here is binary.
+  const binary = findBinary(raw, []);
+  if (binary.length > 0) {
+    const problems = binary.map((path) => ({
+      path,
+      severity: 'error' as const,
+      message: 'is binary data (!!binary); a cluster config holds text',
+    }));
+    return result(problems, at);
+  }
   const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success && secrets.length === 0) {
     const problems = [...checkSemantics(parsed.data), ...(fileChecks?.(parsed.data) ?? [])];
@@ -115,6 +134,14 @@ function bestEffortSemantics(raw: unknown, problems: Problem[]): Problem[] {
   });
 }
 
+function findBinary(value: unknown, path: (string | number)[]): KeyPath[] {
+  if (ArrayBuffer.isView(value)) return [path];
+  if (Array.isArray(value)) return value.flatMap((v, i) => findBinary(v, [...path, i]));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([k, v]) => findBinary(v, [...path, k]));
+  return [];
+}
+
 function deleteAt(root: unknown, path: KeyPath): void {
   if (path.length === 0) return;
   let node = root as Record<string | number, unknown> | undefined;
@@ -123,7 +150,8 @@ function deleteAt(root: unknown, path: KeyPath): void {
     if (typeof next !== 'object' || next === null) return;
     node = next as Record<string | number, unknown>;
   }
-  if (node && typeof node === 'object') delete node[path[path.length - 1]!];
+  // Typed arrays (YAML !!binary) have no deletable elements: nothing to prune there.
+  if (node && typeof node === 'object' && !ArrayBuffer.isView(node)) delete node[path[path.length - 1]!];
 }
 
 function result(problems: Problem[], at: (p: Problem) => ConfigProblem): ParsedConfig {
@@ -205,7 +233,9 @@ const KNOWN_TYPOS: Record<string, string> = {
 };
 
 function suggestion(key: string): string {
-  const hit = KNOWN_TYPOS[key] ?? KNOWN_TYPOS[key.toLowerCase()];
+  // Own entries only: a key like "toString" must not find Object.prototype's.
+  const own = (k: string) => (Object.hasOwn(KNOWN_TYPOS, k) ? KNOWN_TYPOS[k] : undefined);
+  const hit = own(key) ?? own(key.toLowerCase());
   return hit ? ` (did you mean "${hit}"?)` : '';
 }
 
@@ -217,6 +247,7 @@ function article(type: string): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
+  if (ArrayBuffer.isView(value)) return 'binary data (!!binary)';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${capJson(value)}`;
 }
@@ -245,7 +276,7 @@ function boundMessage(issue: core.$ZodIssueTooBig | core.$ZodIssueTooSmall): str
 function yamlMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS')
     return 'the file holds several YAML documents (---); a cluster config is one document';
-  return capValue(message, 200);
+  return capValue(message, 120);
 }
 
 function firstAliasOffset(doc: ReturnType<typeof parseDocument>): number {

@@ -3,12 +3,11 @@
 import type { Hook } from '@oclif/core';
 import { ExitCode } from '../errors.js';
 import { capValue } from '../lib/cap.js';
-import { closestCommand } from './suggest.js';
+import { closestForWords } from './suggest.js';
 
 const hook: Hook.CommandNotFound = async function (options) {
   const known = options.config.commands.filter((c) => !c.hidden).map((c) => c.id.split(':').join(' '));
-  const typed = options.id.split(':').join(' ');
-  const closest = closestCommand(typed, known);
+  const { words: typed, suggestion: closest } = closestForWords(options.id.split(':').join(' '), known);
   const hint = closest
     ? `did you mean \`${options.config.bin} ${closest}\`?`
     : `commands: ${known.sort().join(', ')}`;

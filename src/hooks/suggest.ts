@@ -1,6 +1,23 @@
 // "Did you mean": the known command closest to what was typed, by edit distance, also matching a
 // misspelt topic ("confg" → "config import") when the topic holds a single command.
 
+/**
+ * oclif hands over the command words and the arguments after them alike ("statsu demo"): the closest
+ * command over every leading run of words, with the words it matched.
+ */
+export function closestForWords(
+  typed: string,
+  known: readonly string[],
+): { words: string; suggestion: string | undefined } {
+  const words = typed.split(' ');
+  for (let n = Math.min(words.length, 3); n >= 1; n--) {
+    const prefix = words.slice(0, n).join(' ');
+    const suggestion = closestCommand(prefix, known);
+    if (suggestion) return { words: prefix, suggestion };
+  }
+  return { words: words[0]!, suggestion: undefined };
+}
+
 export function closestCommand(typed: string, known: readonly string[]): string | undefined {
   const candidates = new Map<string, string>(); // as it might be typed → what to suggest
   for (const id of known) {

@@ -14,8 +14,16 @@ export class DebugLog {
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
+  /** With --verbose: every line also goes here as it happens. */
+  private echo: ((line: string) => void) | undefined;
+
+  echoTo(write: ((line: string) => void) | undefined): void {
+    this.echo = write;
+  }
+
   debug(message: string): void {
     const line = `${this.now().toISOString()} ${message}`;
+    this.echo?.(line);
     if (this.streamingTo) {
       try {
         appendPrivate(this.streamingTo, `${line}\n`);

@@ -3,7 +3,7 @@
 // against the planned endpoint's name, which is what the API server certificate is issued for.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { ClusterConfig } from '../config/schema.js';
+import { clusterConfigSchema, type ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { loadPki, PkiStateError } from '../pki/index.js';
@@ -41,11 +41,15 @@ function isClusterPlan(v: unknown): v is ClusterPlan {
     v.kind === 'ClusterPlan' &&
     typeof v.name === 'string' &&
     Array.isArray(v.nodes) &&
-    v.nodes.every((n) => isJsonObject(n) && typeof n.name === 'string') &&
+    // What every reader of a plan relies on: each node's name and role, the endpoint, the platform.
+    v.nodes.every((n) => isJsonObject(n) && typeof n.name === 'string' && typeof n.role === 'string') &&
     isJsonObject(v.kubernetes) &&
     isJsonObject(v.kubernetes.controlPlaneEndpoint) &&
+    typeof v.kubernetes.controlPlaneEndpoint.host === 'string' &&
+    typeof v.kubernetes.controlPlaneEndpoint.port === 'number' &&
     isJsonObject(v.network) &&
-    isJsonObject(v.platform)
+    isJsonObject(v.platform) &&
+    typeof v.platform.name === 'string'
   );
 }
 
@@ -55,8 +59,8 @@ function isDeployedConfig(v: unknown): v is DeployedConfig {
     typeof v.configFile === 'string' &&
     typeof v.baseDir === 'string' &&
     isJsonObject(v.config) &&
-    isJsonObject(v.config.metadata) &&
-    isJsonObject(v.config.spec)
+    // It was a validated config when written: anything else was changed outside nkd.
+    clusterConfigSchema.safeParse(v.config).success
   );
 }
 

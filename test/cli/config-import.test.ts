@@ -149,6 +149,17 @@ describe.concurrent('nkd config import', () => {
     expect(() => readFileSync(out)).toThrow();
   });
 
+  it("a value of the wrong kind is named in nkd's words at FILE:LINE:COL, not the schema library's", async () => {
+    const sb = sandbox();
+    const source = writeConfig(sb.root, 'clusterID: demo\nmaster: 5\n', 'cluster_config.yaml');
+    const r = await sb.run(['config', 'import', source]);
+    expect(r.exitCode).toBe(3);
+    expect(nonEmptyLines(r.stderr)).toEqual([
+      `${source}:2:9: master: must be a list, not number 5`,
+      `nkd: cannot import ${source} (1 problem)`,
+    ]);
+  });
+
   it('--json prints the config and the warnings as one JSON document', async () => {
     const source = join(FIXTURES, 'libvirt-template.yaml');
     const r = await sandbox().run(['config', 'import', source, '--json']);

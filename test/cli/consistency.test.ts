@@ -85,6 +85,9 @@ describe.concurrent('the command line', () => {
       [['config', 'improt'], 'nkd config import'],
       [['deplyo'], 'nkd deploy'],
       [['upgrade:statsu'], 'nkd upgrade status'],
+      // Arguments after a mistyped command do not hide the suggestion.
+      [['statsu', 'demo'], 'nkd status'],
+      [['destory', 'my-cluster', '--yes'], 'nkd destroy'],
     ];
     for (const [args, suggestion] of cases) {
       const r = await sb.run(args);
@@ -121,6 +124,15 @@ describe.concurrent('the command line', () => {
     const bad = await w.run(['status', 'ghost', '--request-timeout', 'soon']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/"soon" is not a duration/);
+    // Past what a timer can hold (it would fire at once): refused, on every duration flag.
+    for (const args of [
+      ['status', 'ghost', '--request-timeout', '99999h'],
+      ['wait', 'ghost', '--api-timeout', '99999999h'],
+    ]) {
+      const long = await w.run(args);
+      expect(long.exitCode, long.stderr).toBe(2);
+      expect(long.stderr).toMatch(/is too long: at most 24 days/);
+    }
   });
 
   it('template and version list no --state-dir; commands using state do', async () => {

@@ -1,7 +1,7 @@
 // Problems of the environment (damaged state files, a cluster that refuses the connection, a path that
 // is a directory) exit with their documented code and one line naming the path: exit 1 ("internal
 // error") is only for nkd's own bugs. Through the built CLI.
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,37 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
       expect(r.exitCode, `${text}: ${r.stderr}`).toBe(4);
       expect(oneNkdLine(r.stderr)).toContain('plan.json');
     }
+  });
+
+  it('a plan.json missing what readers rely on (endpoint, node roles) is exit 4 for every reader', async () => {
+    const w = world();
+    const planFile = join(w.dir, 'plan.json');
+    const plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    writeFileSync(planFile, JSON.stringify({ ...plan, kubernetes: {}, nodes: [{}] }));
+    writeFileSync(
+      join(w.dir, 'outputs.json'),
+      JSON.stringify({ apiEndpoint: `127.0.0.1:${await closedPort()}` }),
+    );
+    for (const args of [
+      ['status', 'demo'],
+      ['wait', 'demo'],
+      ['upgrade', 'status', 'demo'],
+    ]) {
+      const r = await w.run(args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(4);
+      expect(oneNkdLine(r.stderr)).toContain('plan.json has no valid');
+    }
+  });
+
+  it('scale on a damaged deployed-config.json is exit 4 naming it', async () => {
+    const w = world();
+    writeFileSync(
+      join(w.dir, 'deployed-config.json'),
+      JSON.stringify({ configFile: '/x.yaml', baseDir: '/', config: {} }),
+    );
+    const r = await w.run(['scale', 'demo', '--workers', '3', '--yes']);
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(oneNkdLine(r.stderr)).toContain('deployed-config.json holds a config that does not validate');
   });
 
   it('a truncated deploy-state.json makes wait exit 4 naming it', async () => {

@@ -1,6 +1,7 @@
 // What deploy would refuse, validate refuses (or warns about) at its FILE:LINE:COL; hostile input
 // (alias bombs, endless files, huge scalars) is refused with nkd's own bounded sentences. Through the
 // built CLI.
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -164,6 +165,12 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it('config import /dev/zero is refused the same way', async () => {
+    const r = await sandbox().run(['config', 'import', '/dev/zero']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^nkd: \/dev\/zero is larger than 4 MiB/);
+  });
+
   it('a 5 MiB config on stdin is refused the same way', async () => {
     const r = await sandbox().run(['validate', '-f', '-'], { input: `a: ${'b'.repeat(5 * 1024 * 1024)}\n` });
     expect(r.exitCode).toBe(2);
@@ -177,6 +184,16 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(r.stderr).toMatch(/must be an object, not string "a{80}…"/);
   });
 
+  it('1 MB of random bytes gives a few bounded lines, not hundreds of syntax errors', async () => {
+    const sb = sandbox();
+    const file = join(sb.root, 'random.bin');
+    writeFileSync(file, randomBytes(1_000_000));
+    const r = await sb.run(['validate', '-f', file]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr.length).toBeLessThan(4000);
+    expect(r.stderr).toMatch(/\(yaml\): /);
+  });
+
   it('an unknown key of 100 000 characters is echoed capped', async () => {
     const r = await sandbox().run(['validate', '-f', '-'], {
       // An explicit key (`? key`): implicit ones are limited to 1024 characters by YAML itself.
@@ -185,6 +202,18 @@ describe.concurrent('hostile input: refused in nkd words, bounded', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stderr.length).toBeLessThan(2000);
     expect(r.stderr).toMatch(/unknown key "k{80}…"/);
+  });
+
+  it('binary data (!!binary) is refused at its place, and a key named like a JS builtin is just unknown', async () => {
+    const sb = sandbox();
+    const binary = await sb.run(['validate', '-f', '-'], { input: '!!binary aGVsbG8=\n' });
+    expect(binary.exitCode, binary.stderr).toBe(3);
+    expect(binary.stderr).toMatch(/^<stdin>:1:\d+: \(root\): is binary data \(!!binary\)/m);
+    expect(binary.stderr).not.toMatch(/internal error|readBigUInt64LE/);
+    const builtin = await sb.run(['validate', '-f', '-'], { input: `${EXAMPLE_TEXT}  toString: 1\n` });
+    expect(builtin.exitCode).toBe(3);
+    expect(builtin.stderr).toMatch(/spec\.toString: unknown key "toString"$/m);
+    expect(builtin.stderr).not.toContain('native code');
   });
 
   it('library messages are replaced by nkd sentences', async () => {

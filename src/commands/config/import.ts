@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { NkdCommand } from '../../cli/base.js';
 import { importOriginal, type ImportProblem } from '../../config/import/index.js';
 import { locateImportProblems } from '../../config/import/locate-original.js';
+import { readConfigFile } from '../../config/read-bounded.js';
 import { ExitCode, NkdError } from '../../errors.js';
 
 /** A public key file is a few hundred bytes; anything this large is not one and is not read. */
@@ -99,15 +100,9 @@ export default class ConfigImport extends NkdCommand {
   }
 }
 
+/** The original file, bounded like any config (a device or a huge file is refused, not read whole). */
 async function readSource(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (cause as Error).message;
-    throw new NkdError(`cannot read ${file}: ${why}`, ExitCode.Usage);
-  }
+  return readConfigFile(file, '');
 }
 
 function readKeyFile(path: string): string | undefined {

@@ -19,7 +19,7 @@ export default class Upgrade extends NkdCommand {
   static override description = [
     'Creates a Housekeeper Update carrying exactly the requested values. The operator upgrades the control-plane nodes one at a time (the first runs `kubeadm upgrade apply`), then the workers, at most --max-unavailable at once; each node is cordoned, drained (PodDisruptionBudgets honoured), rebased onto the new OS image and rebooted and/or upgraded with kubeadm, verified and uncordoned. A node proceeds only once the previous ones are Ready on the new versions and kube-system is healthy.',
     'Refused before anything is created: a downgrade, a skip of more than one Kubernetes minor version, or an upgrade while another one is unfinished. --pause stops before the next node (nodes in progress finish); --resume continues.',
-    'Exit codes: 0 done (or created, without --wait), 2 refused request, 4 no such cluster / another upgrade running, 7 --wait timed out, 8 the upgrade failed on a node (the message says which and why).',
+    'Exit codes: 0 done (or created, without --wait), 2 refused request (a malformed --kube-version or --os-image is refused before the cluster is contacted), 4 no such cluster / another upgrade running, 7 --wait timed out or the cluster is unreachable, 8 the upgrade failed on a node (the message says which and why).',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> upgrade demo --kube-version v1.37.2 --wait',

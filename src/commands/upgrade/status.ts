@@ -7,7 +7,7 @@ import { currentUpdate, describeNode, listUpdates } from '../../workflows/upgrad
 export default class UpgradeStatus extends NkdCommand {
   static override summary = "Show the cluster's current upgrade: its phase and every node's progress.";
   static override description =
-    'Reads the newest unfinished Housekeeper Update (or else the newest one) and shows its phase, conditions and each node with its phase (pending, draining, upgrading-os, rebooting, upgrading-kubernetes, verifying, done, failed) and last error. Exit 0 when shown, 4 when the cluster has no state or no upgrade.';
+    'Reads the newest unfinished Housekeeper Update (or else the newest one) and shows its phase, conditions and each node with its phase (pending, draining, upgrading-os, rebooting, upgrading-kubernetes, verifying, done, failed) and last error. Exit 0 when shown, 4 when the cluster has no state or no upgrade, 7 when the cluster is unreachable.';
   static override examples = [
     '<%= config.bin %> upgrade status demo',
     '<%= config.bin %> upgrade status demo --json',

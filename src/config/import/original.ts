@@ -5,6 +5,7 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { formatKeyPath, type KeyPath } from '../locate.js';
+import { issueMessage } from './issue-message.js';
 
 export interface ImportProblem {
   /** Key path in the original file (or an nkd key path, for problems only nkd's validation found). */
@@ -192,7 +193,7 @@ export function readOriginal(source: string): ReadOriginal {
   }
   const problems: ImportProblem[] = [];
   const data = normalize(raw, [], problems);
-  const first = originalSchema.safeParse(data);
+  const first = originalSchema.safeParse(data, { reportInput: true });
   if (first.success) return { original: first.data, problems };
 
   const errors: ImportProblem[] = [];
@@ -208,16 +209,16 @@ export function readOriginal(source: string): ReadOriginal {
         deleteAt(data, [...path, key]);
       }
     } else {
-      errors.push({ path: formatKeyPath(path), message: issue.message, severity: 'error' });
+      errors.push({ path: formatKeyPath(path), message: issueMessage(issue), severity: 'error' });
     }
   }
   if (errors.length > 0) return { original: undefined, problems: [...problems, ...errors] };
   // Only unknown keys were wrong, and they are gone now: the second parse cannot fail on them.
-  const second = originalSchema.safeParse(data);
+  const second = originalSchema.safeParse(data, { reportInput: true });
   if (!second.success) {
     const rest = second.error.issues.map((issue) => ({
       path: formatKeyPath(issue.path.filter((p): p is string | number => typeof p !== 'symbol')),
-      message: issue.message,
+      message: issueMessage(issue),
       severity: 'error' as const,
     }));
     return { original: undefined, problems: [...problems, ...rest] };
