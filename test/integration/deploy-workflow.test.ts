@@ -166,6 +166,22 @@ describeReal('deploy workflow (engine double + real Kubernetes API)', realApiReq
     ]);
   });
 
+  it('installs the bundled flannel when the config asks for it: accepted and rolled out by the real server', async () => {
+    const before = (await cluster.requests()).length;
+    const ws = h.workspace({ network: { plugin: 'flannel' } });
+    usePki(ws, state.clusterDir);
+    const { error } = await run(ws, h.realEngine(cluster));
+    expect(error?.message).toBeUndefined();
+    const applied = sent((await cluster.requests()).slice(before).filter((e) => e.verb === 'patch'));
+    expect(applied).toContain('patch /apis/apps/v1/namespaces/kube-flannel/daemonsets/kube-flannel-ds');
+    expect(applied.some((p) => p.includes('calico'))).toBe(false);
+    const ds = JSON.parse(
+      await cluster.kubectl(['get', 'daemonset', 'kube-flannel-ds', '-n', 'kube-flannel', '-o', 'json']),
+    ) as { status: { desiredNumberScheduled: number; numberReady: number } };
+    expect(ds.status.numberReady).toBe(ds.status.desiredNumberScheduled);
+    expect(ds.status.numberReady).toBe(5);
+  });
+
   it('a re-run after success verifies every phase and repeats nothing', async () => {
     const ws = workspace();
     const engine = h.realEngine(cluster);
