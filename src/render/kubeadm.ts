@@ -132,5 +132,7 @@ export function kubeadmDocuments(
 export function serializeKubeadm(documents: KubeadmDocument[]): string {
   const header =
     '# Rendered by nkd. kubeadm reads this file; `kubeadm config validate` checks it on the node.\n';
+  // Separators only between documents: a leading "---" would make the header comment a document of
+  // its own, which kubeadm (1.37) refuses as having no kind and apiVersion.
   return header + documents.map((doc) => stringify(doc, { lineWidth: 0 })).join('---\n');
 }

@@ -1,7 +1,6 @@
-// `nkd diff` as users run it: what a config edit would change in the deployed cluster.
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadPki } from '../../src/pki/index.js';
-import { startFakeKubeApi } from '../helpers/fake-kube-api.js';
+// `nkd diff` as users run it: what a config edit would change in the deployed cluster. The live drift
+// read from a real API server: test/cli/real-cluster.test.ts.
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nonEmptyLines, removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
@@ -38,35 +37,6 @@ describe('nkd diff', () => {
     const out = JSON.parse(r.stdout) as { add: { name: string }[]; unchanged: boolean };
     expect(out.add.map((n) => n.name)).toEqual(['demo-worker-3']);
     expect(out.unchanged).toBe(false);
-  });
-
-  it('adds what the live cluster says: planned nodes not registered, nodes nkd did not plan', async () => {
-    const { sb, config } = await deployed();
-    const dir = join(sb.state, 'clusters', 'demo');
-    const plan = JSON.parse(readFileSync(join(dir, 'deployed-plan.json'), 'utf8')) as {
-      nodes: { name: string; address: string }[];
-    };
-    const api = await startFakeKubeApi({
-      pki: await loadPki(join(dir, 'pki')),
-      servingNames: [plan.nodes[0]!.address, '127.0.0.1'],
-      nodes: [
-        ...plan.nodes.slice(0, 4).map((n) => ({ name: n.name, ready: true })),
-        { name: 'stray-1', ready: true },
-      ],
-    });
-    try {
-      writeFileSync(
-        join(dir, 'outputs.json'),
-        JSON.stringify({ apiEndpoint: `127.0.0.1:${api.port}`, nodes: [] }),
-      );
-      const r = await sb.run(['diff', '-f', config, '--state-dir', sb.state]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stdout).toContain('Cluster demo: nothing to do, the deployed cluster matches the config.');
-      expect(r.stdout).toContain('  ? registered but not planned by nkd: stray-1');
-      expect(r.stdout).toContain(`  ? planned but not registered: ${plan.nodes[4]!.name}`);
-    } finally {
-      await api.stop();
-    }
   });
 
   it('refuses a change that cannot be made in place: exit 3, naming the key', async () => {

@@ -13,7 +13,14 @@ import { runDeploy } from '../../src/workflows/deploy.js';
 import type { DeployEvent, Reporter } from '../../src/workflows/events.js';
 import { planFromConfig } from '../../src/workflows/prepare.js';
 import { configObject, type ConfigOverrides } from './configs.js';
-import { bootNodesOneByOne, engineDouble, type EngineDouble } from './engine-double.js';
+import {
+  bootNodesOneByOne,
+  engineDouble,
+  type EngineDouble,
+  type EngineDoubleOptions,
+} from './engine-double.js';
+import { bootNodes, plannedNodes, type RealCluster } from './real-api.js';
+import { cpSync } from 'node:fs';
 import { stringify } from 'yaml';
 
 /** The planned API endpoint is a name: the fake (on 127.0.0.1) presents a certificate for it. */
@@ -24,6 +31,22 @@ export interface Harness {
   cleanups: (() => unknown)[];
   workspace(spec?: Record<string, unknown>, overrides?: ConfigOverrides): Workspace;
   engine(options?: Parameters<typeof engineDouble>[0]): EngineDouble;
+  /**
+   * An engine double whose machines are kwok nodes of `cluster`: `up` reports the cluster's endpoint
+   * (or `endpoint`) and registers the planned nodes one by one (joined NotReady, then Ready).
+   */
+  realEngine(cluster: RealCluster, options?: RealEngineOptions): EngineDouble;
+  /** Waits for every node boot realEngine started, failing on the first that failed. */
+  booted(): Promise<void>;
+}
+
+export interface RealEngineOptions extends Omit<EngineDoubleOptions, 'real' | 'api' | 'onApi'> {
+  endpoint?: string;
+}
+
+/** Copies a state's cluster PKI into the workspace, so its deploy trusts (and is trusted by) that server. */
+export function usePki(ws: Workspace, clusterDir: string, name = 'demo'): void {
+  cpSync(join(clusterDir, 'pki'), join(ws.stateDir, 'clusters', name, 'pki'), { recursive: true });
 }
 
 export interface Workspace {
@@ -34,6 +57,7 @@ export interface Workspace {
 
 export function harness(): Harness {
   const cleanups: (() => unknown)[] = [];
+  const boots: Promise<void>[] = [];
   return {
     cleanups,
     workspace(spec = {}, overrides = {}) {
@@ -62,6 +86,23 @@ export function harness(): Harness {
       });
       cleanups.push(() => engine.stop());
       return engine;
+    },
+    realEngine(cluster, options = {}) {
+      const { endpoint, ...rest } = options;
+      return engineDouble({
+        ...rest,
+        real: {
+          endpoint: endpoint ?? cluster.endpoint,
+          boot: (request) => {
+            const names = new Set(request.input.nodes.map((b) => b.node.name));
+            const nodes = plannedNodes(cluster.plan).filter((n) => names.has(n.name));
+            boots.push(bootNodes(cluster, nodes));
+          },
+        },
+      });
+    },
+    async booted() {
+      await Promise.all(boots.splice(0));
     },
   };
 }

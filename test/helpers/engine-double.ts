@@ -1,6 +1,8 @@
 // A provisioning engine double for workflow tests: instead of Pulumi it "creates" one resource per
-// node (recorded, so destroy can be asserted to remove what exists), and "boots" the cluster by starting
-// the in-process Kubernetes API fake with the PKI the deploy generated. Every call is recorded.
+// node (recorded, so destroy can be asserted to remove what exists), and "boots" the cluster: either by
+// reporting a real API server's endpoint and registering the nodes there (`real`, see real-api.ts), or
+// by starting the in-process Kubernetes API fake with the PKI the deploy generated. Every call is
+// recorded.
 import type { EngineDestroyRequest, EngineUpRequest, ProvisioningEngine } from '../../src/engine/types.js';
 import { loadPki } from '../../src/pki/index.js';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -27,6 +29,11 @@ export interface EngineDoubleOptions {
   hold?: Promise<void>;
   /** Called once the fake API is up, to script the nodes' boot. */
   onApi?: (api: FakeKubeApi, request: EngineUpRequest) => void;
+  /**
+   * A real API server instead of the fake: `up` reports `endpoint` (host:port) and, on the first up,
+   * calls `boot` to register the nodes there.
+   */
+  real?: { endpoint: string; boot?: (request: EngineUpRequest) => void };
 }
 
 export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
@@ -48,6 +55,10 @@ export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
         request.onProgress(`create machine ${boot.node.name}`);
       }
       if (options.hold) await options.hold;
+      if (options.real) {
+        if (double.upCalls.length === 1) options.real.boot?.(request);
+        return { apiEndpoint: options.real.endpoint, nodes: provisioned(request) };
+      }
       if (!double.api) {
         const pki = await loadPki(join(request.clusterDir, 'pki'));
         double.api = await startFakeKubeApi({ pki, ...options.api });
@@ -55,13 +66,7 @@ export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
       }
       return {
         apiEndpoint: `127.0.0.1:${double.api.port}`,
-        nodes: request.input.nodes.map((boot) => ({
-          name: boot.node.name,
-          role: boot.node.role,
-          address: boot.node.address,
-          providerId: `double://${boot.node.name}`,
-          consoleLog: `/var/log/libvirt/qemu/${boot.node.name}-console.log`,
-        })),
+        nodes: provisioned(request),
       };
     },
     async pendingChanges(request) {
@@ -81,6 +86,16 @@ export function engineDouble(options: EngineDoubleOptions = {}): EngineDouble {
     },
   };
   return double;
+}
+
+function provisioned(request: EngineUpRequest) {
+  return request.input.nodes.map((boot) => ({
+    name: boot.node.name,
+    role: boot.node.role,
+    address: boot.node.address,
+    providerId: `double://${boot.node.name}`,
+    consoleLog: `/var/log/libvirt/qemu/${boot.node.name}-console.log`,
+  }));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Day 2 through the real deploy workflow (engine double + Kubernetes API fake): edit the config, re-run
 // deploy, and the cluster converges — new workers with a fresh short-lived token, removed workers
 // drained and deleted before their machines go, forbidden changes refused before anything happens.
+// Scale-in drains through the real Eviction API and PodDisruptionBudgets: deploy-scale-real.test.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,76 +98,6 @@ describe('scale and converge', () => {
       expect.stringMatching(/^ {2}\+ add worker demo-worker-4 \(192\.168\.132\.\d+\)$/),
     ]);
     expect(JSON.stringify(rec.events)).not.toContain(token.token);
-  });
-
-  it('4 → 2 workers drains the highest-numbered workers and deletes their Node objects before their machines go', async () => {
-    const ws = h.workspace({}, { workers: { count: 4 } });
-    const engine = h.engine();
-    expect((await deploy(ws, engine)).error).toBeUndefined();
-    engine.api!.addPod({
-      namespace: 'shop',
-      name: 'web-1',
-      nodeName: 'demo-worker-4',
-      labels: { app: 'web' },
-      ownerKind: 'ReplicaSet',
-    });
-    let nodesAtUp: string[] = [];
-    const watching: EngineDouble = {
-      ...engine,
-      up: (req) => ((nodesAtUp = engine.api!.nodes.map((n) => n.name)), engine.up(req)),
-    };
-
-    setWorkers(ws, 2);
-    const { error, rec } = await deploy(ws, watching);
-    expect(error?.message).toBeUndefined();
-    expect(nodesAtUp).not.toContain('demo-worker-3');
-    expect(nodesAtUp).not.toContain('demo-worker-4');
-    expect(engine.api!.pods().map((p) => p.metadata.name)).not.toContain('web-1');
-    expect(engine.upCalls.at(-1)!.input.nodes.map((n) => n.node.name)).toEqual([
-      'demo-cp-1',
-      'demo-cp-2',
-      'demo-cp-3',
-      'demo-worker-1',
-      'demo-worker-2',
-    ]);
-    const evicted = engine.api!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/eviction'));
-    expect(evicted.map((r) => r.path)).toEqual(['/api/v1/namespaces/shop/pods/web-1/eviction']);
-    const said = rec.events.filter((e) => e.type === 'info').map((e) => e.message);
-    expect(said.filter((m) => m.startsWith('  - remove'))).toEqual([
-      expect.stringMatching(/^ {2}- remove worker demo-worker-3 \(.*\): cordoned and drained first$/),
-      expect.stringMatching(/^ {2}- remove worker demo-worker-4 \(.*\): cordoned and drained first$/),
-    ]);
-  });
-
-  it('a worker whose drain a PodDisruptionBudget blocks is not removed (exit 8, naming the budget) unless forced', async () => {
-    const ws = h.workspace({}, { workers: { count: 3 } });
-    const engine = h.engine();
-    expect((await deploy(ws, engine)).error).toBeUndefined();
-    engine.api!.addPod({
-      namespace: 'shop',
-      name: 'db-0',
-      nodeName: 'demo-worker-3',
-      labels: { app: 'db' },
-      ownerKind: 'ReplicaSet',
-    });
-    engine.api!.addPodDisruptionBudget({
-      namespace: 'shop',
-      name: 'db-pdb',
-      matchLabels: { app: 'db' },
-      minAvailable: 1,
-    });
-    setWorkers(ws, 2);
-    const blocked = await deploy(ws, engine, { drainTimeoutMs: 200 });
-    expect(blocked.error?.exitCode).toBe(ExitCode.ClusterOperation);
-    expect(blocked.error?.message).toMatch(
-      /cannot drain demo-worker-3.*shop\/db-0 \(blocked by shop\/db-pdb\)/,
-    );
-    expect(engine.upCalls).toHaveLength(1);
-    expect(engine.api!.nodes.map((n) => n.name)).toContain('demo-worker-3');
-
-    const forced = await deploy(ws, engine, { drainTimeoutMs: 200, forceDrain: true });
-    expect(forced.error?.message).toBeUndefined();
-    expect(engine.api!.nodes.map((n) => n.name)).not.toContain('demo-worker-3');
   });
 
   it('a pod that never finishes terminating ends the drain at its deadline instead of waiting forever', async () => {

@@ -1,9 +1,12 @@
-// The whole deploy workflow with the provisioning engine replaced by a test double and the Kubernetes
-// API served by the in-process HTTPS fake, which trusts and presents the cluster's own generated PKI.
-// Everything else is real: config parsing, planning, PKI, rendering, state, waits, server-side apply.
+// The whole deploy workflow with the provisioning engine replaced by a test double whose machines are
+// kwok nodes of a real control plane (etcd, kube-apiserver, controller-manager, scheduler from
+// NKD_KUBE_BIN) running on the cluster's own PKI. Everything else is real: config parsing, planning,
+// rendering, state, the waits, and the server-side apply of the bundled calico and Housekeeper
+// manifests, which the real API server validates (CRDs, RBAC, workloads) and the real controllers roll
+// out. What nkd sent is read back from the API server's audit log and the objects' managedFields.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ExitCode, NkdError } from '../../src/errors.js';
 import { loadPki } from '../../src/pki/index.js';
 import { resolvePassphrase } from '../../src/engine/passphrase.js';
@@ -17,54 +20,120 @@ import {
   harness,
   interruptAfter,
   recorder,
-  SERVING_NAMES,
+  usePki,
+  type Workspace,
 } from '../helpers/deploy-harness.js';
-import type { EngineDouble } from '../helpers/engine-double.js';
-import { generateOtherCa } from '../helpers/fake-kube-api.js';
+import { describeReal } from '../helpers/real.js';
+import {
+  dryRunState,
+  freePorts,
+  realApiRequirement,
+  startRealCluster,
+  tcpForward,
+  type AuditEvent,
+  type RealCluster,
+} from '../helpers/real-api.js';
 
 const h = harness();
-afterEach(async () => {
-  while (h.cleanups.length > 0) await h.cleanups.pop()!();
-});
-const workspace = () => h.workspace();
-const newEngine = (options: Parameters<typeof h.engine>[0] = {}) => h.engine(options);
+/** Real controllers and kwok need seconds, not the milliseconds of the fake. */
+const TIMEOUTS = { ...DEFAULT_TIMEOUTS, apiMs: 30_000, nodesMs: 60_000, addonsMs: 90_000, fetchMs: 4000 };
 
-function appliedKinds(engine: EngineDouble): string[] {
-  return engine.api!.applied.map((a) => `${a.body.kind}/${(a.body.metadata as { name: string }).name}`);
-}
+describeReal('deploy workflow (engine double + real Kubernetes API)', realApiRequirement(), () => {
+  let cluster: RealCluster;
+  let state: Awaited<ReturnType<typeof dryRunState>>;
 
-describe('deploy workflow (engine double + fake Kubernetes API)', () => {
-  it('provisions once, waits for the API and each node, installs the network plugin and Housekeeper, and writes a working kubeconfig', async () => {
+  beforeAll(async () => {
+    state = await dryRunState();
+    cluster = await startRealCluster({ clusterDir: state.clusterDir });
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    state?.remove();
+  });
+  beforeEach(() => cluster.deleteAllNodes());
+  afterEach(async () => {
+    await h.booted();
+    while (h.cleanups.length > 0) await h.cleanups.pop()!();
+  });
+
+  /** A workspace of the same cluster, trusting (and trusted by) the running server. */
+  const workspace = (): Workspace => {
+    const ws = h.workspace();
+    usePki(ws, state.clusterDir);
+    return ws;
+  };
+  const run = (
+    ws: Workspace,
+    engine: ReturnType<typeof h.realEngine>,
+    o: Parameters<typeof deploy>[2] = {},
+  ) => deploy(ws, engine, { timeouts: TIMEOUTS, ...o });
+
+  /** nkd's requests from `from` on: "verb path" without the query, e.g. "patch /api/v1/namespaces/x". */
+  const sent = (events: AuditEvent[]) => events.map((e) => `${e.verb} ${e.requestURI.split('?')[0]}`);
+
+  it('provisions once, waits for the API and each node, installs calico and Housekeeper, and writes a working kubeconfig', async () => {
+    const before = (await cluster.requests()).length;
     const ws = workspace();
-    const engine = newEngine();
-    const { result, error, rec } = await deploy(ws, engine);
+    const engine = h.realEngine(cluster);
+    const { result, error, rec } = await run(ws, engine);
     expect(error?.message).toBeUndefined();
     expect(engine.upCalls).toHaveLength(1);
     expect(result!.nodes.map((n) => n.state)).toEqual(['ready', 'ready', 'ready', 'ready', 'ready']);
     expect(Object.values(result!.phases)).not.toContain('verified');
 
-    // Nodes were seen joining, then Ready, one at a time.
+    // Every node was reported joining, then Ready (the machines boot one after another meanwhile).
     const nodeEvents = rec.events.filter((e) => e.type === 'node').map((e) => `${e.node}:${e.state}`);
-    expect(nodeEvents).toContain('demo-cp-1:joined');
-    expect(nodeEvents.indexOf('demo-cp-1:ready')).toBeLessThan(nodeEvents.indexOf('demo-cp-2:joined'));
+    for (const node of result!.nodes.map((n) => n.name)) {
+      expect(nodeEvents).toContain(`${node}:joined`);
+      expect(nodeEvents.indexOf(`${node}:joined`)).toBeLessThan(nodeEvents.indexOf(`${node}:ready`));
+    }
 
-    const kinds = appliedKinds(engine);
-    expect(kinds).toContain('CustomResourceDefinition/updates.housekeeper.io');
-    expect(kinds).toContain('Deployment/housekeeper-operator');
-    expect(kinds).toContain('DaemonSet/housekeeper-agent');
-    expect(kinds.some((k) => k.startsWith('ClusterRole/housekeeper'))).toBe(true);
-    expect(kinds.some((k) => k.startsWith('ClusterRoleBinding/housekeeper'))).toBe(true);
-    expect(kinds).toContain('DaemonSet/calico-node');
-    // Housekeeper comes after the network plugin, in one server-side apply per object.
-    expect(kinds.indexOf('DaemonSet/calico-node')).toBeLessThan(
-      kinds.indexOf('CustomResourceDefinition/updates.housekeeper.io'),
-    );
-    expect(engine.api!.applied.every((a) => a.contentType.startsWith('application/apply-patch+yaml'))).toBe(
-      true,
+    // One server-side apply per object, as nkd-admin with field manager nkd: the real server accepted
+    // every CRD, RBAC object and workload; calico before Housekeeper.
+    const events = (await cluster.requests()).slice(before);
+    const applies = events.filter(
+      (e) => e.verb === 'patch' && /[?&]fieldManager=nkd(&|$)/.test(e.requestURI),
     );
     expect(
-      engine.api!.applied.every((a) => a.fieldManager === 'nkd' && a.client.o === 'system:masters'),
+      applies.every((e) => e.user.username === 'nkd-admin' && e.responseStatus?.code !== undefined),
     ).toBe(true);
+    expect(applies.every((e) => e.responseStatus!.code! < 300)).toBe(true);
+    const paths = sent(applies);
+    const calico = paths.indexOf('patch /apis/apps/v1/namespaces/kube-system/daemonsets/calico-node');
+    const crd = paths.indexOf(
+      'patch /apis/apiextensions.k8s.io/v1/customresourcedefinitions/updates.housekeeper.io',
+    );
+    expect(calico).toBeGreaterThanOrEqual(0);
+    expect(crd).toBeGreaterThan(calico);
+    expect(paths).toContain(
+      'patch /apis/apps/v1/namespaces/housekeeper-system/deployments/housekeeper-operator',
+    );
+    expect(paths).toContain('patch /apis/apps/v1/namespaces/housekeeper-system/daemonsets/housekeeper-agent');
+    expect(
+      paths.some((p) => p.startsWith('patch /apis/rbac.authorization.k8s.io/v1/clusterroles/housekeeper')),
+    ).toBe(true);
+    // What the server stored is nkd's, applied (not updated) under manager "nkd".
+    const ds = JSON.parse(
+      await cluster.kubectl([
+        'get',
+        'daemonset',
+        'housekeeper-agent',
+        '-n',
+        'housekeeper-system',
+        '-o',
+        'json',
+        '--show-managed-fields',
+      ]),
+    ) as {
+      metadata: { managedFields: { manager: string; operation: string }[] };
+      status: { numberReady: number };
+    };
+    expect(ds.metadata.managedFields).toContainEqual(
+      expect.objectContaining({ manager: 'nkd', operation: 'Apply' }),
+    );
+    // Rolled out by the real DaemonSet controller onto the kwok nodes that take pods (not the tainted
+    // control planes, unless the agent tolerates them).
+    expect(ds.status.numberReady).toBeGreaterThanOrEqual(2);
 
     // The kubeconfig points at the reachable endpoint, verifies the planned name, and works.
     const kubeconfig = result!.kubeconfig;
@@ -72,10 +141,7 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(kubeconfig);
-    expect(kc.getCurrentCluster()).toMatchObject({
-      server: `https://127.0.0.1:${engine.api!.port}`,
-      tlsServerName: ENDPOINT_NAME,
-    });
+    expect(kc.getCurrentCluster()).toMatchObject({ server: cluster.server, tlsServerName: ENDPOINT_NAME });
     const list = await kc.makeApiClient(k8s.CoreV1Api).listNode();
     expect(list.items.map((n) => n.metadata?.name).sort()).toEqual([
       'demo-cp-1',
@@ -85,8 +151,8 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
       'demo-worker-2',
     ]);
 
-    const state = readDeployState(result!.clusterDir);
-    expect(Object.keys(state.phases)).toEqual([
+    const deployState = readDeployState(result!.clusterDir);
+    expect(Object.keys(deployState.phases)).toEqual([
       'pre-deploy',
       'drain',
       'join-token',
@@ -100,15 +166,35 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
     ]);
   });
 
+  it('installs the bundled flannel when the config asks for it: accepted and rolled out by the real server', async () => {
+    const before = (await cluster.requests()).length;
+    const ws = h.workspace({ network: { plugin: 'flannel' } });
+    usePki(ws, state.clusterDir);
+    const { error } = await run(ws, h.realEngine(cluster));
+    expect(error?.message).toBeUndefined();
+    const applied = sent((await cluster.requests()).slice(before).filter((e) => e.verb === 'patch'));
+    expect(applied).toContain('patch /apis/apps/v1/namespaces/kube-flannel/daemonsets/kube-flannel-ds');
+    expect(applied.some((p) => p.includes('calico'))).toBe(false);
+    const ds = JSON.parse(
+      await cluster.kubectl(['get', 'daemonset', 'kube-flannel-ds', '-n', 'kube-flannel', '-o', 'json']),
+    ) as { status: { desiredNumberScheduled: number; numberReady: number } };
+    expect(ds.status.numberReady).toBe(ds.status.desiredNumberScheduled);
+    expect(ds.status.numberReady).toBe(5);
+  });
+
   it('a re-run after success verifies every phase and repeats nothing', async () => {
     const ws = workspace();
-    const engine = newEngine();
-    expect((await deploy(ws, engine)).error).toBeUndefined();
-    const appliedBefore = engine.api!.applied.length;
-    const again = await deploy(ws, engine);
+    const engine = h.realEngine(cluster);
+    expect((await run(ws, engine)).error).toBeUndefined();
+    const before = (await cluster.requests()).length;
+    const again = await run(ws, engine);
     expect(again.error).toBeUndefined();
     expect(engine.upCalls).toHaveLength(1);
-    expect(engine.api!.applied.length).toBe(appliedBefore);
+    // Reads only: nothing applied, nothing written.
+    const writes = (await cluster.requests())
+      .slice(before)
+      .filter((e) => !['get', 'list', 'watch'].includes(e.verb));
+    expect(sent(writes)).toEqual([]);
     expect(again.result!.phases).toMatchObject({
       provision: 'verified',
       'wait-api': 'verified',
@@ -120,15 +206,15 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
 
   it('interrupted between phases, a re-run resumes from the first unfinished phase without provisioning again', async () => {
     const ws = workspace();
-    const engine = newEngine();
+    const engine = h.realEngine(cluster);
     const interrupt = interruptAfter('provision');
-    const first = await deploy(ws, engine, { signal: interrupt.signal, reporter: interrupt.reporter });
+    const first = await run(ws, engine, { signal: interrupt.signal, reporter: interrupt.reporter });
     expect(first.error?.exitCode).toBe(ExitCode.Interrupted);
     expect(engine.upCalls).toHaveLength(1);
-    const state = readDeployState(clusterPaths(ws.stateDir, 'demo').root);
-    expect(Object.keys(state.phases)).toEqual(['pre-deploy', 'drain', 'join-token', 'provision']);
+    const s = readDeployState(clusterPaths(ws.stateDir, 'demo').root);
+    expect(Object.keys(s.phases)).toEqual(['pre-deploy', 'drain', 'join-token', 'provision']);
 
-    const second = await deploy(ws, engine);
+    const second = await run(ws, engine);
     expect(second.error).toBeUndefined();
     expect(engine.upCalls).toHaveLength(1);
     expect(second.result!.phases.provision).toBe('verified');
@@ -138,10 +224,10 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
   it('refuses a second concurrent deploy of the same cluster', async () => {
     const ws = workspace();
     let release!: () => void;
-    const engine = newEngine({ hold: new Promise<void>((r) => (release = r)) });
-    const running = deploy(ws, engine);
+    const engine = h.realEngine(cluster, { hold: new Promise<void>((r) => (release = r)) });
+    const running = run(ws, engine);
     while (engine.upCalls.length === 0) await new Promise((r) => setTimeout(r, 10));
-    const second = await deploy(ws, newEngine());
+    const second = await run(ws, h.realEngine(cluster));
     expect(second.error?.exitCode).toBe(ExitCode.State);
     expect(second.error?.message).toMatch(/working on cluster demo/);
     release();
@@ -150,37 +236,43 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
 
   it('a wait that never succeeds ends at its deadline with diagnostics and exit code 7, and a re-run resumes it', async () => {
     const ws = workspace();
-    const engine = newEngine({ api: { servingNames: SERVING_NAMES, readyAfterMs: Infinity } });
+    // The machines report an address where no API server listens yet.
+    const [port] = await freePorts(1);
+    const engine = h.realEngine(cluster, { endpoint: `127.0.0.1:${port}` });
     const started = Date.now();
-    const { error } = await deploy(ws, engine, { timeouts: { ...DEFAULT_TIMEOUTS, apiMs: 600 } });
+    const { error } = await run(ws, engine, { timeouts: { ...TIMEOUTS, apiMs: 600 } });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(error?.exitCode).toBe(ExitCode.WaitTimeout);
     expect(error?.message).toMatch(/API server.*ready/);
     const details = error!.details.join('\n');
-    expect(details).toMatch(/readyz answered HTTP 500/);
+    expect(details).toMatch(/connection refused/);
     expect(details).toMatch(/passed to the machines directly/);
     expect(details).toContain('/var/log/libvirt/qemu/demo-cp-1-console.log');
 
-    engine.api!.setReady(true);
-    const again = await deploy(ws, engine);
+    // The API server comes up at that address: provisioning is not repeated, the wait resumes.
+    const forward = await tcpForward(cluster.port, port);
+    h.cleanups.push(() => forward.close());
+    const again = await run(ws, engine);
     expect(again.error).toBeUndefined();
     expect(engine.upCalls).toHaveLength(1);
     expect(again.result!.phases['wait-api']).toBe('ran');
   });
 
-  it('rejects an API server whose certificate comes from another CA', async () => {
-    const ws = workspace();
-    const engine = newEngine({ api: { servingNames: SERVING_NAMES, servingCa: await generateOtherCa() } });
-    const { error } = await deploy(ws, engine, { timeouts: { ...DEFAULT_TIMEOUTS, apiMs: 500 } });
+  it("rejects an API server whose certificate comes from another CA (another cluster's server)", async () => {
+    const ws = h.workspace(); // its own, new PKI: the running server is not its cluster
+    const engine = h.realEngine(cluster);
+    const before = (await cluster.requests()).length;
+    const { error } = await run(ws, engine, { timeouts: { ...TIMEOUTS, apiMs: 500 } });
     expect(error?.exitCode).toBe(ExitCode.WaitTimeout);
     expect(error!.details.join('\n')).toMatch(/certificate/i);
-    expect(engine.api!.applied).toHaveLength(0);
+    // Refused in the handshake: the server never saw a request.
+    expect((await cluster.requests()).slice(before)).toEqual([]);
   });
 
   it('destroy after a provisioning that failed half-way removes what exists and the state', async () => {
     const ws = workspace();
-    const engine = newEngine({ failAfter: 2 });
-    const { error } = await deploy(ws, engine, {
+    const engine = h.realEngine(cluster, { failAfter: 2 });
+    const { error } = await run(ws, engine, {
       engine: {
         ...engine,
         up: (req) =>
@@ -210,8 +302,8 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
 
   it('keeps every secret out of the progress lines, the JSON events and the debug log', async () => {
     const ws = workspace();
-    const engine = newEngine();
-    const { rec, error } = await deploy(ws, engine);
+    const engine = h.realEngine(cluster);
+    const { rec, error } = await run(ws, engine);
     expect(error).toBeUndefined();
     const paths = clusterPaths(ws.stateDir, 'demo');
     const passphrase = resolvePassphrase(join(paths.root, 'engine'), undefined);

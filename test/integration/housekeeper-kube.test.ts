@@ -1,6 +1,7 @@
 // HousekeeperKube over node:https against the in-process fake API (loopback only), authenticated by a
 // bearer token (as the operator and agent are in a pod) or by a client certificate; and inClusterKube
-// reading a service account directory.
+// reading a service account directory. Leases and the Update CRD's status against the real API server:
+// housekeeper-kube-real.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,81 +195,6 @@ describe.each(AUTHS)('HousekeeperKube authenticated by %s', (_how, auth, identit
       'HTTP 404 from DELETE /api/v1/namespaces/shop/pods/web-b: pods "web-b" not found',
     );
     expect((await rejection(k.evictPod('shop', 'web-b'))).status).toBe(404);
-  });
-
-  it('updates: list, get (undefined when missing), status replaced through /status', async () => {
-    const api = await fake();
-    const created = await withUpdate(api);
-    // The status subresource: a create's status is dropped.
-    expect(created.status).toBeUndefined();
-    expect(created.metadata.generation).toBe(1);
-    const k = kube(api, auth());
-    expect((await k.listUpdates(NS)).map((u) => u.metadata.name)).toEqual(['to-1.31']);
-    expect(await k.listUpdates('elsewhere')).toEqual([]);
-    expect(await k.getUpdate(NS, 'nope')).toBeUndefined();
-
-    await k.patchUpdateStatus(NS, 'to-1.31', { phase: 'Progressing', startedAt: 't0', completedAt: 't9' });
-    const done = await k.patchUpdateStatus(NS, 'to-1.31', {
-      phase: 'Completed',
-      nodes: [],
-      observedGeneration: 1,
-    });
-    // Replaced: what the new status leaves out is gone; spec and generation untouched.
-    expect(done.status).toEqual({ phase: 'Completed', nodes: [], observedGeneration: 1 });
-    expect(done.spec).toEqual({ kubeVersion: 'v1.31.2' });
-    expect(done.metadata.generation).toBe(1);
-    expect(Number(done.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
-    expect(await k.getUpdate(NS, 'to-1.31')).toEqual(done);
-    const last = api.requests.at(-2)!;
-    expect([last.method, last.path, last.contentType, last.client]).toEqual([
-      'PATCH',
-      `${UPDATES}/to-1.31/status`,
-      'application/merge-patch+json',
-      identity,
-    ]);
-    expect(await rejection(k.patchUpdateStatus(NS, 'nope', {}))).toMatchObject({ status: 404 });
-  });
-
-  it('leases: get, create (409 when it exists), update (409 when stale)', async () => {
-    const api = await fake();
-    const k = kube(api, auth());
-    expect(await k.getLease(NS, 'housekeeper-operator')).toBeUndefined();
-    const spec = {
-      holderIdentity: 'op-1',
-      leaseDurationSeconds: 15,
-      renewTime: '2025-01-01T00:00:00.000000Z',
-    };
-    const lease = await k.createLease(NS, { metadata: { name: 'housekeeper-operator' }, spec });
-    expect(lease).toMatchObject({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', spec });
-    expect(lease.metadata).toMatchObject({
-      namespace: NS,
-      uid: expect.any(String),
-      resourceVersion: expect.any(String),
-    });
-    const again = await rejection(k.createLease(NS, { metadata: { name: 'housekeeper-operator' }, spec }));
-    expect([again.status, again.message]).toEqual([
-      409,
-      `HTTP 409 from POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases: leases.coordination.k8s.io "housekeeper-operator" already exists`,
-    ]);
-
-    const renewed = await k.updateLease(NS, {
-      ...lease,
-      spec: { ...spec, renewTime: '2025-01-01T00:00:10.000000Z' },
-    });
-    expect(renewed.spec.renewTime).toBe('2025-01-01T00:00:10.000000Z');
-    expect(renewed.metadata.resourceVersion).not.toBe(lease.metadata.resourceVersion);
-    expect(await k.getLease(NS, 'housekeeper-operator')).toEqual(renewed);
-    // Someone else renewed first: the write based on the older version is refused.
-    const stale = await rejection(k.updateLease(NS, { ...lease, spec: { ...spec, holderIdentity: 'op-2' } }));
-    expect(stale.status).toBe(409);
-    expect(stale.message).toContain(
-      'the object has been modified; please apply your changes to the latest version',
-    );
-    expect((await k.getLease(NS, 'housekeeper-operator'))!.spec.holderIdentity).toBe('op-1');
-    const writes = api.requests.filter((r) => r.method !== 'GET');
-    expect(new Set(writes.map((r) => `${r.client.cn}/${r.client.o}`))).toEqual(
-      new Set([`${identity.cn}/${identity.o}`]),
-    );
   });
 });
 
