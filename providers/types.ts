@@ -10,6 +10,24 @@ import type { ClusterPlan, NodePlan } from '../src/plan/types.js';
 export interface NodeNetworkConfig {
   cidr: string;
   gateway: string | undefined;
+  /** Address ranges the platform keeps for itself: no node is ever planned there. */
+  reserved?: { first: string; last: string; why: string; path: readonly string[] }[];
+  /** An address the platform holds for the API endpoint (a load balancer): the default endpoint host. */
+  apiAddress?: string;
+  /** Further addresses the API is reached by and known before provisioning: API certificate SANs. */
+  apiSANs?: string[];
+}
+
+/**
+ * A platform setting recorded in the plan, so `nkd diff` and `deploy` see its edits. `refuse`: changing
+ * it would break a deployed cluster half-way (nkd refuses); `new-nodes-only`: existing nodes keep what
+ * they were created with.
+ */
+export interface PlatformSetting {
+  path: string;
+  value: string;
+  onChange: 'refuse' | 'new-nodes-only';
+  why: string;
 }
 
 /** How a node receives its Ignition config. */
@@ -35,6 +53,13 @@ export interface ProviderDescriptor<C> {
   /** Pulumi resource plugins the program needs (installed by the Pulumi CLI). */
   readonly plugins: readonly { name: string; version: string }[];
   nodeNetwork(config: C): NodeNetworkConfig;
+  /**
+   * `platform`: nodes are sized by the platform (a flavor), so the config's cpus, memoryMiB and diskGiB
+   * are not used and the diff does not compare them. Default: `config`.
+   */
+  readonly nodeSizing?: 'config' | 'platform';
+  /** Settings whose edits the diff must see (see PlatformSetting). */
+  planSettings?(config: C): PlatformSetting[];
   /** Checks across keys of the section; paths are relative to `spec.platform.<name>`. */
   check?(config: C): { path: (string | number)[]; message: string; severity: 'error' | 'warning' }[];
   /**

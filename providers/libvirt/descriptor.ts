@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { capValue } from '../../src/lib/cap.js';
 import type { ProviderDescriptor } from '../types.js';
 import { libvirtConfigSchema, libvirtTemplateSection, type LibvirtConfig } from './config.js';
 
@@ -13,18 +14,45 @@ export const libvirtProvider: ProviderDescriptor<LibvirtConfig> = {
   adoptsInterruptedCreates: true,
   plugins: [],
   nodeNetwork: (config) => ({ cidr: config.network.cidr, gateway: config.network.gateway }),
-  check: (config) => [...imageChecks(config), ...domainTypeChecks(config)],
+  check: (config) => [...uriChecks(config), ...imageChecks(config), ...domainTypeChecks(config)],
   loadProgram: async () => (await import('./program.js')).libvirtProgram,
 };
 
 type Problem = ReturnType<NonNullable<ProviderDescriptor<LibvirtConfig>['check']>>[number];
 
-function imageChecks(config: LibvirtConfig): Problem[] {
-  if (config.image.startsWith('/')) return [];
+function imageChecks(config: LibvirtConfig, exists: (path: string) => boolean = existsSync): Problem[] {
+  if (!config.image.startsWith('/')) {
+    return [
+      {
+        path: ['image'],
+        message: `"${capValue(config.image)}" must be an absolute path to the NestOS qcow2 image`,
+        severity: 'error',
+      },
+    ];
+  }
+  // Only a local hypervisor's files can be checked from here; the path is read by libvirt at deploy.
+  if (isLocalUri(config.uri) && !exists(config.image)) {
+    return [
+      {
+        path: ['image'],
+        message: `${capValue(config.image, 200)} does not exist on this machine (the libvirt host of ${config.uri}); deploy would fail when it copies the base image`,
+        severity: 'warning',
+      },
+    ];
+  }
+  return [];
+}
+
+/** `qemu[+transport]://[user@][host[:port]]/system|session[?params]`: the QEMU/KVM driver nkd drives. */
+const LIBVIRT_URI =
+  /^qemu(\+(unix|ssh|libssh|libssh2|tcp|tls|ext))?:\/\/([^\s/?#@:]+@)?(\[[0-9a-fA-F:.]+\]|[^\s/?#@:[\]]+)?(:\d{1,5})?\/(system|session)(\?[^\s#]*)?$/;
+
+function uriChecks(config: LibvirtConfig): Problem[] {
+  if (LIBVIRT_URI.test(config.uri)) return [];
   return [
     {
-      path: ['image'],
-      message: `"${config.image}" must be an absolute path to the NestOS qcow2 image`,
+      path: ['uri'],
+      message: `"${capValue(config.uri)}" is not a QEMU/KVM libvirt URI (e.g. qemu:///system, qemu+ssh://user@host/system)`,
       severity: 'error',
     },
   ];

@@ -10,6 +10,8 @@ const flavor = z.union([
 
 export const DEFAULT_IGNITION_PORT = 22623;
 
+const serverGroupPolicy = z.enum(['anti-affinity', 'soft-anti-affinity']);
+
 export const openstackConfigSchema = z
   .strictObject({
     cloud: z
@@ -17,13 +19,42 @@ export const openstackConfigSchema = z
       .min(1)
       .optional()
       .describe("An entry of the user's clouds.yaml; OS_* environment variables also work"),
+    region: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Region of the cloud; default: the one clouds.yaml or OS_REGION_NAME names'),
     image: z.string().min(1).describe('Glance image name or id'),
-    flavor: flavor.describe('Flavor name, or per role: { controlPlane, workers }'),
+    flavor: flavor.describe(
+      'Flavor name, or per role: { controlPlane, workers }. Sizes the nodes: cpus, memoryMiB and diskGiB are not used on OpenStack',
+    ),
+    rootVolume: z
+      .strictObject({
+        sizeGiB: z.int().min(10, 'must be 10 or more').describe('Size of each node’s boot volume, GiB'),
+        type: z.string().min(1).optional().describe('Cinder volume type; default: the cloud’s'),
+        availabilityZone: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Cinder availability zone; default: the cloud’s'),
+      })
+      .optional()
+      .describe('Boot every node from a new Cinder volume made from the image (for flavors with no disk)'),
     network: z
       .strictObject({
         cidr: cidr.default('10.0.0.0/24').describe('Node network; node addresses are allocated from here'),
         gateway: ipv4.optional().describe('Default: the first host address of the cidr'),
         name: z.string().min(1).optional().describe('Use this existing network instead of creating one'),
+        allocationPool: z
+          .strictObject({ start: ipv4, end: ipv4 })
+          .optional()
+          .describe(
+            'Addresses Neutron hands out itself (DHCP and metadata ports) on a network nkd creates; nodes never get one. Default: the upper half of the cidr',
+          ),
+        dnsNameservers: z
+          .array(ipv4)
+          .default([])
+          .describe('DNS servers the created subnet hands out; default: none (the cloud’s DHCP resolver)'),
       })
       .prefault({}),
     externalNetwork: z
@@ -32,16 +63,58 @@ export const openstackConfigSchema = z
       .optional()
       .describe('External network for the router and floating IPs'),
     floatingIPs: z
-      .enum(['none', 'control-plane', 'all'])
+      .enum(['none', 'api', 'control-plane', 'all'])
       .optional()
       .describe(
-        'Which nodes get a floating IP from externalNetwork (the API endpoint uses the first control plane); default: control-plane when externalNetwork is set, else none',
+        'Which get a floating IP from externalNetwork: the API endpoint only (api), or also control planes or all nodes; default: api when externalNetwork is set, else none',
       ),
+    apiEndpoint: z
+      .strictObject({
+        type: z
+          .enum(['octavia', 'first-control-plane'])
+          .default('octavia')
+          .describe(
+            'octavia: a load balancer in front of every control plane (survives losing one); first-control-plane: no load balancer (a single point of failure)',
+          ),
+        address: ipv4
+          .optional()
+          .describe(
+            "The load balancer's fixed address in the node network; default: the last address before the allocation pool",
+          ),
+        floatingIP: ipv4
+          .optional()
+          .describe(
+            'An existing floating IP (address) to attach to the API endpoint; it goes into the API certificate. Default: a new one when floatingIPs is not none',
+          ),
+        octaviaProvider: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Octavia provider driver, e.g. amphora or ovn; default: the cloud's"),
+      })
+      .prefault({}),
     availabilityZone: z.string().min(1).optional().describe('Availability zone of the instances'),
+    serverGroups: z
+      .strictObject({
+        controlPlane: serverGroupPolicy.default('anti-affinity'),
+        workers: serverGroupPolicy.or(z.literal('none')).default('soft-anti-affinity'),
+      })
+      .prefault({})
+      .describe(
+        'Server group policy per role: anti-affinity (strict: fails without enough hypervisors), soft-anti-affinity, or none (workers)',
+      ),
     apiAllowedCIDRs: z
       .array(cidr)
-      .default(['0.0.0.0/0'])
-      .describe('Sources allowed to reach the Kubernetes API port (6443) from outside the cluster'),
+      .default([])
+      .describe(
+        'Sources allowed to reach the Kubernetes API port (6443) from outside the cluster; default: none',
+      ),
+    allowAllInCluster: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Allow any traffic between all nodes (one policy for every role) instead of the per-role rules',
+      ),
     ignitionService: z
       .strictObject({
         advertise: z
@@ -52,8 +125,10 @@ export const openstackConfigSchema = z
         listen: z
           .string()
           .min(1)
-          .default(`0.0.0.0:${DEFAULT_IGNITION_PORT}`)
-          .describe('Local address:port the Ignition service listens on during deploy'),
+          .optional()
+          .describe(
+            `Local address:port the Ignition service listens on during deploy; default: the advertise address (port ${DEFAULT_IGNITION_PORT})`,
+          ),
       })
       .prefault({})
       .describe('The HTTPS service serving each node its full Ignition config while deploy runs'),
@@ -61,8 +136,7 @@ export const openstackConfigSchema = z
   .transform((config) => ({
     ...config,
     floatingIPs:
-      config.floatingIPs ??
-      (config.externalNetwork === undefined ? ('none' as const) : ('control-plane' as const)),
+      config.floatingIPs ?? (config.externalNetwork === undefined ? ('none' as const) : ('api' as const)),
   }));
 
 export type OpenStackConfig = z.output<typeof openstackConfigSchema>;
@@ -75,14 +149,19 @@ export function flavorFor(config: OpenStackConfig, role: 'control-plane' | 'work
 export const openstackTemplateSection = `  platform:
     openstack:
       cloud: mycloud             # an entry of your clouds.yaml; OS_* environment variables also work
+      # region: RegionOne
       image: nestos-22.03        # Glance image name or id
       flavor: m1.large           # or per role: { controlPlane: m1.large, workers: m1.medium }
+      # rootVolume: { sizeGiB: 50 }   # boot from a Cinder volume (flavors with a 0 GB disk)
       network:
         cidr: 10.0.0.0/24        # nkd creates network, subnet and router...
         # name: existing-net     # ...unless this names an existing network
+        # dnsNameservers: [192.0.2.53]
       externalNetwork: public    # for the router and floating IPs
-      floatingIPs: control-plane # none | control-plane | all
+      floatingIPs: api           # none | api | control-plane | all
+      apiEndpoint:
+        type: octavia            # a load balancer in front of the control planes; or first-control-plane
+      apiAllowedCIDRs: [203.0.113.0/24]   # who may reach the API (6443) from outside: include this machine
       ignitionService:
-        # advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy
-        listen: 0.0.0.0:22623
+        advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy
 `;

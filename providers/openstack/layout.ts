@@ -11,9 +11,9 @@ export function resourceName(cluster: string, kind: string, node?: string): stri
   return node === undefined ? `${cluster}-${kind}` : `${cluster}-${kind}-${node}`;
 }
 
-/** The security group's OpenStack name. */
-export function securityGroupName(cluster: string): string {
-  return `${cluster}-nodes`;
+/** The OpenStack name of a role's security group and server group. */
+export function roleGroupName(cluster: string, role: 'control-plane' | 'worker'): string {
+  return role === 'control-plane' ? `${cluster}-control-plane` : `${cluster}-workers`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -82,25 +82,40 @@ export function checkProgramInput(input: ProgramInput<OpenStackConfig>): NodeBoo
   return boots;
 }
 
-/** Whether `node` gets a floating IP under the config's `floatingIPs`. */
-export function wantsFloatingIp(config: OpenStackConfig, node: NodePlan): boolean {
-  if (config.floatingIPs === 'all') return true;
-  return config.floatingIPs === 'control-plane' && node.role === 'control-plane';
+/** Whether `node` gets a floating IP of its own under the config's `floatingIPs`. */
+export function wantsFloatingIp(
+  config: OpenStackConfig,
+  node: NodePlan,
+  apiNode: NodePlan | undefined,
+): boolean {
+  switch (config.floatingIPs) {
+    case 'all':
+      return true;
+    case 'control-plane':
+      return node.role === 'control-plane';
+    case 'api':
+      // Only the endpoint's address: the load balancer's (not a node's), or the one node the API is.
+      return node.name === apiNode?.name;
+    case 'none':
+      return false;
+  }
 }
 
 /** How the API endpoint output is formed. */
 export type ApiEndpointSource =
-  /** The configured endpoint is a name or an address that is not a node's: reported as is. */
+  /** The configured endpoint is a name or an address that is not nkd's: reported as is. */
   | { kind: 'configured'; endpoint: string }
-  /** The endpoint is a node address: the first control plane's floating IP replaces it when it has one. */
+  /** The endpoint is the Octavia load balancer's address: its floating IP replaces it when it has one. */
+  | { kind: 'load-balancer'; address: string; port: number; planned: string }
+  /** The endpoint is a node address: that node's floating IP replaces it when it has one. */
   | { kind: 'node'; node: NodePlan; port: number; planned: string };
 
-export function apiEndpointSource(plan: ClusterPlan): ApiEndpointSource {
+export function apiEndpointSource(plan: ClusterPlan, lbAddress: string | undefined): ApiEndpointSource {
   const { host, port } = plan.kubernetes.controlPlaneEndpoint;
   const planned = `${host}:${port}`;
-  if (!plan.nodes.some((n) => n.address === host)) return { kind: 'configured', endpoint: planned };
-  const first =
-    plan.nodes.find((n) => n.bootstrap === 'init') ?? plan.nodes.find((n) => n.role === 'control-plane');
-  if (first === undefined) return { kind: 'configured', endpoint: planned };
-  return { kind: 'node', node: first, port, planned };
+  if (lbAddress !== undefined && host === lbAddress)
+    return { kind: 'load-balancer', address: host, port, planned };
+  const node = plan.nodes.find((n) => n.address === host);
+  if (node === undefined) return { kind: 'configured', endpoint: planned };
+  return { kind: 'node', node, port, planned };
 }

@@ -6,7 +6,8 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl testnode)
+# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl
+#        registry crane testnode)
 # testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils.
 set -euo pipefail
 
@@ -105,6 +106,7 @@ build_pulumi() {
 
 source "$here/build-openstack.sh"
 source "$here/build-kube.sh"
+source "$here/build-images.sh"
 
 # The NestOS stand-in image (scripts/testnode/build.sh), with this Kubernetes version's kubeadm, kubelet,
 # kubectl and crictl; its path is kept in <cache>/testnode.path for the export line.
@@ -120,7 +122,7 @@ build_testnode() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl)
+[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl registry crane testnode)
 need_build=0
 for t in "${want[@]}"; do
   case $t in
@@ -131,7 +133,9 @@ for t in "${want[@]}"; do
     kwok) [ -f "$cache/kwok-$KWOK_VERSION/.complete" ] || need_build=1 ;;
     crictl) [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
     testnode) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
-    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl testnode)" ;;
+    registry) [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] || need_build=1 ;;
+    crane) [ -f "$cache/crane-$CRANE_VERSION/.complete" ] || need_build=1 ;;
+    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl registry crane testnode)" ;;
   esac
 done
 [ $need_build -eq 0 ] || probe_proxy
@@ -148,6 +152,8 @@ env_file="$cache/env.sh"
     echo "export NKD_PULUMI_PLUGINS=$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/bin"
   [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && echo "export NKD_KUBE_BIN=$kube_bin"
   [ -f "$cache/testnode.path" ] && [ -f "$(cat "$cache/testnode.path")" ] && echo "export NKD_TESTNODE_IMAGE=$(cat "$cache/testnode.path")"
+  [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] && echo "export NKD_REGISTRY_BIN=$cache/registry-$REGISTRY_VERSION/bin/registry"
+  [ -f "$cache/crane-$CRANE_VERSION/.complete" ] && echo "export NKD_CRANE_BIN=$cache/crane-$CRANE_VERSION/bin/crane"
   true
 } >"$env_file.tmp"
 mv "$env_file.tmp" "$env_file"

@@ -3,8 +3,10 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { ExitCode, NkdError } from '../errors.js';
 import { DebugLog } from '../lib/log.js';
+import { capLine, capValue } from '../lib/cap.js';
 import { resolveStateDir } from '../state/paths.js';
 import type { Progress } from '../workflows/prepare.js';
+import { classifySystemError } from './system-errors.js';
 
 export abstract class NkdCommand extends Command {
   static override baseFlags = {
@@ -66,7 +68,11 @@ export abstract class NkdCommand extends Command {
       this.flushLog();
       throw err;
     }
-    const { code, message, details } = classify(err);
+    // A last bound on what is echoed: no input, however large, becomes a megabyte of stderr.
+    const classified = classify(err);
+    const { code } = classified;
+    const message = capLine(classified.message, MAX_LINE);
+    const details = classified.details.map((line) => capLine(line, MAX_LINE));
     this.debugLog.debug(`error (exit ${code}): ${message}\n${details.join('\n')}\n${err.stack ?? ''}`);
     const logPath = this.flushLog();
     if (this.jsonEnabled()) {
@@ -94,6 +100,8 @@ export abstract class NkdCommand extends Command {
   }
 }
 
+const MAX_LINE = 1000;
+
 function classify(err: Error): { code: number; message: string; details: string[] } {
   if (err instanceof NkdError) return { code: err.exitCode, message: err.message, details: [...err.details] };
   // nkd throws no oclif CLIError itself: every one is about the command line (flags, args, values).
@@ -104,7 +112,10 @@ function classify(err: Error): { code: number; message: string; details: string[
   if (/^Parsing --\S+/.test(err.message)) {
     return { code: ExitCode.Usage, message: `${oneLine(err.message)} (see --help)`, details: [] };
   }
-  return { code: ExitCode.Internal, message: `internal error: ${err.message}`, details: [] };
+  // The environment (a file nkd cannot write, a cluster that refuses the connection) is not nkd's bug.
+  const system = classifySystemError(err);
+  if (system) return { ...system, details: [] };
+  return { code: ExitCode.Internal, message: `internal error: ${capValue(err.message, 300)}`, details: [] };
 }
 
 /** oclif's parse errors span several lines around the useful one(s); keep just those. */

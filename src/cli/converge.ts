@@ -1,9 +1,11 @@
 // The part of `nkd deploy` that `nkd scale` shares: show the change in cluster terms, refuse what nkd
 // will not do, ask, then run the checkpointed deploy with a live reporter.
+import { providerFor } from '../../providers/registry.js';
 import { confirm } from './confirm.js';
 import { withInterrupt } from './interrupt.js';
 import { createReporter } from './reporters/index.js';
 import type { PulumiCli } from '../engine/pulumi-cli.js';
+import { ensurePlugins } from '../engine/plugins.js';
 import { pulumiEngine } from '../engine/pulumi-engine.js';
 import type { DebugLog } from '../lib/log.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
@@ -25,6 +27,8 @@ export interface ConvergeOptions {
   nkdVersion: string;
   cli: PulumiCli;
   backendUrl: string | undefined;
+  /** --plugin-dir / NKD_PLUGIN_DIR: where missing Pulumi resource plugins are installed from. */
+  pluginDir?: string | undefined;
   json: boolean;
   yes: boolean;
   log: DebugLog;
@@ -41,9 +45,18 @@ export async function converge(options: ConvergeOptions): Promise<DeployResult> 
   const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
   checkDiffPolicy(diff, policyFor(planned.plan, options.allowControlPlaneChanges));
   if (!options.json) options.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
+  const willProvision = deployWillProvision({ planned, stateDir, nkdVersion });
+  if (willProvision) preflightProvisioning(planned);
+  // Every engine run (also a re-run's check) needs the provider's plugins: installed, or named now.
+  await ensurePlugins(options.cli, providerFor(planned.plan.platform.name).plugins, {
+    pluginDir: options.pluginDir,
+    log: (line) => {
+      options.log.debug(line);
+      if (!options.json) options.out(line);
+    },
+  });
   let confirmed = options.yes;
-  if (deployWillProvision({ planned, stateDir, nkdVersion })) {
-    preflightProvisioning(planned);
+  if (willProvision) {
     await confirm(provisionQuestion(diff, planned.plan), options.yes);
     confirmed = true;
   }

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { NkdCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/duration.js';
 import { formatProblem } from '../config/load.js';
-import { findPulumiCli } from '../engine/pulumi-cli.js';
+import { preflightEngine } from '../engine/preflight.js';
 import { formatPlanSummary } from '../plan/summary.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
@@ -14,7 +14,7 @@ export default class Deploy extends NkdCommand {
     'Each finished phase is recorded in the cluster state. Running the same command again (after Ctrl-C, a crash, a timeout or a fixed config) verifies the finished phases and resumes from the first unfinished one; it never creates machines twice or regenerates secrets. Only one nkd works on a cluster at a time.',
     'Progress: a live task list on a terminal, timestamped lines otherwise, one JSON object per line with --json (the last one is {"type":"result",...}). A debug log is always written to <state-dir>/clusters/<name>/logs/nkd-debug.log.',
     'With --dry-run nothing is provisioned: the rendered files are written under <state-dir>/clusters/<name>/assets/, byte-identical on every run.',
-    'Exit codes: 0 done, 2 usage, 3 invalid config, 4 cluster state (e.g. locked), 5 Pulumi CLI missing, 6 provisioning failed, 7 a wait timed out (with diagnostics), 8 the cluster refused an add-on or manifest, 9 a pre-deploy hook failed, 130 interrupted (re-run to resume).',
+    'Exit codes: 0 done, 2 usage, 3 invalid config, 4 cluster state (e.g. locked), 5 Pulumi CLI missing or older than 3.181, or a resource plugin missing, 6 provisioning failed, 7 a wait timed out (with diagnostics), 8 the cluster refused an add-on or manifest, 9 a pre-deploy hook failed, 130 interrupted (re-run to resume).',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> deploy -f cluster.yaml',
@@ -22,6 +22,8 @@ export default class Deploy extends NkdCommand {
     '<%= config.bin %> deploy -f cluster.yaml --dry-run',
     '<%= config.bin %> deploy -f cluster.yaml --dry-run --json | jq .nodes',
     '<%= config.bin %> deploy -f cluster.yaml --nodes-timeout 45m',
+    '<%= config.bin %> deploy -f openstack.yaml --plugin-dir ./pulumi-plugins   # offline: pulumi-resource-openstack from a directory',
+    'NKD_PASSPHRASE_FILE=~/team.passphrase <%= config.bin %> deploy -f cluster.yaml --backend s3://team-bucket/nkd',
   ];
   static override enableJsonFlag = true;
   static override flags = {
@@ -32,10 +34,15 @@ export default class Deploy extends NkdCommand {
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
     backend: Flags.string({
       description:
-        'Pulumi backend URL for the cluster stack (s3://, azblob://, gs://, https://...) [default: file:// in the state dir]',
+        'Pulumi backend URL for the cluster stack (s3://, azblob://, gs://, https://...) [default: file:// in the state dir]; a shared backend takes the team passphrase from NKD_PASSPHRASE_FILE / NKD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE[_FILE])',
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
+    'plugin-dir': Flags.string({
+      description:
+        'Directory holding Pulumi resource plugins to install when missing (pulumi-resource-NAME or its release tarball; for offline sites)',
+      env: 'NKD_PLUGIN_DIR',
+    }),
     'fetch-timeout': durationFlag({
       description: 'How long every node may take to fetch its Ignition config (OpenStack)',
       default: '30m',
@@ -68,7 +75,9 @@ export default class Deploy extends NkdCommand {
   async run(): Promise<object> {
     const { flags } = await this.parse(Deploy);
     // Checked before anything is written: without the engine nothing can be provisioned.
-    const cli = flags['dry-run'] ? undefined : findPulumiCli(flags['pulumi-root']);
+    const cli = flags['dry-run']
+      ? undefined
+      : await preflightEngine({ pulumiRoot: flags['pulumi-root'], backendUrl: flags.backend });
     const stateDir = this.stateDir(flags);
     const planned = await planFromConfig(flags.file, this.debugLog);
     if (!this.jsonEnabled()) {
@@ -86,6 +95,7 @@ export default class Deploy extends NkdCommand {
       nkdVersion: this.config.version,
       cli,
       backendUrl: flags.backend,
+      pluginDir: flags['plugin-dir'],
       json: this.jsonEnabled(),
       yes: flags.yes,
       log: this.debugLog,

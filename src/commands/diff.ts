@@ -36,21 +36,25 @@ export default class Diff extends NkdCommand {
     const paths = clusterPaths(this.stateDir(flags), planned.plan.name);
     const diff = diffPlans(readDeployedPlan(paths), planned.plan);
     const lines = formatDiff(diff, planned.plan.name);
+    const json = this.jsonEnabled();
+    // The listing is the output, refused changes included: on stdout, before any refusal.
+    if (!json) {
+      for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+      this.out(lines.join('\n'));
+    }
     if (diff.forbidden.length > 0) {
       throw new NkdError(
         `${diff.forbidden.length} change(s) cannot be made to the deployed cluster ${planned.plan.name}`,
         ExitCode.InvalidConfig,
-        lines.slice(1),
+        json ? lines.slice(1) : [],
       );
     }
     // The same rules deploy applies: removing control-plane nodes is refused, growing it needs the flag.
     checkDiffPolicy(diff, policyFor(planned.plan, flags['allow-control-plane-changes']));
     // The live cluster, when it answers: drift the recorded state cannot show.
     const live = diff.firstDeploy || flags.offline ? undefined : await readLiveDrift(paths);
-    if (!this.jsonEnabled()) {
-      for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-      this.out([...lines, ...(live ? formatDrift(live) : [])].join('\n'));
-    }
+    const drift = live ? formatDrift(live) : [];
+    if (!json && drift.length > 0) this.out(drift.join('\n'));
     return {
       cluster: planned.plan.name,
       firstDeploy: diff.firstDeploy,

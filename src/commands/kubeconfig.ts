@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { parse } from 'yaml';
 import { NkdCommand } from '../cli/base.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -16,8 +17,10 @@ export default class Kubeconfig extends NkdCommand {
     '<%= config.bin %> kubeconfig demo > demo.kubeconfig',
     '<%= config.bin %> kubeconfig demo --merge',
     '<%= config.bin %> kubeconfig demo --merge --kubeconfig ~/.kube/lab --set-current',
+    '<%= config.bin %> kubeconfig demo --json | jq -r .kubeconfig',
   ];
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override enableJsonFlag = true;
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     merge: Flags.boolean({ description: 'Merge into the kubeconfig file instead of printing' }),
     kubeconfig: Flags.string({
@@ -29,7 +32,7 @@ export default class Kubeconfig extends NkdCommand {
     }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<object> {
     const { args, flags } = await this.parse(Kubeconfig);
     const paths = clusterPaths(this.stateDir(flags), args.name);
     if (!existsSync(paths.adminKubeconfig)) {
@@ -40,10 +43,11 @@ export default class Kubeconfig extends NkdCommand {
     }
     const text = readFileSync(paths.adminKubeconfig, 'utf8');
     if (!flags.merge) {
-      this.out(text);
-      return;
+      if (!this.jsonEnabled()) this.out(text);
+      return { cluster: args.name, kubeconfig: text };
     }
     const target = flags.kubeconfig ?? defaultKubeconfigPath();
+    refuseDirectory(target, flags.kubeconfig !== undefined);
     const existing = existsSync(target) ? readFileSync(target, 'utf8') : '';
     let result;
     try {
@@ -57,11 +61,28 @@ export default class Kubeconfig extends NkdCommand {
     renameSync(temp, target);
     const action = result.replaced.length > 0 ? 'Refreshed' : 'Added';
     const current = result.currentContextChanged ? '; it is now the current context' : '';
-    this.out(`${action} context nkd-admin@${args.name} in ${target}${current}`);
+    if (!this.jsonEnabled()) this.out(`${action} context nkd-admin@${args.name} in ${target}${current}`);
+    return {
+      cluster: args.name,
+      merged: target,
+      context: `nkd-admin@${args.name}`,
+      action: action.toLowerCase(),
+      currentContext: result.currentContextChanged,
+    };
   }
 }
 
 function defaultKubeconfigPath(): string {
   const fromEnv = (process.env.KUBECONFIG ?? '').split(delimiter).find((p) => p !== '');
   return fromEnv ?? join(homedir(), '.kube', 'config');
+}
+
+/** A directory where the kubeconfig file should be is the command line's (or $KUBECONFIG's) mistake. */
+function refuseDirectory(target: string, fromFlag: boolean): void {
+  if (!existsSync(target) || !statSync(target).isDirectory()) return;
+  const source = fromFlag ? '--kubeconfig' : 'the kubeconfig path';
+  throw new NkdError(
+    `${source} ${target} is a directory; give the kubeconfig file to merge into (e.g. ${join(target, 'config')})`,
+    ExitCode.Usage,
+  );
 }

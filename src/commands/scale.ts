@@ -1,8 +1,10 @@
-import { Args, Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { converge, deploySummary } from '../cli/converge.js';
 import { durationFlag } from '../cli/duration.js';
-import { findPulumiCli } from '../engine/pulumi-cli.js';
+import { preflightEngine } from '../engine/preflight.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { clusterPaths } from '../state/paths.js';
 import { readDeployedConfig } from '../workflows/cluster-access.js';
@@ -22,7 +24,7 @@ export default class Scale extends NkdCommand {
     '<%= config.bin %> scale demo --workers 2 --yes --force',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     workers: Flags.integer({ description: 'The new number of workers', required: true, min: 0 }),
     yes: Flags.boolean({ char: 'y', description: 'Do not ask for confirmation (for CI)' }),
@@ -38,10 +40,16 @@ export default class Scale extends NkdCommand {
       default: '30m',
     }),
     backend: Flags.string({
-      description: 'Pulumi backend URL the cluster stack lives in',
+      description:
+        'Pulumi backend URL the cluster stack lives in; a shared backend takes the team passphrase from NKD_PASSPHRASE_FILE / NKD_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE[_FILE])',
       env: 'NKD_BACKEND_URL',
     }),
     'pulumi-root': Flags.string({ description: 'Directory holding bin/pulumi', env: 'NKD_PULUMI_ROOT' }),
+    'plugin-dir': Flags.string({
+      description:
+        'Directory holding Pulumi resource plugins to install when missing (pulumi-resource-NAME or its release tarball; for offline sites)',
+      env: 'NKD_PLUGIN_DIR',
+    }),
   };
 
   protected static override streamsJsonLines = true;
@@ -49,14 +57,21 @@ export default class Scale extends NkdCommand {
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Scale);
     const stateDir = this.stateDir(flags);
-    const deployed = readDeployedConfig(clusterPaths(stateDir, args.name));
+    const paths = clusterPaths(stateDir, args.name);
+    if (!existsSync(paths.root))
+      throw new NkdError(`no cluster named ${args.name} in ${stateDir}`, ExitCode.State);
+    const deployed = readDeployedConfig(paths);
     if (!deployed) {
       throw new NkdError(
         `cluster ${args.name} in ${stateDir} was never provisioned: run \`nkd deploy -f <config>\` first`,
         ExitCode.State,
       );
     }
-    const cli = findPulumiCli(flags['pulumi-root']);
+    const cli = await preflightEngine({
+      pulumiRoot: flags['pulumi-root'],
+      backendUrl: flags.backend,
+      clusterDir: clusterPaths(stateDir, args.name).root,
+    });
     const planned = scaledCluster(deployed, flags.workers);
     const result = await converge({
       planned,
@@ -66,6 +81,7 @@ export default class Scale extends NkdCommand {
       nkdVersion: this.config.version,
       cli,
       backendUrl: flags.backend,
+      pluginDir: flags['plugin-dir'],
       json: this.jsonEnabled(),
       yes: flags.yes,
       log: this.debugLog,

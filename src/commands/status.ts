@@ -1,34 +1,32 @@
-import { Args, Flags } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
+import { durationFlag } from '../cli/duration.js';
 import { gatherClusterStatus, type ClusterStatus, type NodeStatus } from '../cluster/status.js';
 import { clusterPaths } from '../state/paths.js';
-import { adminClientFor, clusterAccess, type ApiTarget } from '../workflows/cluster-access.js';
+import { adminClientFor, provisionedClusterAccess, type ApiTarget } from '../workflows/cluster-access.js';
 
 export default class Status extends NkdCommand {
   static override summary = "Report a cluster's health: API server, nodes, Housekeeper, certificate expiry.";
   static override description =
-    "Works from the cluster's state alone (plan, PKI, provider outputs) and talks to the API server with nkd's admin certificate, verifying the server against the cluster CA. Each part is reported on its own: an unreachable API server still gives the local certificate dates. Exit 0 whenever a report was made, healthy or not: scripts read `healthy` and `api.ready` from --json. Exit 4 when the cluster has no state. See docs/status.md.";
+    "Works from the cluster's state alone (plan, PKI, provider outputs) and talks to the API server with nkd's admin certificate, verifying the server against the cluster CA. Each part is reported on its own: an unreachable API server still gives the local certificate dates. Exit 0 whenever a report was made, healthy or not: scripts read `healthy` and `api.ready` from --json. Exit 4 when the cluster has no state or was never provisioned (only rendered by deploy --dry-run: then nothing is contacted). See docs/status.md.";
   static override examples = [
     '<%= config.bin %> status demo',
     '<%= config.bin %> status demo --json | jq .healthy',
-    '<%= config.bin %> status demo --request-timeout 3',
+    '<%= config.bin %> status demo --request-timeout 3s',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
-    'request-timeout': Flags.integer({
-      description: 'Seconds to wait for each API request',
-      default: 10,
-      min: 1,
-    }),
+    'request-timeout': durationFlag({ description: 'How long to wait for each API request', default: '10s' }),
   };
 
   async run(): Promise<ClusterStatus> {
     const { args, flags } = await this.parse(Status);
     const stateDir = this.stateDir(flags);
     const paths = clusterPaths(stateDir, args.name);
-    const { plan, pki, target } = await clusterAccess(paths);
-    const client = adminClientFor(pki, target, flags['request-timeout'] * 1_000);
+    // A cluster only rendered (deploy --dry-run) has no machines: nothing to contact.
+    const { plan, pki, target } = await provisionedClusterAccess(paths);
+    const client = adminClientFor(pki, target, flags['request-timeout']);
     let status: ClusterStatus;
     try {
       status = await gatherClusterStatus(client, { plan, pki });

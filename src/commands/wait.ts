@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { clusterNameArg } from '../cli/args.js';
 import { NkdCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/duration.js';
 import { withInterrupt } from '../cli/interrupt.js';
@@ -21,7 +21,7 @@ export default class Wait extends NkdCommand {
     '<%= config.bin %> wait demo --json',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     'api-timeout': durationFlag({ description: 'How long to wait for the API server', default: '20m' }),
     'nodes-timeout': durationFlag({ description: 'How long to wait for every node', default: '30m' }),

@@ -3,6 +3,7 @@
 // where the config lives (loadClusterConfig, nkd scale); parseClusterConfig itself stays pure.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { capValue } from '../lib/cap.js';
 import { error, type Problem } from './problems.js';
 import type { ClusterConfig } from './schema.js';
 
@@ -28,18 +29,23 @@ export function fileReferenceChecks(baseDir: string): ConfigFileChecks {
     preDeploy.forEach((path, i) => {
       const full = resolveFrom(baseDir, path);
       if (!executableFile(full)) {
-        problems.push(error(['spec', 'hooks', 'preDeploy', i], `${full} is not an executable file`));
+        problems.push(
+          error(['spec', 'hooks', 'preDeploy', i], `${capValue(full, 200)} is not an executable file`),
+        );
       }
     });
     postDeploy.forEach((path, i) => {
       const full = resolveFrom(baseDir, path);
       if (!existsSync(full))
-        problems.push(error(['spec', 'hooks', 'postDeploy', i], `${full} does not exist`));
+        problems.push(error(['spec', 'hooks', 'postDeploy', i], `${capValue(full, 200)} does not exist`));
     });
     const manifest = config.spec.network.manifest;
     if (manifest !== '' && !/^[a-z]+:\/\//i.test(manifest) && !existsSync(resolveFrom(baseDir, manifest))) {
       problems.push(
-        error(['spec', 'network', 'manifest'], `${resolveFrom(baseDir, manifest)} does not exist`),
+        error(
+          ['spec', 'network', 'manifest'],
+          `${capValue(resolveFrom(baseDir, manifest), 200)} does not exist`,
+        ),
       );
     }
     return problems;

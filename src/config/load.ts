@@ -2,11 +2,12 @@
 // semantics. Every problem comes back at once, each tied to FILE:LINE:COL and a key path.
 import { dirname, resolve } from 'node:path';
 import { fileReferenceChecks, type ConfigFileChecks } from './file-checks.js';
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit } from 'yaml';
 import type { core } from 'zod';
 import { ExitCode, NkdError } from '../errors.js';
+import { capJson, capValue } from '../lib/cap.js';
 import { formatKeyPath, locate, type KeyPath } from './locate.js';
+import { readConfigFile, readConfigStdin } from './read-bounded.js';
 import type { Problem, Severity } from './problems.js';
 import { clusterConfigSchema, type ClusterConfig } from './schema.js';
 import { findInlineSecrets, isSecretKey } from './secrets.js';
@@ -48,7 +49,7 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
         line: pos.line,
         col: pos.col,
         path: '(yaml)',
-        message: firstLine(e.message),
+        message: yamlMessage(e.code, firstLine(e.message)),
         severity: 'error' as const,
       };
     });
@@ -67,7 +68,24 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
     );
   }
   const secrets = findInlineSecrets(doc.contents);
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses to expand aliases past a bound (an "alias bomb"): an invalid config.
+    if (!(err instanceof ReferenceError)) throw err;
+    const pos = counter.linePos(firstAliasOffset(doc));
+    const message = `too many alias expansions (*name) for a cluster config; write the values out instead`;
+    const problem = {
+      file,
+      line: pos.line,
+      col: pos.col,
+      path: '(yaml)',
+      message,
+      severity: 'error' as const,
+    };
+    return { config: undefined, errors: [problem], warnings: [] };
+  }
   const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success && secrets.length === 0) {
     const problems = [...checkSemantics(parsed.data), ...(fileChecks?.(parsed.data) ?? [])];
@@ -129,7 +147,7 @@ function issueToProblems(issue: core.$ZodIssue): Problem[] {
           path,
           keyOf: key,
           severity: 'error',
-          message: `unknown key "${key}"${suggestion(key)}`,
+          message: `unknown key "${capValue(key)}"${suggestion(key)}`,
         }));
     case 'invalid_type':
       if (issue.input === undefined) return [{ path, severity: 'error', message: 'is required' }];
@@ -160,11 +178,14 @@ function issueToProblems(issue: core.$ZodIssue): Problem[] {
       ];
     case 'too_small':
     case 'too_big':
+      return [{ path, severity: 'error', message: boundMessage(issue) }];
+    case 'invalid_format':
+      // Schema regexes carry their own message; a default one would show the pattern.
       return [
         {
           path,
           severity: 'error',
-          message: issue.message.replace(/^Too (small|big): expected number to be /, 'must be '),
+          message: issue.message.startsWith('Invalid') ? 'is not in the expected format' : issue.message,
         },
       ];
     default:
@@ -189,6 +210,7 @@ function suggestion(key: string): string {
 }
 
 function article(type: string): string {
+  if (type === 'int') return 'a whole number';
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
@@ -196,7 +218,45 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${capJson(value)}`;
+}
+
+/** A size bound in nkd's words; schema bounds with their own message keep it. */
+function boundMessage(issue: core.$ZodIssueTooBig | core.$ZodIssueTooSmall): string {
+  if (!issue.message.startsWith('Too ')) return issue.message;
+  const big = issue.code === 'too_big';
+  const limit = big ? (issue as core.$ZodIssueTooBig).maximum : (issue as core.$ZodIssueTooSmall).minimum;
+  const bound = Number(limit);
+  if (big && bound >= Number.MAX_SAFE_INTEGER) return 'is far too large';
+  const exclusive = issue.inclusive === false;
+  const relation = big ? (exclusive ? 'less than' : 'at most') : exclusive ? 'more than' : 'at least';
+  switch (issue.origin) {
+    case 'string':
+      return big || bound > 1 ? `must be ${relation} ${bound} characters long` : 'must not be empty';
+    case 'array':
+    case 'set':
+      return big || bound > 1 ? `must have ${relation} ${bound} items` : 'must not be empty';
+    default:
+      return `must be ${relation} ${bound}`;
+  }
+}
+
+/** The yaml library's messages that name its API rather than the user's file. */
+function yamlMessage(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS')
+    return 'the file holds several YAML documents (---); a cluster config is one document';
+  return capValue(message, 200);
+}
+
+function firstAliasOffset(doc: ReturnType<typeof parseDocument>): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 /** Reads and validates a config file; a missing or unreadable file is a usage error. */
@@ -204,19 +264,7 @@ export async function loadClusterConfig(file: string): Promise<ParsedConfig> {
   if (file === '-') {
     return parseClusterConfig(await readStdin(), configDisplayName(file), fileReferenceChecks(process.cwd()));
   }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : String((cause as Error).message);
-    throw new NkdError(`cannot read config ${file}: ${why}`, ExitCode.Usage);
-  }
+  const text = await readConfigFile(file);
   return parseClusterConfig(text, file, fileReferenceChecks(dirname(resolve(file))));
 }
 
@@ -228,7 +276,5 @@ export function configDisplayName(file: string): string {
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY)
     throw new NkdError('-f - reads the config from stdin, but stdin is a terminal', ExitCode.Usage);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return readConfigStdin();
 }

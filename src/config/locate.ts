@@ -1,6 +1,7 @@
 // Maps a key path of the parsed config back to a line and column of the YAML source, so every problem
 // can be reported as FILE:LINE:COL. Scalars point at their value; mappings, lists and empty values
 // point at their key (the line a person looks for); missing keys point at the nearest existing key.
+import { capValue } from '../lib/cap.js';
 import { isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
 export type KeyPath = readonly (string | number)[];
@@ -12,7 +13,9 @@ export interface SourcePosition {
 
 export function formatKeyPath(path: KeyPath): string {
   let out = '';
-  for (const part of path) {
+  for (const raw of path) {
+    // A key comes from the user's file: bounded like every echoed value.
+    const part = typeof raw === 'number' ? raw : capValue(raw);
     out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
   }
   return out === '' ? '(root)' : out;
@@ -20,7 +23,11 @@ export function formatKeyPath(path: KeyPath): string {
 
 function keyNode(map: unknown, key: string | number): { key: Node; value: unknown } | undefined {
   if (!isMap(map)) return undefined;
-  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === String(key));
+  const named = (match: (k: string) => boolean) =>
+    map.items.find((item) => isScalar(item.key) && match(String(item.key.value)));
+  // Exact first; then regardless of case, for readers that normalize key case (config import).
+  const wanted = String(key);
+  const pair = named((k) => k === wanted) ?? named((k) => k.toLowerCase() === wanted.toLowerCase());
   return pair ? { key: pair.key as Node, value: pair.value } : undefined;
 }
 
@@ -51,4 +58,14 @@ export function locate(doc: Document, counter: LineCounter, path: KeyPath, keyOf
   const node = findNode(doc, path, keyOf);
   const offset = node?.range?.[0] ?? 0;
   return counter.linePos(offset);
+}
+
+/** The inverse of formatKeyPath: "a.b[2].c" → ['a', 'b', 2, 'c']; "(root)" and "(yaml)" → []. */
+export function parseKeyPath(text: string): KeyPath {
+  if (text.startsWith('(')) return [];
+  const out: (string | number)[] = [];
+  for (const match of text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    out.push(match[2] !== undefined ? Number(match[2]) : match[1]!);
+  }
+  return out;
 }

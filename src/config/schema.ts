@@ -4,27 +4,25 @@
 import { z } from 'zod';
 import { platformConfigShape } from '../../providers/registry.js';
 import { cidr, ipv4 } from '../../providers/schema-parts.js';
+import { CLUSTER_NAME_MAX, DNS_LABEL, DNS_LABEL_MESSAGE } from './cluster-name.js';
+import {
+  DEFAULT_IMAGE_REPOSITORY,
+  IMAGE_REPOSITORY,
+  IMAGE_REPOSITORY_EXAMPLE,
+  REGISTRY_HOST,
+  REGISTRY_HOST_EXAMPLE,
+} from './images.js';
+import { DEFAULT_KUBE_VERSION, supportedRangeText } from './versions.js';
 
 export const API_VERSION = 'nkd.nestos.io/v1alpha1';
 export const KIND = 'Cluster';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 const clusterName = z
   .string()
-  .max(40, 'must be at most 40 characters')
-  .regex(
-    DNS_LABEL,
-    'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending alphanumeric',
-  );
+  .max(CLUSTER_NAME_MAX, `must be at most ${CLUSTER_NAME_MAX} characters`)
+  .regex(DNS_LABEL, DNS_LABEL_MESSAGE);
 
-const hostname = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(
-    DNS_LABEL,
-    'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending alphanumeric',
-  );
+const hostname = z.string().max(63, 'must be at most 63 characters').regex(DNS_LABEL, DNS_LABEL_MESSAGE);
 
 const hostEntry = z
   .strictObject({
@@ -33,12 +31,27 @@ const hostEntry = z
   })
   .describe('Fixes the hostname and/or address of one node, in order');
 
+/** Node sizes when the config names none (platforms that size nodes themselves ignore them). */
+export const NODE_SIZE_DEFAULTS = { cpus: 4, memoryMiB: 8192, diskGiB: 50 } as const;
+
 function nodeGroup(min: number, defaults: { count: number }) {
   return z.strictObject({
     count: z.int().min(min, `must be ${min} or more`).default(defaults.count).describe('Number of nodes'),
-    cpus: z.int().min(1, 'must be 1 or more').default(4).describe('Virtual CPUs per node'),
-    memoryMiB: z.int().min(512, 'must be 512 or more').default(8192).describe('Memory per node, MiB'),
-    diskGiB: z.int().min(10, 'must be 10 or more').default(50).describe('Root disk per node, GiB'),
+    cpus: z
+      .int()
+      .min(1, 'must be 1 or more')
+      .default(NODE_SIZE_DEFAULTS.cpus)
+      .describe('Virtual CPUs per node'),
+    memoryMiB: z
+      .int()
+      .min(512, 'must be 512 or more')
+      .default(NODE_SIZE_DEFAULTS.memoryMiB)
+      .describe('Memory per node, MiB'),
+    diskGiB: z
+      .int()
+      .min(10, 'must be 10 or more')
+      .default(NODE_SIZE_DEFAULTS.diskGiB)
+      .describe('Root disk per node, GiB'),
     hosts: z
       .array(hostEntry)
       .default([])
@@ -49,18 +62,20 @@ function nodeGroup(min: number, defaults: { count: number }) {
 const kubernetes = z.strictObject({
   version: z
     .string()
-    .regex(/^v\d+\.\d+\.\d+$/, 'must look like v1.30.4')
-    .default('v1.30.4')
-    .describe('Kubernetes version; kubeadm config API v1beta3 below 1.31, v1beta4 from 1.31'),
+    .regex(/^v\d+\.\d+\.\d+$/, `must look like ${DEFAULT_KUBE_VERSION}`)
+    .default(DEFAULT_KUBE_VERSION)
+    .describe(`Kubernetes version, ${supportedRangeText()} (the minors upstream maintains)`),
   controlPlaneEndpoint: z
     .string()
     .default('')
     .describe("host:port of the API server; default: the first control-plane node's address, port 6443"),
   imageRepository: z
     .string()
-    .min(1)
-    .default('registry.k8s.io')
-    .describe('Registry of the control-plane images'),
+    .regex(IMAGE_REPOSITORY, `must be host[:port][/path], lowercase, e.g. ${IMAGE_REPOSITORY_EXAMPLE}`)
+    .default(DEFAULT_IMAGE_REPOSITORY)
+    .describe(
+      'Registry (host[:port][/path]) every image is pulled from: the control plane, pause, and, when not registry.k8s.io, the network plugin and Housekeeper too (see docs/air-gap.md)',
+    ),
   podSubnet: cidr.default('10.244.0.0/16').describe('Pod network CIDR'),
   serviceSubnet: cidr.default('10.96.0.0/16').describe('Service network CIDR'),
   dnsDomain: z
@@ -70,12 +85,31 @@ const kubernetes = z.strictObject({
     .describe('Cluster DNS domain'),
 });
 
+const registry = z
+  .strictObject({
+    host: z
+      .string()
+      .regex(REGISTRY_HOST, `must be host or host:port, lowercase, e.g. ${REGISTRY_HOST_EXAMPLE}`)
+      .describe('The registry as images name it: host or host:port, no scheme, no path'),
+    plainHTTP: z.boolean().default(false).describe('Reach it over plain HTTP (no TLS)'),
+    insecureSkipVerify: z
+      .boolean()
+      .default(false)
+      .describe("Reach it over TLS without verifying its certificate (prefer 'ca')"),
+    ca: z.string().default('').describe('PEM certificate(s) of the private CA that signed its certificate'),
+  })
+  .describe('How the container runtimes reach one registry');
+
 export const clusterConfigSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `must be ${API_VERSION}` }),
   kind: z.literal(KIND, { error: `must be ${KIND}` }),
   metadata: z.strictObject({ name: clusterName.describe('Names the cluster everywhere') }),
   spec: z.strictObject({
     kubernetes: kubernetes.prefault({}),
+    registries: z
+      .array(registry)
+      .default([])
+      .describe('Registries the runtimes reach over plain HTTP, without verification, or with a private CA'),
     runtime: z
       .enum(['containerd', 'crio', 'isulad', 'docker'])
       .default('containerd')
@@ -95,6 +129,13 @@ export const clusterConfigSchema = z.strictObject({
           .default('')
           .describe(
             'A file (relative to this config) or https:// URL of a manifest applied instead of the bundled one',
+          ),
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits')
+          .optional()
+          .describe(
+            'sha256 of the manifest: nkd refuses content that does not match (it is applied as cluster-admin)',
           ),
       })
       .prefault({}),
@@ -145,4 +186,5 @@ export const clusterConfigSchema = z.strictObject({
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 export type Runtime = ClusterConfig['spec']['runtime'];
+export type RegistryConfig = ClusterConfig['spec']['registries'][number];
 export type NodeGroupConfig = ClusterConfig['spec']['controlPlane'];

@@ -16,6 +16,16 @@ function hint(path: KeyPath): string {
   return 'nkd generates cluster secrets itself and keeps them in the state directory';
 }
 
+/** scheme://user:password@host...: a credential in a URL (a libvirt URI, a manifest URL). */
+export function hasUrlPassword(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]*:[^\s/?#@]*@/i.test(value.trim());
+}
+
+function urlHint(path: KeyPath): string {
+  if (path.includes('libvirt')) return "use an SSH key (qemu+ssh://user@host/system) or libvirt's auth.conf";
+  return hint(path);
+}
+
 export function findInlineSecrets(node: unknown, path: KeyPath = []): Problem[] {
   const problems: Problem[] = [];
   if (isMap(node)) {
@@ -32,6 +42,12 @@ export function findInlineSecrets(node: unknown, path: KeyPath = []): Problem[] 
         problems.push(...findInlineSecrets(pair.value as Node, [...path, key]));
       }
     }
+  } else if (isScalar(node) && typeof node.value === 'string' && hasUrlPassword(node.value)) {
+    problems.push({
+      path,
+      severity: 'error',
+      message: `holds a password (user:password@host); secrets are never accepted in the config file; ${urlHint(path)}`,
+    });
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => problems.push(...findInlineSecrets(item, [...path, i])));
   }

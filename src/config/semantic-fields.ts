@@ -1,4 +1,5 @@
 // Single-field checks that need more than a regular expression: keys, image references, paths.
+import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import type { ClusterConfig } from './schema.js';
 
@@ -34,7 +35,19 @@ export function checkReleaseImage(config: ClusterConfig): Problem[] {
   return [
     error(
       ['spec', 'os', 'releaseImage'],
-      `"${image}" is not a container image reference (e.g. registry.example/nestos:1.30)`,
+      `"${capValue(image)}" is not a container image reference (e.g. registry.example/nestos:1.30)`,
+    ),
+  ];
+}
+
+/** The Housekeeper image runs on every node: a malformed reference would fail only after deploy. */
+export function checkHousekeeperImage(config: ClusterConfig): Problem[] {
+  const image = config.spec.housekeeper.image;
+  if (image === '' || IMAGE_REF.test(image)) return [];
+  return [
+    error(
+      ['spec', 'housekeeper', 'image'],
+      `"${capValue(image)}" is not a container image reference (e.g. registry.example/nkd/housekeeper:0.1.0)`,
     ),
   ];
 }

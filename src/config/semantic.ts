@@ -1,6 +1,6 @@
 // Checks that need more than one field at a time: address plans, subnet overlaps, versions, sizes.
 // Runs only on a config that passed the schema, and collects every problem instead of stopping early.
-import { allocateNodes, totalNodes, type NodeNetwork } from '../plan/allocate.js';
+import { allocateNodes, reservedRanges, totalNodes, type NodeNetwork } from '../plan/allocate.js';
 import {
   cidrsOverlap,
   firstHost,
@@ -11,12 +11,15 @@ import {
   parseIpv4,
   type Cidr,
 } from '../lib/ipv4.js';
+import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
-import type { ClusterConfig } from './schema.js';
-import { isSupported, parseKubeVersion, supportedRangeText } from './versions.js';
-import { checkAccess, checkReleaseImage } from './semantic-fields.js';
+import { NODE_SIZE_DEFAULTS, type ClusterConfig } from './schema.js';
+import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
+import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
+import { checkSubnetRoom } from './semantic-subnets.js';
+import { checkRegistries } from './semantic-registries.js';
 import { providerFor } from '../../providers/registry.js';
 
 /**
@@ -34,9 +37,12 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkPlatformAndAddresses(config),
     ...checkAccess(config),
     ...checkReleaseImage(config),
+    ...checkHousekeeperImage(config),
     ...checkProvider(config),
     ...checkRuntime(config),
     ...checkNetwork(config),
+    ...checkSubnetRoom(config),
+    ...checkRegistries(config),
   ];
 }
 
@@ -46,17 +52,14 @@ function checkKubernetes(config: ClusterConfig): Problem[] {
   const version = parseKubeVersion(k8s.version);
   if (version && !isSupported(version)) {
     problems.push(
-      error(
-        ['spec', 'kubernetes', 'version'],
-        `${k8s.version} is not supported: nkd deploys ${supportedRangeText()}`,
-      ),
+      error(['spec', 'kubernetes', 'version'], unsupportedReason(capValue(k8s.version), version)),
     );
   }
   if (k8s.controlPlaneEndpoint !== '' && !parseEndpoint(k8s.controlPlaneEndpoint)) {
     problems.push(
       error(
         ['spec', 'kubernetes', 'controlPlaneEndpoint'],
-        `"${k8s.controlPlaneEndpoint}" must be host:port with a port from 1 to 65535`,
+        `"${capValue(k8s.controlPlaneEndpoint)}" must be host:port with a port from 1 to 65535`,
       ),
     );
   }
@@ -89,7 +92,9 @@ function checkControlPlane(config: ClusterConfig): Problem[] {
       ),
     );
   }
-  if (cp.count > 1 && config.spec.kubernetes.controlPlaneEndpoint === '') {
+  // A platform that holds an API address (a load balancer) makes the default endpoint highly available.
+  const apiAddress = platformNetwork(config)?.apiAddress;
+  if (cp.count > 1 && config.spec.kubernetes.controlPlaneEndpoint === '' && apiAddress === undefined) {
     problems.push(
       warning(
         ['spec', 'kubernetes', 'controlPlaneEndpoint'],
@@ -173,7 +178,12 @@ function checkPlatformAndAddresses(config: ClusterConfig): Problem[] {
   }
   const gateway = resolveGateway(parsed, net.gateway, [...net.path, 'gateway'], problems);
   if (gateway === undefined) return problems;
-  const network: NodeNetwork = { cidr: parsed, gateway, path: net.path };
+  const network: NodeNetwork = {
+    cidr: parsed,
+    gateway,
+    path: net.path,
+    reserved: reservedRanges(net.reserved),
+  };
   problems.push(...allocateNodes(config, network).problems);
   const endpoint = parseEndpoint(config.spec.kubernetes.controlPlaneEndpoint);
   const endpointIp = endpoint ? parseIpv4(endpoint.host) : undefined;
@@ -199,12 +209,12 @@ function resolveGateway(
   if (text === undefined) return firstHost(cidr);
   const gateway = parseIpv4(text);
   if (gateway === undefined) {
-    problems.push(error(path, `"${text}" is not an IPv4 address`));
+    problems.push(error(path, `"${capValue(text)}" is not an IPv4 address`));
     return undefined;
   }
   // A gateway is an ordinary host address of the network: check it as one (with no gateway yet).
   if (!isAssignable(cidr, -1, gateway)) {
-    problems.push(error(path, `${text} is not a host address of ${formatCidr(cidr)}`));
+    problems.push(error(path, `${capValue(text)} is not a host address of ${formatCidr(cidr)}`));
     return undefined;
   }
   return gateway;
@@ -224,10 +234,27 @@ function checkRuntime(config: ClusterConfig): Problem[] {
 function checkProvider(config: ClusterConfig): Problem[] {
   const [name, ...rest] = selectedPlatforms(config);
   if (name === undefined || rest.length > 0) return [];
-  const check = providerFor(name).check;
-  if (!check) return [];
-  return check(config.spec.platform[name]).map((p) => ({
+  const provider = providerFor(name);
+  const own = (provider.check?.(config.spec.platform[name]) ?? []).map((p) => ({
     ...p,
     path: ['spec', 'platform', name, ...p.path],
   }));
+  return [...own, ...(provider.nodeSizing === 'platform' ? unusedSizes(config, name) : [])];
+}
+
+/** On a platform that sizes nodes itself, sizes set in the config would silently mean nothing. */
+function unusedSizes(config: ClusterConfig, platform: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const key of ['controlPlane', 'workers'] as const) {
+    for (const size of ['cpus', 'memoryMiB', 'diskGiB'] as const) {
+      if (config.spec[key][size] === NODE_SIZE_DEFAULTS[size]) continue;
+      problems.push(
+        warning(
+          ['spec', key, size],
+          `is not used on ${platform}: the platform's flavor sizes the nodes (spec.platform.${platform}.flavor); remove it`,
+        ),
+      );
+    }
+  }
+  return problems;
 }

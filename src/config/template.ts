@@ -1,6 +1,7 @@
 // The commented starter config `nkd template` prints. It must always validate (a test checks both
 // platforms), so every value here is a working default rather than a placeholder that fails.
 import { providerFor, type PlatformName } from '../../providers/registry.js';
+import { DEFAULT_KUBE_VERSION, supportedRangeText } from './versions.js';
 
 export function clusterTemplate(platform: PlatformName, name = 'demo'): string {
   return `# nkd cluster config. Keep it in git: it holds no secrets (nkd keeps those in its state directory).
@@ -11,7 +12,7 @@ metadata:
   name: ${name}                     # DNS-1123 label, at most 40 characters; names the cluster everywhere
 spec:
   kubernetes:
-    version: v1.30.4             # v1.26 to v1.37; kubeadm API v1beta3 below 1.31, v1beta4 from 1.31
+    version: ${DEFAULT_KUBE_VERSION}             # ${supportedRangeText()}: the minors upstream maintains
     controlPlaneEndpoint: ""     # host:port; default: the first control-plane node's address, port 6443
     imageRepository: registry.k8s.io
     podSubnet: 10.244.0.0/16

@@ -169,6 +169,15 @@ const NO_CLI = /ENOENT.*pulumi|pulumi: not found|Could not find Pulumi CLI/i;
 const WRONG_PASSPHRASE = /incorrect passphrase/i;
 const PROTECTED = /unable to replace resource "?([^"\s]+)"?[\s\S]*?marked for protection/;
 
+/**
+ * The engine's own words for a passphrase that does not fit ("getting stack configuration: incorrect
+ * passphrase"), without its advice on which Pulumi variable to set: nkd passes the passphrase itself.
+ */
+function passphraseReason(all: string, secrets: readonly string[]): string {
+  const line = errorLines(all).find((l) => WRONG_PASSPHRASE.test(l)) ?? 'incorrect passphrase';
+  return scrub(line.replace(/,? *please set PULUMI_CONFIG_PASSPHRASE[\s\S]*$/, ''), secrets);
+}
+
 /** Turns an Automation API failure into a one- or two-line user error with the right exit code. */
 export function engineError(err: unknown, action: string, env: NodeJS.ProcessEnv = process.env): NkdError {
   if (err instanceof NkdError) return err;
@@ -190,7 +199,7 @@ export function engineError(err: unknown, action: string, env: NodeJS.ProcessEnv
       ? `${name} ${version}`
       : `(${scrub(firstLine(errorLines(all).join('\n')) ?? '', secrets)})`;
     return new NkdError(
-      `the Pulumi resource plugin ${what} is missing (${action}); provide it with --plugin-dir DIR / NKD_PULUMI_PLUGINS ` +
+      `the Pulumi resource plugin ${what} is missing (${action}); provide it with --plugin-dir DIR / NKD_PLUGIN_DIR ` +
         `or \`pulumi plugin install resource ${name} v${version}\``,
       ExitCode.Prerequisite,
     );
@@ -203,7 +212,8 @@ export function engineError(err: unknown, action: string, env: NodeJS.ProcessEnv
   }
   if (WRONG_PASSPHRASE.test(all)) {
     return new NkdError(
-      "the passphrase does not decrypt the cluster's Pulumi stack: set NKD_PASSPHRASE or NKD_PASSPHRASE_FILE to the passphrase the stack was created with",
+      `the passphrase does not decrypt the cluster's Pulumi stack (${action}: ${passphraseReason(all, secrets)}): ` +
+        'set NKD_PASSPHRASE or NKD_PASSPHRASE_FILE to the passphrase the stack was created with',
       ExitCode.State,
     );
   }

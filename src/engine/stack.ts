@@ -54,7 +54,7 @@ async function openStack(auto: Automation, options: StackOptions) {
   const paths = stackPaths(options.clusterDir, options.backendUrl);
   ensurePrivateDir(paths.workDir);
   if (paths.backendUrl.startsWith('file://')) ensurePrivateDir(paths.backendUrl.slice('file://'.length));
-  const passphrase = resolvePassphrase(paths.engineDir);
+  const passphrase = resolvePassphrase(paths.engineDir, options.backendUrl);
   const projectName = `nkd-${options.cluster}`;
   const command = await pulumiCommand(auto, options.cli);
   return auto.LocalWorkspace.createOrSelectStack(
@@ -195,7 +195,7 @@ async function unprotectAll(options: StackOptions): Promise<void> {
     '--cwd',
     paths.workDir,
   ];
-  const passphrase = resolvePassphrase(paths.engineDir);
+  const passphrase = resolvePassphrase(paths.engineDir, options.backendUrl);
   const result = await execa(options.cli.binary, args, {
     reject: false,
     all: true,

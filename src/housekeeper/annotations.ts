@@ -30,7 +30,8 @@ export function parseTarget(text: string | undefined): NodeTarget | undefined {
     typeof o.evictPodForce !== 'boolean' ||
     typeof o.drainTimeoutSeconds !== 'number' ||
     !isOptionalString(o.osImageURL) ||
-    !isOptionalString(o.kubeVersion)
+    !isOptionalString(o.kubeVersion) ||
+    (o.deleteEmptyDirData !== undefined && typeof o.deleteEmptyDirData !== 'boolean')
   ) {
     return undefined;
   }
@@ -42,6 +43,7 @@ export function parseTarget(text: string | undefined): NodeTarget | undefined {
   };
   if (o.osImageURL !== undefined) target.osImageURL = o.osImageURL;
   if (o.kubeVersion !== undefined) target.kubeVersion = o.kubeVersion;
+  if (o.deleteEmptyDirData === true) target.deleteEmptyDirData = true;
   return target;
 }
 

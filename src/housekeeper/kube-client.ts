@@ -106,6 +106,13 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
   }
 
   return {
+    async serverVersion() {
+      const version = await object<{ gitVersion?: unknown }>('GET', '/version');
+      if (typeof version.gitVersion !== 'string') {
+        throw new KubeApiError(`${server}: GET /version has no gitVersion`, 'protocol');
+      }
+      return version.gitVersion;
+    },
     getNode(name) {
       return getOrMissing<NodeObject>(`/api/v1/nodes/${seg(name)}`);
     },
@@ -173,6 +180,11 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
         `${leasesPath(namespace)}/${seg(lease.metadata.name)}`,
         leaseBody(namespace, lease),
       );
+    },
+    async createEvent(namespace, event) {
+      await transport.call('POST', namespaced('/api/v1', namespace, 'events'), {
+        body: { apiVersion: 'v1', kind: 'Event', ...event, metadata: { ...event.metadata, namespace } },
+      });
     },
     close() {
       transport.close();

@@ -66,6 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await markReached().catch(() => undefined);
     await new NodeAgent({
       nodeName: required('NODE_NAME'),
+      namespace: required('POD_NAMESPACE'),
       kube,
       host: chrootExecutor('/host'),
       log: log('agent'),

@@ -3,15 +3,11 @@
 // the status to write; this loop only reads, writes the target annotations and the status, and repeats.
 // Everything it needs is in the API, so a restarted operator continues exactly where it was.
 import { isDeepStrictEqual } from 'node:util';
-import { tryLead } from './leader.js';
+import { eventRecorder, type Recorder } from './events.js';
+import { etcdProblem, unhealthyPods } from './health.js';
+import { LeaderElector } from './leader.js';
 import { nodeViewOf, planRollout } from './planner.js';
-import {
-  TARGET_ANNOTATION,
-  type HousekeeperKube,
-  type PodObject,
-  type UpdateObject,
-  type UpdateStatus,
-} from './types.js';
+import { TARGET_ANNOTATION, type HousekeeperKube, type UpdateObject, type UpdateStatus } from './types.js';
 
 export interface OperatorOptions {
   kube: HousekeeperKube;
@@ -25,16 +21,6 @@ export interface OperatorOptions {
   leaseDurationSeconds?: number;
 }
 
-/** Running (or Succeeded) and Ready: what the health gate asks of every kube-system pod. */
-export function podHealthy(pod: PodObject): boolean {
-  if (pod.metadata.deletionTimestamp) return true; // on its way out; its replacement is judged
-  if (pod.status?.phase === 'Succeeded') return true;
-  return (
-    pod.status?.phase === 'Running' &&
-    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
-  );
-}
-
 function byAge(a: UpdateObject, b: UpdateObject): number {
   const at = (u: UpdateObject) => u.metadata.creationTimestamp ?? '';
   return at(a).localeCompare(at(b)) || a.metadata.name.localeCompare(b.metadata.name);
@@ -43,10 +29,12 @@ function byAge(a: UpdateObject, b: UpdateObject): number {
 export class Operator {
   private readonly now: () => Date;
   private readonly log: (line: string) => void;
+  private readonly events: Recorder;
 
   constructor(private readonly options: OperatorOptions) {
     this.now = options.now ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.events = eventRecorder(options.kube, this.now, this.log);
   }
 
   /** One reconciliation of every Update; the caller must hold the lease. */
@@ -55,8 +43,9 @@ export class Operator {
     const updates = (await kube.listUpdates(namespace)).sort(byAge);
     if (updates.length === 0) return;
     const nodes = (await kube.listNodes()).map(nodeViewOf);
-    const kubeSystem = await kube.listPods({ namespace: 'kube-system' });
-    const unhealthy = kubeSystem.filter((p) => !podHealthy(p)).map((p) => p.metadata.name);
+    const pods = await kube.listPods({});
+    const unhealthy = unhealthyPods(pods);
+    const etcd = etcdProblem(pods, nodes.filter((n) => n.role === 'control-plane').length);
     const now = this.now().toISOString();
     // One rollout at a time: the oldest unfinished Update drives the nodes, later ones wait their turn.
     const active = updates.find(
@@ -64,14 +53,38 @@ export class Operator {
     );
     for (const update of updates) {
       if (update === active) {
-        const decision = planRollout({ update, nodes, kubeSystemHealthy: unhealthy.length === 0, now });
+        const decision = planRollout({
+          update,
+          nodes,
+          kubeSystemHealthy: unhealthy.length === 0,
+          unhealthyPods: unhealthy,
+          ...(etcd ? { etcdProblem: etcd } : {}),
+          now,
+        });
         for (const { node, target } of decision.select) {
           this.log(`${update.metadata.name}: handing ${node} to its agent (${JSON.stringify(target)})`);
           await kube.patchNode(node, {
             metadata: { annotations: { [TARGET_ANNOTATION]: JSON.stringify(target) } },
           });
+          const what = [
+            target.osImageURL && `OS ${target.osImageURL}`,
+            target.kubeVersion && `Kubernetes ${target.kubeVersion}`,
+          ]
+            .filter(Boolean)
+            .join(', ');
+          await this.events.update(
+            update,
+            'Normal',
+            'NodeHandedOut',
+            `node ${node} handed to its agent: ${what}`,
+          );
+          await this.events.node(
+            node,
+            'HousekeeperUpgrade',
+            `Update ${update.metadata.namespace}/${update.metadata.name}: upgrading to ${what}`,
+          );
         }
-        if (unhealthy.length > 0) this.log(`kube-system not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
+        if (unhealthy.length > 0) this.log(`system pods not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
         await this.writeStatus(update, decision.status);
       } else if (update.status?.phase !== 'Completed' && active) {
         await this.writeStatus(update, this.queued(update, active, now));
@@ -102,7 +115,12 @@ export class Operator {
   private async writeStatus(update: UpdateObject, status: UpdateStatus): Promise<void> {
     if (isDeepStrictEqual(update.status ?? {}, status)) return;
     await this.options.kube.patchUpdateStatus(update.metadata.namespace, update.metadata.name, status);
-    if (update.status?.phase !== status.phase) this.log(`${update.metadata.name}: ${status.phase}`);
+    if (update.status?.phase !== status.phase && status.phase) {
+      this.log(`${update.metadata.name}: ${status.phase}`);
+      const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+      const type = status.phase === 'Failed' ? 'Warning' : 'Normal';
+      await this.events.update(update, type, status.phase, progressing?.message ?? status.phase);
+    }
   }
 
   /** Leads (or waits to lead) and reconciles every pollMs until the signal aborts. Never throws. */
@@ -115,23 +133,35 @@ export class Operator {
           const timer = setTimeout(resolve, ms);
           s.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
         }));
+    const elector = new LeaderElector({
+      kube: this.options.kube,
+      namespace: this.options.namespace,
+      identity: this.options.identity,
+      leaseDurationSeconds: this.options.leaseDurationSeconds ?? 30,
+      now: this.now,
+    });
     let leading = false;
     while (!signal.aborted) {
+      let lead: boolean;
       try {
-        const lead = await tryLead({
-          kube: this.options.kube,
-          namespace: this.options.namespace,
-          identity: this.options.identity,
-          leaseDurationSeconds: this.options.leaseDurationSeconds ?? 30,
-          now: this.now,
-        });
-        if (lead !== leading) this.log(lead ? 'leading' : 'not leading: another operator holds the lease');
-        leading = lead;
+        lead = await elector.tryLead();
+      } catch (err) {
+        // The renewal got no answer: still leading until the renew deadline of the last one passes.
+        lead = elector.leading();
+        this.log(`could not renew the lease: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      try {
         if (lead) await this.reconcileOnce();
       } catch (err) {
         this.log(`reconcile failed: ${err instanceof Error ? err.message : String(err)}`);
       }
+      if (lead !== leading) this.log(lead ? 'leading' : 'not leading: another operator holds the lease');
+      leading = lead;
       await sleep(pollMs, signal);
     }
+    // Stopping (SIGTERM): hand the lease back so the next operator need not wait out its duration.
+    await elector.release().catch((err: unknown) => {
+      this.log(`could not release the lease: ${err instanceof Error ? err.message : String(err)}`);
+    });
   }
 }

@@ -4,9 +4,10 @@
 // status, so an operator that restarts at any point makes exactly the decision it would have made had it
 // kept running. The operator (operator.ts) only applies the decision.
 import { nodeAtTarget, updateKey, updateKeyPrefix, type NodeView } from './node-view.js';
+import { standingOf, type Standing } from './standing.js';
+import { describeWindows, inMaintenanceWindow } from './windows.js';
 import type {
   Condition,
-  NodeProgress,
   NodeTarget,
   NodeUpgradeStatus,
   UpdateObject,
@@ -19,7 +20,12 @@ export { nodeAtTarget, nodeViewOf, updateKey, type NodeView } from './node-view.
 export interface RolloutInput {
   update: UpdateObject;
   nodes: NodeView[];
+  /** Whether every system pod (kube-system, system-critical priority anywhere) is healthy. */
   kubeSystemHealthy: boolean;
+  /** The unhealthy ones (namespace/name), for the status message. */
+  unhealthyPods?: string[];
+  /** Why etcd is not whole, if it is not: no control plane starts then. */
+  etcdProblem?: string;
   /** RFC 3339; used for timestamps that change in this decision. */
   now: string;
 }
@@ -31,15 +37,6 @@ export interface RolloutDecision {
   status: UpdateStatus;
 }
 
-/** Where one node stands with respect to this Update's key. */
-type Standing =
-  | { kind: 'waiting' } // needs the upgrade, not started for this key
-  | { kind: 'at-target' } // already runs the target, not started for this key
-  | { kind: 'busy'; key: string } // its agent still works on another key's target
-  | { kind: 'active'; progress?: NodeProgress } // handed out for this key, not finished
-  | { kind: 'finished'; progress: NodeProgress }
-  | { kind: 'failed'; progress: NodeProgress };
-
 interface Row {
   node: NodeView;
   standing: Standing;
@@ -49,7 +46,6 @@ interface Row {
 type Want = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
 const HANDED_OUT = 'handed to its agent';
-const isTerminal = (p: NodeProgress | undefined) => p?.phase === 'done' || p?.phase === 'failed';
 const names = (rows: Row[]) => rows.map((r) => r.node.name);
 const want = (type: string, status: Condition['status'], reason: string, message: string): Want => ({
   type,
@@ -57,22 +53,6 @@ const want = (type: string, status: Condition['status'], reason: string, message
   reason,
   message,
 });
-
-function standingOf(node: NodeView, key: string, atTarget: boolean): Standing {
-  const progress = node.progress?.key === key ? node.progress : undefined;
-  if (progress?.phase === 'failed') return { kind: 'failed', progress };
-  if (progress?.phase === 'done') return { kind: 'finished', progress };
-  if (progress) return { kind: 'active', progress };
-  if (node.target?.key === key) return { kind: 'active' };
-  // A target for another key (an older generation, e.g. from before a pause edit, or another Update)
-  // is not started for this key, but while its agent is still at work the node is drained or rebooting:
-  // it counts against maxUnavailable and its target is not overwritten under the agent's feet.
-  const other = node.target;
-  if (other && !(node.progress?.key === other.key && isTerminal(node.progress))) {
-    return { kind: 'busy', key: other.key };
-  }
-  return { kind: atTarget ? 'at-target' : 'waiting' };
-}
 
 /** At target and not being worked on: what "Completed" needs of every node. */
 const isDone = (r: Row) => r.standing.kind === 'at-target' || (r.standing.kind === 'finished' && r.atTarget);
@@ -103,7 +83,7 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   const first =
     !!spec.kubeVersion &&
     isControlPlane(row) &&
-    (holder ? holder === row.node.name : row.node.kubeletVersion !== spec.kubeVersion);
+    (holder ? holder === row.node.name : row.node.controlPlaneVersion !== spec.kubeVersion);
   const target: NodeTarget = {
     key,
     firstControlPlane: first,
@@ -112,7 +92,15 @@ function targetFor(row: Row, update: UpdateObject, key: string, holder: string |
   };
   if (spec.osImageURL) target.osImageURL = spec.osImageURL;
   if (spec.kubeVersion) target.kubeVersion = spec.kubeVersion;
+  if (spec.deleteEmptyDirData) target.deleteEmptyDirData = true;
   return target;
+}
+
+/** maxUnavailable as a number of workers: a count, or a percentage of them rounded down; at least 1. */
+export function workersAtOnce(value: number | string | undefined, workers: number): number {
+  const percent = typeof value === 'string' ? /^(\d+)%$/.exec(value.trim()) : null;
+  const count = percent ? Math.floor((workers * Number(percent[1])) / 100) : Math.floor(Number(value ?? 1));
+  return Number.isFinite(count) && count >= 1 ? count : 1;
 }
 
 /** Nodes that would start now if the health gate let them: control planes alone, then workers. */
@@ -127,7 +115,7 @@ function candidatesOf(rows: Row[], maxUnavailable: number): Row[] {
 }
 
 /** Why no further node may start: finished nodes that are not back in service, kube-system. */
-function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
+function healthProblems(rows: Row[], kubeSystemHealthy: boolean, unhealthy: readonly string[]): string[] {
   const problems: string[] = [];
   for (const { node, standing, atTarget } of rows) {
     if (standing.kind !== 'finished') continue;
@@ -137,7 +125,11 @@ function healthProblems(rows: Row[], kubeSystemHealthy: boolean): string[] {
     if (node.unschedulable && standing.progress.cordonedByAgent)
       problems.push(`${node.name} is still cordoned`);
   }
-  if (!kubeSystemHealthy) problems.push('kube-system is not healthy');
+  if (!kubeSystemHealthy) {
+    const some = unhealthy.slice(0, 3).join(', ');
+    const more = unhealthy.length > 3 ? ` and ${unhealthy.length - 3} more` : '';
+    problems.push(`system pods are not healthy${some ? ` (${some}${more})` : ''}`);
+  }
   return problems;
 }
 
@@ -164,6 +156,19 @@ function nodeStatus(row: Row, selected: Set<string>): NodeUpgradeStatus {
   if (p.lastError) entry.lastError = p.lastError;
   if (p.message) entry.message = p.message;
   return entry;
+}
+
+/**
+ * etcd with two members needs both for quorum: while either control plane reboots or kubeadm restarts
+ * its etcd, the cluster has no etcd and no API. Said once, as a condition, before it happens.
+ */
+function quorumWarning(rows: Row[]): Want[] {
+  const members = rows.filter(isControlPlane).length;
+  if (members !== 2 || rows.filter(isControlPlane).every(isDone)) return [];
+  const message =
+    'the cluster has 2 control planes: etcd loses quorum, and the API server is unavailable, while each ' +
+    'of them is upgraded; use 1 or 3 or more control planes';
+  return [want('EtcdQuorumAtRisk', 'True', 'TwoEtcdMembers', message)];
 }
 
 /** Stamps observedGeneration, and keeps lastTransitionTime for a condition whose status did not change. */
@@ -220,16 +225,18 @@ export function planRollout(input: RolloutInput): RolloutDecision {
 
   const rows: Row[] = sorted.map((node) => {
     const atTarget = nodeAtTarget(node, spec);
-    return { node, atTarget, standing: standingOf(node, key, atTarget) };
+    return { node, atTarget, standing: standingOf(node, update, key, atTarget, now) };
   });
   const failed = rows.filter((r) => r.standing.kind === 'failed');
   const occupying = rows.filter(isOccupying);
   const done = rows.filter(isDone);
   const completed = rows.length > 0 && done.length === rows.length;
-  const maxUnavailable = Math.max(1, Math.floor(spec.maxUnavailable ?? 1) || 1);
+  const maxUnavailable = workersAtOnce(spec.maxUnavailable, rows.filter((r) => !isControlPlane(r)).length);
   const candidates = candidatesOf(rows, maxUnavailable);
-  const problems = healthProblems(rows, kubeSystemHealthy);
-  const stopped = failed.length > 0 || spec.paused === true;
+  const problems = healthProblems(rows, kubeSystemHealthy, input.unhealthyPods ?? []);
+  if (input.etcdProblem && candidates.some(isControlPlane)) problems.push(input.etcdProblem);
+  const closed = !inMaintenanceWindow(spec.maintenanceWindows, new Date(now));
+  const stopped = failed.length > 0 || spec.paused === true || closed;
   const chosen = stopped || problems.length > 0 ? [] : candidates;
   const holder = applyHolder(rows, update, key);
   const select = chosen.map((row) => ({ node: row.node.name, target: targetFor(row, update, key, holder) }));
@@ -267,6 +274,11 @@ export function planRollout(input: RolloutInput): RolloutDecision {
   } else if (rows.length === 0) {
     phase = 'Pending';
     progressing = want('Progressing', 'False', 'NoNodes', 'the cluster lists no nodes');
+  } else if (closed && !spec.paused) {
+    phase = occupying.length > 0 || startedAt ? 'Progressing' : 'Pending';
+    const windows = describeWindows(spec.maintenanceWindows ?? []);
+    const message = `${occupying.length > 0 ? busyWith : summary}; outside the maintenance windows (${windows})`;
+    progressing = want('Progressing', active, 'OutsideMaintenanceWindow', message);
   } else if (spec.paused) {
     phase = occupying.length > 0 ? 'Progressing' : 'Paused';
     progressing = want(
@@ -297,6 +309,7 @@ export function planRollout(input: RolloutInput): RolloutDecision {
         failed.length > 0
           ? want('Failed', 'True', 'NodeFailed', failures)
           : want('Failed', 'False', 'NoFailure', 'no node failed'),
+        ...quorumWarning(rows),
       ],
       previous?.conditions,
       now,

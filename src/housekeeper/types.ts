@@ -3,6 +3,8 @@
 // operator hands a node to its agent and the agent reports back, and the small Kubernetes surface both
 // need (HousekeeperKube), so tests can run them against the in-process API fake or an in-memory double.
 
+import type { MaintenanceWindow } from './windows.js';
+
 export const UPDATE_API_VERSION = 'housekeeper.io/v1alpha1';
 export const UPDATE_KIND = 'Update';
 export const UPDATE_PLURAL = 'updates';
@@ -13,6 +15,12 @@ export const TARGET_ANNOTATION = 'housekeeper.io/target';
 export const PROGRESS_ANNOTATION = 'housekeeper.io/progress';
 /** Written by the agent: the OS image the node booted (from rpm-ostree), '' if not an image-based boot. */
 export const OS_IMAGE_ANNOTATION = 'housekeeper.io/os-image';
+/**
+ * Written by the agent of a control-plane node: the Kubernetes version of its control-plane static pods
+ * (what `kubeadm upgrade` last brought it to), '' when they are missing or disagree. The kubelet's version
+ * does not say this: on NestOS the kubelet comes with the OS image.
+ */
+export const CONTROL_PLANE_VERSION_ANNOTATION = 'housekeeper.io/control-plane-version';
 
 /**
  * Set by nkd (scale-in) on a control-plane node about to be removed: its agent removes the node's etcd
@@ -55,10 +63,14 @@ export interface UpdateSpec {
   kubeVersion?: string;
   /** Delete pods whose eviction a PodDisruptionBudget still blocks at the drain timeout. */
   evictPodForce?: boolean;
+  /** Drain pods with emptyDir volumes, losing that data (kubectl drain --delete-emptydir-data). */
+  deleteEmptyDirData?: boolean;
   /** Workers upgraded at once (control-plane nodes always go one at a time). Default 1. */
-  maxUnavailable?: number;
+  maxUnavailable?: number | string;
   /** Finish the nodes in progress, then start no other. */
   paused?: boolean;
+  /** When nodes may start (UTC); always when unset. Nodes in progress finish outside them. */
+  maintenanceWindows?: MaintenanceWindow[];
   /** Per node; default 300. */
   drainTimeoutSeconds?: number;
 }
@@ -116,6 +128,8 @@ export interface NodeTarget {
   /** This node runs `kubeadm upgrade apply` (the cluster-wide step); every other one `kubeadm upgrade node`. */
   firstControlPlane: boolean;
   evictPodForce: boolean;
+  /** Set only when true: the Update consents to losing emptyDir data. */
+  deleteEmptyDirData?: boolean;
   drainTimeoutSeconds: number;
 }
 
@@ -159,7 +173,7 @@ export interface NodeObject {
 
 export interface PodObject {
   metadata: ObjectMeta;
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; priorityClassName?: string; volumes?: { name: string; emptyDir?: object }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];
@@ -216,6 +230,8 @@ export type MergePatch<T> = {
  * HTTP answer came.
  */
 export interface HousekeeperKube {
+  /** GET /version: the API server's gitVersion (vX.Y.Z), readable by every identity. */
+  serverVersion(): Promise<string>;
   getNode(name: string): Promise<NodeObject | undefined>;
   listNodes(): Promise<NodeObject[]>;
   /** JSON merge patch of a node (annotations, labels, spec.unschedulable). */
@@ -235,6 +251,20 @@ export interface HousekeeperKube {
   createLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
   /** PUT with metadata.resourceVersion: rejects with 409 when someone else updated it first. */
   updateLease(namespace: string, lease: LeaseObject): Promise<LeaseObject>;
+  /** POST a core/v1 Event (what `kubectl describe` shows under Events). */
+  createEvent(namespace: string, event: EventObject): Promise<void>;
+}
+
+export interface EventObject {
+  metadata: { generateName: string; namespace?: string };
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace?: string; uid?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  source: { component: string };
+  firstTimestamp: string;
+  lastTimestamp: string;
+  count: number;
 }
 
 /** The host, as the agent drives it: one command at a time (tests script it). */

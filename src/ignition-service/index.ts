@@ -14,6 +14,7 @@ export {
   generateServiceCa,
   issueServingCert,
   loadOrCreateServiceCa,
+  readServiceCa,
   SERVICE_CA_COMMON_NAME,
   SERVICE_CA_FILES,
 } from './tls.js';

@@ -36,7 +36,14 @@ export interface IgnitionServiceOptions {
   /** Called after a node's config has been sent in full, for progress output. */
   onFetch?: (record: FetchRecord) => void;
   now?: () => Date;
+  /** A connection that has not finished its TLS handshake by then is closed (default 10 s). */
+  handshakeTimeoutMs?: number;
+  /** Open connections at most; more are refused at once (default 64). */
+  maxConnections?: number;
 }
+
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const MAX_CONNECTIONS = 64;
 
 export interface StartOptions {
   /** Address to listen on, e.g. '127.0.0.1', '0.0.0.0', '::'. */
@@ -87,7 +94,7 @@ export class IgnitionService {
     this.now = opts.now ?? (() => new Date());
   }
 
-  /** Every completed fetch, in order (a node that booted twice appears twice). */
+  /** Every completed fetch, in order (each node at most once: a second fetch is refused). */
   fetchedNodes(): FetchRecord[] {
     return this.fetches.map((record) => ({ ...record }));
   }
@@ -121,12 +128,16 @@ export class IgnitionService {
     const server = createServer({
       cert: serving.certPem,
       key: serving.keyPem,
-      minVersion: 'TLSv1.2',
+      // Both ends are nkd's (Ignition >= 2.x speaks TLS 1.3): no TLS 1.2 and its CBC/SHA-1 suites.
+      minVersion: 'TLSv1.3',
+      // A raw TCP connection that never starts TLS would otherwise be held for 120 s.
+      handshakeTimeout: this.opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       // Bounded waits so an idle or slow client cannot hold a connection open for the whole deploy.
       headersTimeout: 20_000,
       requestTimeout: 60_000,
       keepAliveTimeout: 5_000,
     });
+    server.maxConnections = this.opts.maxConnections ?? MAX_CONNECTIONS;
     const sockets = this.trackSockets(server);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, served));
 
@@ -164,7 +175,7 @@ export class IgnitionService {
     return sockets;
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse, served: ReadonlyMap<string, ServedConfig>) {
+  private onRequest(req: IncomingMessage, res: ServerResponse, served: Map<string, ServedConfig>) {
     const remoteAddress = req.socket.remoteAddress ?? '?';
     const userAgent = req.headers['user-agent'] ?? '';
     let outcome: Outcome;
@@ -193,6 +204,9 @@ export class IgnitionService {
         userAgent: printable(userAgent, 200),
       };
       this.fetches.push(record);
+      // One fetch per node: the token stays readable from the metadata service for the VM's life, and
+      // a control plane's config holds the cluster CA keys. A later request gets the unknown-node answer.
+      served.delete(node);
       this.log(
         `ignition service: node ${node} fetched its config from ${remoteAddress} (${record.userAgent})`,
       );

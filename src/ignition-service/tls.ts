@@ -12,7 +12,7 @@
  */
 import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as X509 from '@peculiar/x509';
 import {
@@ -25,6 +25,8 @@ import {
   randomSerial,
 } from '../pki/crypto.js';
 import type { CertAndKey } from '../pki/types.js';
+import { ExitCode, NkdError } from '../errors.js';
+import { readStateTextSync } from '../state/files.js';
 import { ensurePrivateDir, writePrivateFile } from '../state/paths.js';
 
 export const SERVICE_CA_COMMON_NAME = 'nkd ignition service CA';
@@ -108,9 +110,40 @@ function checkServiceCa(ca: CertAndKey, dir: string): void {
     cert = new X509Certificate(ca.certPem);
     if (!cert.checkPrivateKey(createPrivateKey(ca.keyPem))) throw new Error('ca.key does not match ca.crt');
   } catch (err) {
-    throw new Error(`ignition service CA in ${dir} is invalid: ${(err as Error).message}`, { cause: err });
+    // The message is nkd's own (never the crypto library's, which may describe the key).
+    const what = err instanceof Error && /does not match/.test(err.message) ? err.message : 'unreadable PEM';
+    throw new NkdError(`ignition service CA in ${dir} is invalid: ${what}`, ExitCode.State);
   }
-  if (!cert.ca) throw new Error(`ignition service CA in ${dir} is invalid: ca.crt is not a CA certificate`);
+  if (!cert.ca) {
+    throw new NkdError(
+      `ignition service CA in ${dir} is invalid: ca.crt is not a CA certificate`,
+      ExitCode.State,
+    );
+  }
+}
+
+/**
+ * The stored service CA, checked, or undefined when `dir` holds none; read-only. Throws the state error
+ * (exit 4) for a half-present or invalid CA: a new CA would change every node's user data.
+ */
+export function readServiceCa(dir: string): CertAndKey | undefined {
+  const certPath = join(dir, SERVICE_CA_FILES.cert);
+  const keyPath = join(dir, SERVICE_CA_FILES.key);
+  const [hasCert, hasKey] = [existsSync(certPath), existsSync(keyPath)];
+  if (!hasCert && !hasKey) return undefined;
+  if (!hasCert || !hasKey) {
+    throw new NkdError(
+      `ignition service CA in ${dir} is incomplete (only ${hasCert ? 'ca.crt' : 'ca.key'} present). ` +
+        'Restore the missing file, or delete both: a new CA changes every node’s user data.',
+      ExitCode.State,
+    );
+  }
+  const ca = {
+    certPem: readStateTextSync(certPath, 'the Ignition service CA certificate'),
+    keyPem: readStateTextSync(keyPath, 'the Ignition service CA key'),
+  };
+  checkServiceCa(ca, dir);
+  return ca;
 }
 
 /**
@@ -119,20 +152,10 @@ function checkServiceCa(ca: CertAndKey, dir: string): void {
  */
 export async function loadOrCreateServiceCa(dir: string): Promise<{ ca: CertAndKey; created: boolean }> {
   ensurePrivateDir(dir);
+  const stored = readServiceCa(dir);
+  if (stored) return { ca: stored, created: false };
   const certPath = join(dir, SERVICE_CA_FILES.cert);
   const keyPath = join(dir, SERVICE_CA_FILES.key);
-  const [hasCert, hasKey] = [existsSync(certPath), existsSync(keyPath)];
-  if (hasCert && hasKey) {
-    const ca = { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') };
-    checkServiceCa(ca, dir);
-    return { ca, created: false };
-  }
-  if (hasCert || hasKey) {
-    throw new Error(
-      `ignition service CA in ${dir} is incomplete (only ${hasCert ? 'ca.crt' : 'ca.key'} present). ` +
-        'Restore the missing file, or delete both: a new CA changes every node’s user data.',
-    );
-  }
   const ca = await generateServiceCa();
   // Key first: a crash between the writes then leaves a key without a cert, never a cert whose key is lost.
   writePrivateFile(keyPath, ca.keyPem);

@@ -19,6 +19,31 @@ export interface NodeNetwork {
   gateway: number;
   /** Key path of the platform network in the config, for error messages. */
   path: readonly string[];
+  /** Ranges the platform keeps for itself (e.g. Neutron's allocation pool): never a node address. */
+  reserved?: readonly Reserved[];
+}
+
+export interface Reserved {
+  first: number;
+  last: number;
+  why: string;
+}
+
+/** The platform's reserved ranges as numbers; malformed entries are the platform check's to report. */
+export function reservedRanges(
+  reserved: readonly { first: string; last: string; why: string }[] | undefined,
+): Reserved[] {
+  const out: Reserved[] = [];
+  for (const r of reserved ?? []) {
+    const first = parseIpv4(r.first);
+    const last = parseIpv4(r.last);
+    if (first !== undefined && last !== undefined) out.push({ first, last, why: r.why });
+  }
+  return out;
+}
+
+function reservation(network: NodeNetwork, address: number): Reserved | undefined {
+  return network.reserved?.find((r) => r.first <= address && address <= r.last);
 }
 
 interface GroupRef {
@@ -62,7 +87,12 @@ export function allocateNodes(
   const end = network.cidr.network + network.cidr.size;
 
   const nextFree = (): number | undefined => {
-    while (cursor < end && (!isAssignable(network.cidr, network.gateway, cursor) || fixed.has(cursor)))
+    while (
+      cursor < end &&
+      (!isAssignable(network.cidr, network.gateway, cursor) ||
+        fixed.has(cursor) ||
+        reservation(network, cursor) !== undefined)
+    )
       cursor++;
     return cursor < end ? cursor++ : undefined;
   };
@@ -106,6 +136,13 @@ export function allocateNodes(
               `${host.ip} cannot be a node address: ${whyNotAssignable(network, address)}`,
             ),
           );
+        } else if (reservation(network, address) !== undefined) {
+          problems.push(
+            error(
+              [...hostPath, 'ip'],
+              `${host.ip} cannot be a node address: ${reservation(network, address)!.why}`,
+            ),
+          );
         } else if (addressOwner.has(address)) {
           problems.push(
             error([...hostPath, 'ip'], `${host.ip} is already used by ${addressOwner.get(address)}`),
@@ -117,7 +154,7 @@ export function allocateNodes(
           problems.push(
             error(
               [...network.path, 'cidr'],
-              `has no free address left for ${hostname}: the cluster needs ${totalNodes(config)} node addresses`,
+              `has no free address left for ${hostname}: the cluster needs ${totalNodes(config)} node addresses${network.reserved?.length ? ' outside the reserved ranges' : ''}`,
             ),
           );
           return { nodes, problems };

@@ -115,6 +115,8 @@ export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPla
     'the OS image changes with `nkd upgrade <name> --os-image`, node by node',
   );
 
+  const settingNotes = platformSettingChanges(deployed, desired, forbidden);
+
   const before = new Map(deployed.nodes.map((n) => [n.name, n]));
   const after = new Map(desired.nodes.map((n) => [n.name, n]));
   const add = desired.nodes.filter((n) => !before.has(n.name));
@@ -132,6 +134,8 @@ export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPla
       });
       continue;
     }
+    // A platform that sizes nodes itself (a flavor) does not use cpus/memory/disk: nothing to resize.
+    if (desired.platform.nodeSizing === 'platform') continue;
     const changes: string[] = [];
     if (old.cpus !== node.cpus) changes.push(`cpus ${old.cpus} → ${node.cpus}`);
     if (old.memoryMiB !== node.memoryMiB) changes.push(`memory ${old.memoryMiB} → ${node.memoryMiB} MiB`);
@@ -148,8 +152,13 @@ export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPla
   }
 
   const cpBefore = deployed.nodes.filter((n) => n.role === 'control-plane').length;
-  const notes = controlPlaneNotes(cpBefore, cpAfter, resize);
-  const unchanged = forbidden.length === 0 && add.length === 0 && remove.length === 0 && resize.length === 0;
+  const notes = [...controlPlaneNotes(cpBefore, cpAfter, resize), ...settingNotes];
+  const unchanged =
+    forbidden.length === 0 &&
+    add.length === 0 &&
+    remove.length === 0 &&
+    resize.length === 0 &&
+    settingNotes.length === 0;
   return {
     firstDeploy: false,
     add,
@@ -160,6 +169,27 @@ export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPla
     notes,
     unchanged,
   };
+}
+
+/**
+ * Platform settings recorded in both plans (plans of older nkd versions have none): a `refuse` setting
+ * that changed is forbidden, a `new-nodes-only` one is a note.
+ */
+function platformSettingChanges(
+  deployed: ClusterPlan,
+  desired: ClusterPlan,
+  forbidden: ForbiddenChange[],
+): string[] {
+  const old = deployed.platform.settings;
+  if (old === undefined || deployed.platform.name !== desired.platform.name) return [];
+  const notes: string[] = [];
+  for (const now of desired.platform.settings ?? []) {
+    const was = old.find((s) => s.path === now.path);
+    if (was === undefined || was.value === now.value) continue;
+    if (now.onChange === 'refuse') setting(forbidden, now.path, was.value, now.value, now.why);
+    else notes.push(`${now.path} ${was.value} → ${now.value}: ${now.why}`);
+  }
+  return notes;
 }
 
 function controlPlaneNotes(before: number, after: number, resize: NodeChange[]): string[] {

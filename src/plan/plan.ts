@@ -1,11 +1,11 @@
 // Pure: a validated config becomes the cluster plan every later phase works from. No I/O, no clock,
 // no randomness, so the same config always gives the same plan.
-import { platformNetwork } from '../config/platform.js';
+import { platformNetwork, platformSettings } from '../config/platform.js';
 import type { ClusterConfig, Runtime } from '../config/schema.js';
 import { parseEndpoint } from '../config/semantic.js';
-import { kubeadmApiVersion, parseKubeVersion, pauseImageTag } from '../config/versions.js';
+import { KUBEADM_API_VERSION, parseKubeVersion, pauseImageTag } from '../config/versions.js';
 import { firstHost, formatIpv4, isCidr, parseCidr, parseIpv4 } from '../lib/ipv4.js';
-import { allocateNodes } from './allocate.js';
+import { allocateNodes, reservedRanges } from './allocate.js';
 import { PLAN_API_VERSION, type Bootstrap, type ClusterPlan, type Endpoint, type NodePlan } from './types.js';
 
 export const API_SERVER_PORT = 6443;
@@ -31,7 +31,12 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   invariant(isCidr(cidr), 'invalid node cidr');
   const gateway = net.gateway === undefined ? firstHost(cidr) : parseIpv4(net.gateway);
   invariant(gateway !== undefined, 'invalid gateway');
-  const allocation = allocateNodes(config, { cidr, gateway, path: net.path });
+  const allocation = allocateNodes(config, {
+    cidr,
+    gateway,
+    path: net.path,
+    reserved: reservedRanges(net.reserved),
+  });
   invariant(allocation.problems.length === 0, allocation.problems[0]?.message ?? 'allocation failed');
   const version = parseKubeVersion(spec.kubernetes.version);
   invariant(version, 'invalid Kubernetes version');
@@ -49,7 +54,8 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       diskGiB: group.diskGiB,
     };
   });
-  const endpoint = controlPlaneEndpoint(spec.kubernetes.controlPlaneEndpoint, nodes);
+  const endpoint = controlPlaneEndpoint(spec.kubernetes.controlPlaneEndpoint, nodes, net.apiAddress);
+  const settings = platformSettings(config);
 
   return {
     apiVersion: PLAN_API_VERSION,
@@ -57,21 +63,29 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     name: config.metadata.name,
     kubernetes: {
       version: spec.kubernetes.version,
-      kubeadmApiVersion: kubeadmApiVersion(version),
+      kubeadmApiVersion: KUBEADM_API_VERSION,
       imageRepository: spec.kubernetes.imageRepository,
       pauseImage: `${spec.kubernetes.imageRepository}/pause:${pauseImageTag(version)}`,
       podSubnet: spec.kubernetes.podSubnet,
       serviceSubnet: spec.kubernetes.serviceSubnet,
       dnsDomain: spec.kubernetes.dnsDomain,
       controlPlaneEndpoint: endpoint,
-      apiServerCertSANs: certSANs(endpoint, nodes),
+      apiServerCertSANs: certSANs(endpoint, nodes, [
+        ...(net.apiAddress ? [net.apiAddress] : []),
+        ...(net.apiSANs ?? []),
+      ]),
     },
     runtime: { name: spec.runtime, criSocket: CRI_SOCKETS[spec.runtime] },
+    registries: spec.registries,
     network: { plugin: spec.network.plugin, cidr: net.cidr, gateway: formatIpv4(gateway) },
     access: spec.access,
     os: spec.os,
     housekeeper: spec.housekeeper,
-    platform: { name: net.platform },
+    platform: {
+      name: net.platform,
+      ...(settings.nodeSizing === 'platform' ? { nodeSizing: 'platform' as const } : {}),
+      ...(settings.settings.length > 0 ? { settings: settings.settings } : {}),
+    },
     nodes,
   };
 }
@@ -81,17 +95,22 @@ function bootstrapOf(role: NodePlan['role'], index: number): Bootstrap {
   return index === 1 ? 'init' : 'join-control-plane';
 }
 
-function controlPlaneEndpoint(configured: string, nodes: NodePlan[]): Endpoint {
+function controlPlaneEndpoint(configured: string, nodes: NodePlan[], apiAddress?: string): Endpoint {
   const parsed = configured === '' ? undefined : parseEndpoint(configured);
   if (parsed) return parsed;
+  // The platform holds an address for the API (a load balancer in front of every control plane).
+  if (apiAddress !== undefined) return { host: apiAddress, port: API_SERVER_PORT };
   const first = nodes.find((n) => n.bootstrap === 'init');
   invariant(first, 'no control-plane node');
   return { host: first.address, port: API_SERVER_PORT };
 }
 
-/** The endpoint name plus every control-plane name and address, sorted and without duplicates. */
-function certSANs(endpoint: Endpoint, nodes: NodePlan[]): string[] {
-  const names = new Set<string>([endpoint.host]);
+/**
+ * The endpoint name, the platform's API addresses (load balancer, a floating IP known in advance) and
+ * every control-plane name and address, sorted and without duplicates.
+ */
+function certSANs(endpoint: Endpoint, nodes: NodePlan[], apiAddresses: string[]): string[] {
+  const names = new Set<string>([endpoint.host, ...apiAddresses]);
   for (const node of nodes) {
     if (node.role !== 'control-plane') continue;
     names.add(node.name);

@@ -1,6 +1,7 @@
 import type { PlatformName } from '../config/platform.js';
 import type { ClusterConfig, Runtime } from '../config/schema.js';
 import type { KubeadmApiVersion } from '../config/versions.js';
+import type { PlatformSetting } from '../../providers/types.js';
 import type { NodeRole } from './allocate.js';
 
 export const PLAN_API_VERSION = 'nkd.nestos.io/v1alpha1';
@@ -42,10 +43,18 @@ export interface ClusterPlan {
     apiServerCertSANs: string[];
   };
   runtime: { name: Runtime; criSocket: string };
+  /** How the runtimes reach registries over plain HTTP, without verification, or with a private CA. */
+  registries: ClusterConfig['spec']['registries'];
   network: { plugin: ClusterConfig['spec']['network']['plugin']; cidr: string; gateway: string };
   access: ClusterConfig['spec']['access'];
   os: ClusterConfig['spec']['os'];
   housekeeper: ClusterConfig['spec']['housekeeper'];
-  platform: { name: PlatformName };
+  platform: {
+    name: PlatformName;
+    /** `platform`: nodes are sized by the platform (a flavor); cpus/memoryMiB/diskGiB are not used. */
+    nodeSizing?: 'platform';
+    /** Platform settings whose edits the diff sees; absent in plans of older nkd versions. */
+    settings?: PlatformSetting[];
+  };
   nodes: NodePlan[];
 }

@@ -1,17 +1,16 @@
-// Typed kubeadm configuration documents for the two API versions nkd emits. Only the fields nkd sets
-// are declared; the version-specific shapes (extraArgs maps vs lists, timeouts) are kept apart so a
-// v1beta3 field can never leak into a v1beta4 document.
+// Typed kubeadm configuration documents (kubeadm.k8s.io/v1beta4, the API every supported minor reads).
+// Only the fields nkd sets are declared.
 import type { KubeadmApiVersion } from '../config/versions.js';
 
-export type ArgsV1beta3 = Record<string, string>;
-export type ArgsV1beta4 = { name: string; value: string }[];
+/** v1beta4 spells extra arguments as a list, so one flag can be given more than once. */
+export type Args = { name: string; value: string }[];
 
 export interface Taint {
   key: string;
   effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
-export interface NodeRegistration<Args> {
+export interface NodeRegistration {
   name: string;
   criSocket: string;
   kubeletExtraArgs: Args;
@@ -32,13 +31,13 @@ export interface APIEndpoint {
   bindPort: number;
 }
 
-export interface InitConfiguration<Args> {
+export interface InitConfiguration {
   apiVersion: KubeadmApiVersion;
   kind: 'InitConfiguration';
   bootstrapTokens: BootstrapToken[];
-  nodeRegistration: NodeRegistration<Args>;
+  nodeRegistration: NodeRegistration;
   localAPIEndpoint: APIEndpoint;
-  timeouts?: { controlPlaneComponentHealthCheck: string };
+  timeouts: { controlPlaneComponentHealthCheck: string };
 }
 
 export interface ClusterConfiguration {
@@ -49,21 +48,20 @@ export interface ClusterConfiguration {
   controlPlaneEndpoint: string;
   imageRepository: string;
   networking: { podSubnet: string; serviceSubnet: string; dnsDomain: string };
-  apiServer: { certSANs: string[]; timeoutForControlPlane?: string };
+  apiServer: { certSANs: string[] };
   certificatesDir: string;
-  encryptionAlgorithm?: 'RSA-2048';
+  encryptionAlgorithm: 'RSA-2048';
 }
 
-export interface JoinConfiguration<Args> {
+export interface JoinConfiguration {
   apiVersion: KubeadmApiVersion;
   kind: 'JoinConfiguration';
   discovery: {
     bootstrapToken: { apiServerEndpoint: string; token: string; caCertHashes: string[] };
-    timeout?: string;
   };
-  nodeRegistration: NodeRegistration<Args>;
+  nodeRegistration: NodeRegistration;
   controlPlane?: { localAPIEndpoint: APIEndpoint };
-  timeouts?: { discovery: string };
+  timeouts: { discovery: string };
 }
 
 export interface KubeletConfiguration {
@@ -75,7 +73,4 @@ export interface KubeletConfiguration {
 }
 
 export type KubeadmDocument =
-  | InitConfiguration<ArgsV1beta3 | ArgsV1beta4>
-  | ClusterConfiguration
-  | JoinConfiguration<ArgsV1beta3 | ArgsV1beta4>
-  | KubeletConfiguration;
+  InitConfiguration | ClusterConfiguration | JoinConfiguration | KubeletConfiguration;

@@ -4,8 +4,7 @@ import { stringify } from 'yaml';
 import { API_SERVER_PORT, endpointText } from '../plan/plan.js';
 import type { ClusterPlan, NodePlan } from '../plan/types.js';
 import type {
-  ArgsV1beta3,
-  ArgsV1beta4,
+  Args,
   ClusterConfiguration,
   InitConfiguration,
   JoinConfiguration,
@@ -27,12 +26,7 @@ export const KUBEADM_PKI_DIR = '/etc/kubernetes/pki';
 const BOOTSTRAP_TOKEN_TTL = '24h0m0s';
 const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
-function isV1beta4(plan: ClusterPlan): boolean {
-  return plan.kubernetes.kubeadmApiVersion === 'kubeadm.k8s.io/v1beta4';
-}
-
-function args(plan: ClusterPlan, values: Record<string, string>): ArgsV1beta3 | ArgsV1beta4 {
-  if (!isV1beta4(plan)) return values;
+function args(values: Record<string, string>): Args {
   return Object.entries(values).map(([name, value]) => ({ name, value }));
 }
 
@@ -44,11 +38,11 @@ function controlPlaneTaints(plan: ClusterPlan): Taint[] {
   return plan.nodes.some((n) => n.role === 'worker') ? [CONTROL_PLANE_TAINT] : [];
 }
 
-function nodeRegistration(plan: ClusterPlan, node: NodePlan): NodeRegistration<ArgsV1beta3 | ArgsV1beta4> {
-  const registration: NodeRegistration<ArgsV1beta3 | ArgsV1beta4> = {
+function nodeRegistration(plan: ClusterPlan, node: NodePlan): NodeRegistration {
+  const registration: NodeRegistration = {
     name: node.name,
     criSocket: plan.runtime.criSocket,
-    kubeletExtraArgs: args(plan, { 'node-ip': node.address }),
+    kubeletExtraArgs: args({ 'node-ip': node.address }),
     imagePullPolicy: 'IfNotPresent',
   };
   // Workers get no taints; leaving the key out is how kubeadm expresses that.
@@ -58,7 +52,7 @@ function nodeRegistration(plan: ClusterPlan, node: NodePlan): NodeRegistration<A
 
 function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
   const k8s = plan.kubernetes;
-  const doc: ClusterConfiguration = {
+  return {
     apiVersion: k8s.kubeadmApiVersion,
     kind: 'ClusterConfiguration',
     clusterName: plan.name,
@@ -68,11 +62,9 @@ function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
     networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet, dnsDomain: k8s.dnsDomain },
     apiServer: { certSANs: k8s.apiServerCertSANs },
     certificatesDir: KUBEADM_PKI_DIR,
+    // kubeadm's own leaf keys stay RSA-2048 (its default, widest compatibility), stated explicitly.
+    encryptionAlgorithm: 'RSA-2048',
   };
-  // kubeadm's own leaf keys stay RSA-2048 (its default, widest compatibility); v1beta4 states it.
-  if (isV1beta4(plan)) doc.encryptionAlgorithm = 'RSA-2048';
-  else doc.apiServer.timeoutForControlPlane = '10m0s';
-  return doc;
 }
 
 function kubeletConfiguration(): KubeletConfiguration {
@@ -85,12 +77,8 @@ function kubeletConfiguration(): KubeletConfiguration {
   };
 }
 
-function initConfiguration(
-  plan: ClusterPlan,
-  node: NodePlan,
-  secrets: KubeadmSecrets,
-): InitConfiguration<ArgsV1beta3 | ArgsV1beta4> {
-  const doc: InitConfiguration<ArgsV1beta3 | ArgsV1beta4> = {
+function initConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSecrets): InitConfiguration {
+  return {
     apiVersion: plan.kubernetes.kubeadmApiVersion,
     kind: 'InitConfiguration',
     bootstrapTokens: [
@@ -104,17 +92,13 @@ function initConfiguration(
     ],
     nodeRegistration: nodeRegistration(plan, node),
     localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT },
+    timeouts: { controlPlaneComponentHealthCheck: '10m0s' },
   };
-  if (isV1beta4(plan)) doc.timeouts = { controlPlaneComponentHealthCheck: '10m0s' };
-  return doc;
 }
 
-function joinConfiguration(
-  plan: ClusterPlan,
-  node: NodePlan,
-  secrets: KubeadmSecrets,
-): JoinConfiguration<ArgsV1beta3 | ArgsV1beta4> {
-  const doc: JoinConfiguration<ArgsV1beta3 | ArgsV1beta4> = {
+function joinConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSecrets): JoinConfiguration {
+  const controlPlane = { localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT } };
+  return {
     apiVersion: plan.kubernetes.kubeadmApiVersion,
     kind: 'JoinConfiguration',
     discovery: {
@@ -125,18 +109,9 @@ function joinConfiguration(
       },
     },
     nodeRegistration: nodeRegistration(plan, node),
+    ...(node.bootstrap === 'join-control-plane' ? { controlPlane } : {}),
+    timeouts: { discovery: '5m0s' },
   };
-  if (node.bootstrap === 'join-control-plane') {
-    doc.controlPlane = {
-      localAPIEndpoint: {
-        advertiseAddress: node.address,
-        bindPort: API_SERVER_PORT,
-      },
-    };
-  }
-  if (isV1beta4(plan)) doc.timeouts = { discovery: '5m0s' };
-  else doc.discovery.timeout = '5m0s';
-  return doc;
 }
 
 export function kubeadmDocuments(

@@ -102,6 +102,11 @@ function addKubernetesBase(assets: NodeAssets, inputs: RenderInputs): void {
   const rebase = plan.os.releaseImage !== '';
   assets.file('/etc/modules-load.d/nkd-kubernetes.conf', KERNEL_MODULES);
   assets.file('/etc/sysctl.d/90-nkd-kubernetes.conf', SYSCTLS);
+  // OS updates are Housekeeper's: no Zincati auto-updates (reboots without a drain).
+  assets.file(
+    '/etc/zincati/config.d/90-nkd-housekeeper.toml',
+    renderTemplate(templates, 'common/etc/zincati/config.d/90-nkd-housekeeper.toml', {}),
+  );
   runtime.apply(assets, plan, templates);
   assets.unit(
     'nkd-swapoff.service',

@@ -3,6 +3,7 @@
 import type { Runtime } from '../config/schema.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { NodeAssets } from './ignition.js';
+import { CONTAINERD_CERTS_DIR, insecureHosts, registryFiles, tomlString } from './registries.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 
 export interface RuntimeProfile {
@@ -24,36 +25,63 @@ interface IsuladDaemonConfig {
   'native.umask': 'secure';
   /** The kubelet speaks only CRI v1 since 1.26; iSulad serves it only when asked to. */
   'enable-cri-v1': boolean;
+  'insecure-registries'?: string[];
 }
 
 interface DockerDaemonConfig {
   'exec-opts': string[];
   'log-driver': string;
   'log-opts': Record<string, string>;
+  'insecure-registries'?: string[];
 }
 
 const json = (value: object): string => `${JSON.stringify(value, null, 2)}\n`;
+
+// The config schema admits only image references; this guards a plan that did not come through it,
+// since the reference is also spliced into a systemd ExecStart line.
+function pauseImageOf(plan: ClusterPlan): string {
+  const image = plan.kubernetes.pauseImage;
+  if (!/^[a-z0-9][a-z0-9._:/@-]*$/.test(image))
+    throw new Error(`render: "${image}" is not an image reference`);
+  return image;
+}
+
+/** The registry files of `plan` for this runtime, written to the node. */
+function writeRegistryFiles(assets: NodeAssets, plan: ClusterPlan): void {
+  for (const file of registryFiles(plan.runtime.name, plan.registries)) assets.file(file.path, file.contents);
+}
+
+/** daemon.json's insecure-registries, left out when there are none (the daemons' default). */
+function insecureRegistries(plan: ClusterPlan): { 'insecure-registries'?: string[] } {
+  const hosts = insecureHosts(plan.registries);
+  return hosts.length > 0 ? { 'insecure-registries': hosts } : {};
+}
 
 export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
   containerd: {
     service: 'containerd.service',
     apply(assets, plan, templates) {
-      const pauseImage = plan.kubernetes.pauseImage;
       assets.file(
         '/etc/containerd/config.toml',
-        renderTemplate(templates, 'runtime/containerd/etc/containerd/config.toml', { pauseImage }),
+        renderTemplate(templates, 'runtime/containerd/etc/containerd/config.toml', {
+          pauseImage: tomlString(pauseImageOf(plan)),
+          certsDir: tomlString(CONTAINERD_CERTS_DIR),
+        }),
       );
+      writeRegistryFiles(assets, plan);
       assets.enable('containerd.service');
     },
   },
   crio: {
     service: 'crio.service',
     apply(assets, plan, templates) {
-      const pauseImage = plan.kubernetes.pauseImage;
       assets.file(
         '/etc/crio/crio.conf.d/90-nkd.conf',
-        renderTemplate(templates, 'runtime/crio/etc/crio/crio.conf.d/90-nkd.conf', { pauseImage }),
+        renderTemplate(templates, 'runtime/crio/etc/crio/crio.conf.d/90-nkd.conf', {
+          pauseImage: tomlString(pauseImageOf(plan)),
+        }),
       );
+      writeRegistryFiles(assets, plan);
       assets.enable('crio.service');
     },
   },
@@ -64,15 +92,17 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
         group: 'isula',
         'default-runtime': 'runc',
         'systemd-cgroup': true,
-        'pod-sandbox-image': plan.kubernetes.pauseImage,
+        'pod-sandbox-image': pauseImageOf(plan),
         'network-plugin': 'cni',
         'cni-bin-dir': '/opt/cni/bin',
         'cni-conf-dir': '/etc/cni/net.d',
         hosts: [plan.runtime.criSocket],
         'native.umask': 'secure',
         'enable-cri-v1': true,
+        ...insecureRegistries(plan),
       };
       assets.file('/etc/isulad/daemon.json', json(config));
+      writeRegistryFiles(assets, plan);
       assets.enable('isulad.service');
     },
   },
@@ -83,8 +113,10 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
         'exec-opts': ['native.cgroupdriver=systemd'],
         'log-driver': 'json-file',
         'log-opts': { 'max-size': '100m' },
+        ...insecureRegistries(plan),
       };
       assets.file('/etc/docker/daemon.json', json(config));
+      writeRegistryFiles(assets, plan);
       assets.enable('docker.service');
       assets.enable('cri-docker.socket');
       assets.enable('cri-docker.service', {
@@ -92,9 +124,7 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
         contents: renderTemplate(
           templates,
           'runtime/docker/etc/systemd/system/cri-docker.service.d/20-nkd.conf',
-          {
-            pauseImage: plan.kubernetes.pauseImage,
-          },
+          { pauseImage: pauseImageOf(plan) },
         ),
       });
     },

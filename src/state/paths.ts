@@ -3,6 +3,8 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { clusterNameProblem } from '../config/cluster-name.js';
+import { ExitCode, NkdError } from '../errors.js';
 
 export const STATE_DIR_ENV = 'NKD_STATE_DIR';
 
@@ -22,7 +24,14 @@ export interface ClusterPaths {
   logs: string;
 }
 
+/** Where cluster `name` lives; an invalid name is refused here too, so no caller can escape `clusters/`. */
 export function clusterPaths(stateDir: string, name: string): ClusterPaths {
+  const problem = clusterNameProblem(name);
+  if (problem)
+    throw new NkdError(
+      `${JSON.stringify(name.slice(0, 60))} is not a cluster name: it ${problem}`,
+      ExitCode.Usage,
+    );
   const root = join(stateDir, 'clusters', name);
   const assets = join(root, 'assets');
   return {

@@ -1,7 +1,7 @@
 // How nkd reaches a deployed cluster's API from the deployer: the endpoint the provider reported
 // (outputs.json: a floating IP, a forwarded port...) when it differs from the planned one, verified
 // against the planned endpoint's name, which is what the API server certificate is issued for.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ClusterConfig } from '../config/schema.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
@@ -12,6 +12,7 @@ import { clusterClientFromPki } from '../cluster/client.js';
 import type { ClusterClient } from '../cluster/types.js';
 import { endpointText, parseEndpointText } from '../plan/plan.js';
 import type { ClusterPlan } from '../plan/types.js';
+import { isJsonObject, readStateJsonSync } from '../state/files.js';
 import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
 
 export interface ApiTarget {
@@ -33,6 +34,41 @@ export function apiTarget(
   return reachable.host === planned.host ? { server } : { server, tlsServerName: planned.host };
 }
 
+// Shape checks of what nkd wrote: enough that later code never meets a missing field as a crash.
+function isClusterPlan(v: unknown): v is ClusterPlan {
+  return (
+    isJsonObject(v) &&
+    v.kind === 'ClusterPlan' &&
+    typeof v.name === 'string' &&
+    Array.isArray(v.nodes) &&
+    v.nodes.every((n) => isJsonObject(n) && typeof n.name === 'string') &&
+    isJsonObject(v.kubernetes) &&
+    isJsonObject(v.kubernetes.controlPlaneEndpoint) &&
+    isJsonObject(v.network) &&
+    isJsonObject(v.platform)
+  );
+}
+
+function isDeployedConfig(v: unknown): v is DeployedConfig {
+  return (
+    isJsonObject(v) &&
+    typeof v.configFile === 'string' &&
+    typeof v.baseDir === 'string' &&
+    isJsonObject(v.config) &&
+    isJsonObject(v.config.metadata) &&
+    isJsonObject(v.config.spec)
+  );
+}
+
+function isProvisionOutputs(v: unknown): v is ProvisionOutputs {
+  return (
+    isJsonObject(v) &&
+    typeof v.apiEndpoint === 'string' &&
+    Array.isArray(v.nodes) &&
+    v.nodes.every((n) => isJsonObject(n) && typeof n.name === 'string')
+  );
+}
+
 export function readPlan(paths: ClusterPaths): ClusterPlan {
   if (!existsSync(paths.plan)) {
     throw new NkdError(
@@ -40,7 +76,7 @@ export function readPlan(paths: ClusterPaths): ClusterPlan {
       ExitCode.State,
     );
   }
-  return JSON.parse(readFileSync(paths.plan, 'utf8')) as ClusterPlan;
+  return readStateJsonSync(paths.plan, 'the cluster plan', isClusterPlan);
 }
 
 export function outputsPath(paths: ClusterPaths): string {
@@ -55,7 +91,7 @@ export function deployedPlanPath(paths: ClusterPaths): string {
 export function readDeployedPlan(paths: ClusterPaths): ClusterPlan | undefined {
   const file = deployedPlanPath(paths);
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as ClusterPlan;
+  return readStateJsonSync(file, 'the provisioned plan', isClusterPlan);
 }
 
 /** The validated config the infrastructure was last provisioned from, and where it came from. */
@@ -77,14 +113,14 @@ export function writeDeployedConfig(paths: ClusterPaths, deployed: DeployedConfi
 export function readDeployedConfig(paths: ClusterPaths): DeployedConfig | undefined {
   const file = deployedConfigPath(paths);
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as DeployedConfig;
+  return readStateJsonSync(file, 'the provisioned config', isDeployedConfig);
 }
 
 /** The provider's outputs of the last successful provisioning, if any. */
 export function readOutputs(paths: ClusterPaths): ProvisionOutputs | undefined {
   const file = outputsPath(paths);
   if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as ProvisionOutputs;
+  return readStateJsonSync(file, "the provider's outputs", isProvisionOutputs);
 }
 
 /** Everything needed to talk to the cluster, from its state directory alone. */

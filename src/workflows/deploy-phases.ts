@@ -47,9 +47,15 @@ export async function buildPhases(
     baseDir: ctx.baseDir,
     ...(ctx.options.fetchManifest ? { fetch: ctx.options.fetchManifest } : {}),
   });
-  const housekeeperImage = config.spec.housekeeper.image || defaultHousekeeperImage(ctx.options.nkdVersion);
+  const housekeeperImage =
+    config.spec.housekeeper.image ||
+    defaultHousekeeperImage(ctx.options.nkdVersion, config.spec.kubernetes.imageRepository);
   const housekeeper = config.spec.housekeeper.enabled
-    ? housekeeperManifests({ image: housekeeperImage, nkdVersion: ctx.options.nkdVersion })
+    ? housekeeperManifests({
+        image: housekeeperImage,
+        nkdVersion: ctx.options.nkdVersion,
+        kubeVersion: plan.kubernetes.version,
+      })
     : undefined;
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);
   const nodeNames = plan.nodes.map((n) => n.name);

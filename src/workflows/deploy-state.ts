@@ -3,8 +3,9 @@
 // the first phase that must run again invalidates every later one, so the state never claims work that
 // came after something redone. Kept in the cluster's state as deploy-state.json (0600).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isJsonObject, isStringRecord, readStateJsonSync } from '../state/files.js';
 import { writePrivateFile } from '../state/paths.js';
 
 export const DEPLOY_PHASES = [
@@ -49,7 +50,7 @@ export function emptyDeployState(): DeployState {
 export function readDeployState(clusterDir: string): DeployState {
   const file = deployStatePath(clusterDir);
   if (!existsSync(file)) return emptyDeployState();
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DeployState>;
+  const parsed = readStateJsonSync(file, "the deploy's checkpoints", isStoredDeployState);
   return {
     version: 1,
     phases: parsed.phases ?? {},
@@ -59,6 +60,17 @@ export function readDeployState(clusterDir: string): DeployState {
       apiAnsweredAt: parsed.apiAnsweredAt ?? parsed.phases?.['wait-api']?.finishedAt,
     }),
   };
+}
+
+function isStoredDeployState(v: unknown): v is Partial<DeployState> {
+  return (
+    isJsonObject(v) &&
+    (v.phases === undefined ||
+      (isJsonObject(v.phases) &&
+        Object.values(v.phases).every((p) => isJsonObject(p) && typeof p.digest === 'string'))) &&
+    (v.ignitionFetched === undefined || isStringRecord(v.ignitionFetched)) &&
+    (v.apiAnsweredAt === undefined || typeof v.apiAnsweredAt === 'string')
+  );
 }
 
 export function writeDeployState(clusterDir: string, state: DeployState): void {

@@ -39,7 +39,9 @@ export async function runDestroy(
     } else {
       reporter.emit({
         type: 'info',
-        message: `Cluster ${options.cluster} was never provisioned: only its local state is removed`,
+        message: options.keepState
+          ? `Cluster ${options.cluster} was never provisioned: nothing to destroy`
+          : `Cluster ${options.cluster} was never provisioned: only its local state is removed`,
       });
     }
     // The infrastructure is gone: a kept state must not claim otherwise to a later deploy.

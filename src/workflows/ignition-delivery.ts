@@ -1,7 +1,7 @@
 // Pointer delivery (OpenStack): every node boots a small pointer config that merges its full config
 // from nkd's HTTPS Ignition service. Tokens and the service CA are persisted so the pointers — and so
 // the instances' user data — stay byte-identical across runs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeBootData, ProviderDescriptor } from '../../providers/types.js';
 import { ExitCode, NkdError } from '../errors.js';
@@ -10,6 +10,7 @@ import type { CertAndKey } from '../pki/types.js';
 import { serializeIgnition } from '../render/ignition.js';
 import type { RenderedNode } from '../render/node.js';
 import { pointerConfig, sha512Hex } from '../render/pointer.js';
+import { isStringRecord, readStateJsonSync } from '../state/files.js';
 import { ensurePrivateDir, syncDirectory, writePrivateFile } from '../state/paths.js';
 import { providerFor } from '../../providers/registry.js';
 import type { PreparedCluster } from './prepare.js';
@@ -31,11 +32,23 @@ function hostPort(text: string, what: string): { host: string; port: number } {
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
-/** Node tokens, created once per node and kept 0600; new nodes get new tokens. */
+/** The node tokens stored in the Ignition service directory `dir` (none yet: empty). */
+export function readNodeTokens(dir: string): Record<string, string> {
+  const file = join(dir, 'tokens.json');
+  return existsSync(file) ? readStateJsonSync(file, 'the Ignition service node tokens', isStringRecord) : {};
+}
+
+/**
+ * Node tokens, created once per node and kept 0600; new nodes get new tokens. A node no longer planned
+ * loses its token, so a machine added later under the same name gets a new one: whoever read the old
+ * machine's user data cannot fetch the new machine's config.
+ */
 function loadTokens(dir: string, nodes: readonly string[]): Record<string, string> {
   const file = join(dir, 'tokens.json');
-  const tokens: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  let changed = false;
+  const stored = readNodeTokens(dir);
+  const planned = new Set(nodes);
+  const tokens = Object.fromEntries(Object.entries(stored).filter(([node]) => planned.has(node)));
+  let changed = Object.keys(tokens).length !== Object.keys(stored).length;
   for (const node of nodes) {
     if (tokens[node] === undefined) {
       tokens[node] = newNodeToken();

@@ -13,6 +13,23 @@ export interface RunningDelivery {
   stop(): Promise<void>;
 }
 
+/**
+ * What the service serves: only nodes that never fetched. A later deploy or scale must not serve an
+ * existing node's config (for a control plane: the CA keys) again to whoever reads its token from the
+ * metadata service.
+ */
+export function configsToServe(
+  nodes: readonly NodeBootData[],
+  tokens: Readonly<Record<string, string>>,
+  fetched: Readonly<Record<string, string | undefined>>,
+): Map<string, { body: string; token: string }> {
+  return new Map(
+    nodes
+      .filter((n) => fetched[n.node.name] === undefined)
+      .map((n) => [n.node.name, { body: n.ignition, token: tokens[n.node.name]! }]),
+  );
+}
+
 /** Boot data for the provider; for pointer delivery, with the Ignition service started. */
 export async function startDelivery(ctx: DeployContext): Promise<RunningDelivery> {
   const { plan, config, rendered, paths } = ctx.prepared;
@@ -33,9 +50,7 @@ export async function startDelivery(ctx: DeployContext): Promise<RunningDelivery
       ctx.nodeState(record.node, 'ignition-fetched');
     },
   });
-  const configs = new Map(
-    delivery.nodes.map((n) => [n.node.name, { body: n.ignition, token: delivery.tokens[n.node.name]! }]),
-  );
+  const configs = configsToServe(delivery.nodes, delivery.tokens, ctx.state.ignitionFetched);
   const running = await service.start({ ...delivery.listen, configs, addresses: [delivery.advertise] });
   ctx.info(
     `Ignition service listening on ${delivery.listen.host}:${running.port}, advertised as ${delivery.advertise}`,

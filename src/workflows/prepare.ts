@@ -5,11 +5,17 @@ import { configDisplayName, formatProblem, loadClusterConfig, type ConfigProblem
 import type { ClusterConfig } from '../config/schema.js';
 import { ExitCode, NkdError } from '../errors.js';
 import type { DebugLog } from '../lib/log.js';
-import { loadOrCreatePkiStaged, PkiStateError, renderAdminKubeconfig } from '../pki/index.js';
+import {
+  loadOrCreatePkiStaged,
+  PkiStateError,
+  renderAdminKubeconfig,
+  type StagedPkiResult,
+} from '../pki/index.js';
 import type { ClusterPki } from '../pki/types.js';
 import { lockCluster } from '../state/lock.js';
 import { planCluster } from '../plan/plan.js';
 import { apiTarget, readOutputs } from './cluster-access.js';
+import { checkClusterState } from './state-check.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { renderNode, type RenderedNode } from '../render/node.js';
 import { loadTemplates, type TemplateSet } from '../render/templates.js';
@@ -103,10 +109,13 @@ export async function withPreparedCluster<T>(
   const lock = lockCluster(paths.root, plan.name);
   try {
     const renderStarted = Date.now();
+    // Everything that can refuse the command reads first: a refused command changes nothing.
+    checkClusterState(paths);
+    const staged = await stagePki(paths);
     // The completion marker goes first: assets are about to change.
     rmSync(paths.plan, { force: true });
     const tokens = options.joinTokens?.(paths) ?? new Map<string, string>();
-    const { pki, created, rendered } = await renderWithPki(planned, paths, progress, log, tokens);
+    const { pki, created, rendered } = await renderWithPki(planned, paths, staged, progress, log, tokens);
     writeAssets(paths, plan, rendered);
     // The provider's reachable endpoint once provisioned (deploy rewrites it after provisioning).
     const target = apiTarget(plan, readOutputs(paths));
@@ -132,19 +141,13 @@ export async function withPreparedCluster<T>(
 async function renderWithPki(
   planned: PlannedCluster,
   paths: ClusterPaths,
+  staged: StagedPkiResult,
   progress: Progress,
   log: DebugLog,
   tokens: ReadonlyMap<string, string>,
 ) {
   const { plan, templates } = planned;
   const started = Date.now();
-  let staged;
-  try {
-    staged = await loadOrCreatePkiStaged(paths.pki);
-  } catch (err) {
-    if (err instanceof PkiStateError) throw new NkdError(err.message, ExitCode.State);
-    throw err;
-  }
   const workers = plan.nodes.filter((n) => n.role === 'worker');
   const early = workers.map((node) =>
     renderNode({ plan, pki: withToken(staged.partial, tokens.get(node.name)), templates }, node),
@@ -164,6 +167,16 @@ async function renderWithPki(
       renderNode({ plan, pki: withToken(pki, tokens.get(node.name)), templates }, node),
   );
   return { pki, created: staged.created, rendered };
+}
+
+/** The stored PKI, or its generation started; a PKI nkd may not reuse refuses the command (exit 4). */
+async function stagePki(paths: ClusterPaths): Promise<StagedPkiResult> {
+  try {
+    return await loadOrCreatePkiStaged(paths.pki);
+  } catch (err) {
+    if (err instanceof PkiStateError) throw new NkdError(err.message, ExitCode.State);
+    throw err;
+  }
 }
 
 /** Writes nodes' files ahead of the full sync (which then finds them unchanged). */

@@ -1,8 +1,6 @@
 // Day-2 changes inside a deploy: nodes added to a running cluster join with a freshly minted,
 // short-lived bootstrap token (never the deploy-time one); workers removed are cordoned, drained
 // (PodDisruptionBudgets honoured) and deleted from the cluster before their machines are destroyed.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { selects } from '../housekeeper/agent/drain.js';
 import { housekeeperKube } from '../housekeeper/kube-client.js';
@@ -18,17 +16,14 @@ import { newBootstrapToken } from '../pki/generate.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { ClusterDiff } from '../plan/diff.js';
 import type { NodePlan } from '../plan/types.js';
+import { joinTokensPath, readJoinTokenEntries, type JoinToken } from './join-token-file.js';
 import { writePrivateFile, type ClusterPaths } from '../state/paths.js';
 import type { ApiTarget } from './cluster-access.js';
 
 /** How long a scale-out token is valid: long enough to boot and join, short enough to be worthless after. */
 export const JOIN_TOKEN_TTL_MS = 60 * 60_000;
 
-export interface JoinToken {
-  token: string;
-  expires: string;
-  nodes: string[];
-}
+export type { JoinToken } from './join-token-file.js';
 
 export interface DiffPolicy {
   allowControlPlaneChanges: boolean;
@@ -87,10 +82,6 @@ export function policyFor(
   };
 }
 
-function tokensPath(paths: ClusterPaths): string {
-  return join(paths.root, 'join-tokens.json');
-}
-
 export interface JoinTokens {
   /** Node name → the token its config carries (every node added to a running cluster, ever). */
   byNode: ReadonlyMap<string, string>;
@@ -109,10 +100,8 @@ export function joinTokensFor(
   added: readonly NodePlan[],
   now = new Date(),
 ): JoinTokens {
-  const file = tokensPath(paths);
-  const entries: JoinToken[] = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: JoinToken[] }).entries
-    : [];
+  const file = joinTokensPath(paths);
+  const entries: JoinToken[] = readJoinTokenEntries(paths);
   const covered = new Set(entries.flatMap((e) => e.nodes));
   const fresh = added
     .filter((n) => !covered.has(n.name))

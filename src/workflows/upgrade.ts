@@ -4,8 +4,9 @@
 import { HOUSEKEEPER_NAMESPACE } from '../addons/housekeeper/manifests.js';
 import type { ClusterClient, NodeSummary } from '../cluster/types.js';
 import { waitFor } from '../cluster/wait.js';
-import { isSupported, parseKubeVersion, supportedRangeText } from '../config/versions.js';
+import { isSupported, parseKubeVersion, unsupportedReason } from '../config/versions.js';
 import { ExitCode, NkdError } from '../errors.js';
+import { capValue } from '../lib/cap.js';
 import {
   UPDATE_API_VERSION,
   UPDATE_KIND,
@@ -36,12 +37,10 @@ export function upgradeRefusals(
   if (!request.kubeVersion && !request.osImageURL)
     problems.push('nothing to upgrade: give --kube-version and/or --os-image');
   if (request.kubeVersion) {
+    const asked = capValue(request.kubeVersion);
     const target = parseKubeVersion(request.kubeVersion);
-    if (!target) problems.push(`--kube-version ${request.kubeVersion} must look like v1.31.2`);
-    else if (!isSupported(target))
-      problems.push(
-        `--kube-version ${request.kubeVersion} is not supported: nkd deploys ${supportedRangeText()}`,
-      );
+    if (!target) problems.push(`--kube-version ${asked} must look like v1.37.2`);
+    else if (!isSupported(target)) problems.push(`--kube-version ${unsupportedReason(asked, target)}`);
     else {
       for (const node of nodes) {
         const current = parseKubeVersion(node.kubeletVersion);
@@ -51,9 +50,7 @@ export function upgradeRefusals(
             (d) => d !== 0,
           ) ?? 0;
         if (order < 0)
-          problems.push(
-            `${node.name} runs ${node.kubeletVersion}: ${request.kubeVersion} would be a downgrade`,
-          );
+          problems.push(`${node.name} runs ${node.kubeletVersion}: ${asked} would be a downgrade`);
         else if (target.major === current.major && target.minor - current.minor > 1)
           problems.push(
             `${node.name} runs ${node.kubeletVersion}: Kubernetes upgrades one minor version at a time (next: v${current.major}.${current.minor + 1}.x)`,
@@ -62,7 +59,7 @@ export function upgradeRefusals(
     }
   }
   if (request.osImageURL !== undefined && !/^[^\s]+$/.test(request.osImageURL))
-    problems.push(`--os-image "${request.osImageURL}" is not an image reference`);
+    problems.push(`--os-image "${capValue(request.osImageURL)}" is not an image reference`);
   for (const update of updates) {
     if (!FINISHED.has(update.status?.phase ?? 'Pending')) {
       const how =

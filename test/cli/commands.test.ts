@@ -58,15 +58,20 @@ describe.concurrent('help and version', () => {
     ['validate', ['$ nkd validate -f cluster.yaml', '$ nkd validate -f cluster.yaml --json | jq .errors']],
     ['template', ['$ nkd template > cluster.yaml', '$ nkd template --platform openstack -o cluster.yaml']],
     ['version', ['$ nkd version', '$ nkd version --json']],
-  ])('nkd %s --help shows its examples and the global --state-dir flag', async (command, examples) => {
-    const r = await sandbox().run([command, '--help']);
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain('USAGE');
-    expect(r.stdout).toContain('EXAMPLES');
-    for (const example of examples) expect(r.stdout).toContain(example);
-    expect(r.stdout).toContain('--state-dir');
-    expect(r.stdout).toContain('NKD_STATE_DIR');
-  });
+  ])(
+    'nkd %s --help shows its examples, and the global --state-dir flag where it is used',
+    async (command, examples) => {
+      const r = await sandbox().run([command, '--help']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain('USAGE');
+      expect(r.stdout).toContain('EXAMPLES');
+      for (const example of examples) expect(r.stdout).toContain(example);
+      // template and version work on no cluster state: they list no flag they would ignore.
+      const usesState = !['template', 'version'].includes(command);
+      expect(r.stdout.includes('--state-dir')).toBe(usesState);
+      expect(r.stdout.includes('NKD_STATE_DIR')).toBe(usesState);
+    },
+  );
 
   it('nkd --version prints nkd/<version>', async () => {
     const r = await sandbox().run(['--version']);
@@ -79,11 +84,27 @@ describe.concurrent('help and version', () => {
     const [json, text] = await Promise.all([sb.run(['version', '--json']), sb.run(['version'])]);
     expect(json.exitCode, json.stderr).toBe(0);
     expect(json.stderr).toBe('');
-    const info = JSON.parse(json.stdout) as { version: string; kubernetes: { min: string; max: string } };
+    const info = JSON.parse(json.stdout) as {
+      version: string;
+      kubernetes: { min: string; max: string; supported: string[]; default: string };
+      kubeadmApi: string;
+    };
     expect(info.version).toBe(VERSION);
-    expect(info.kubernetes.min).toMatch(/^v1\.\d+$/);
+    // The minors upstream maintains, up to the newest stable one on the Go module proxy: the one
+    // `npm run tools` builds (scripts/tools/versions.env) and the real-API tests run.
+    const newest = /^KUBE_VERSION=(v1\.\d+)\.\d+$/m.exec(
+      readFileSync(join(REPO_ROOT, 'scripts', 'tools', 'versions.env'), 'utf8'),
+    )![1]!;
+    expect(info.kubernetes).toEqual({
+      min: 'v1.35',
+      max: newest,
+      supported: ['v1.35', 'v1.36', 'v1.37'],
+      default: expect.stringMatching(new RegExp(`^${newest.replace('.', '\\.')}\\.\\d+$`)),
+    });
+    expect(info.kubeadmApi).toBe('kubeadm.k8s.io/v1beta4');
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toContain(`nkd ${VERSION}`);
+    expect(text.stdout).toContain('Kubernetes v1.35, v1.36, v1.37 (default v1.37.');
   });
 });
 

@@ -1,10 +1,11 @@
 // `nkd config import` through the real binary: every fixture converts (exit 0) into a config that
-// `nkd validate` accepts, warnings are `warning: FILE: key: message` lines on stderr, and the usual
+// `nkd validate` accepts, warnings are `warning: FILE:LINE:COL: key: message` lines on stderr, and the usual
 // usage errors (missing input, existing output) exit 2 with one line.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  lineOf,
   nonEmptyLines,
   REPO_ROOT,
   removeTempDirs,
@@ -78,7 +79,7 @@ describe.concurrent('nkd config import', () => {
         key,
       ).toHaveLength(1);
     }
-    expect(warnings.every((m) => m[1] === source)).toBe(true);
+    expect(warnings.every((m) => m[1]!.startsWith(`${source}:`))).toBe(true);
     expect(r.stdout + r.stderr).not.toContain('dummy-not-a-real-password');
   });
 
@@ -138,8 +139,11 @@ describe.concurrent('nkd config import', () => {
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toBe('');
     // Only what stops the import is printed: the problem line and the summary.
+    // At the value, FILE:LINE:COL like validate.
+    const line = lineOf(text, 'platform: pxe');
+    const col = text.split('\n')[line - 1]!.indexOf('pxe') + 1;
     expect(nonEmptyLines(r.stderr)).toEqual([
-      `${source}: platform: pxe is not supported: nkd deploys on libvirt or openstack only (it has no bare-metal PXE/iPXE install)`,
+      `${source}:${line}:${col}: platform: pxe is not supported: nkd deploys on libvirt or openstack only (it has no bare-metal PXE/iPXE install)`,
       `nkd: cannot import ${source} (1 problem)`,
     ]);
     expect(() => readFileSync(out)).toThrow();

@@ -4,7 +4,7 @@ import { loadPki } from '../../src/pki/index.js';
 import { startFakeKubeApi } from '../helpers/fake-kube-api.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
+import { nonEmptyLines, removeTempDirs, sandbox, writeConfig } from '../helpers/cli.js';
 import { configYaml } from '../helpers/configs.js';
 
 afterAll(removeTempDirs);
@@ -74,9 +74,48 @@ describe('nkd diff', () => {
     const other = writeConfig(sb.root, configYaml({ workers: { count: 2 }, runtime: 'crio' }), 'crio.yaml');
     const r = await sb.run(['diff', '-f', other, '--state-dir', sb.state]);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/✖ spec\.runtime: containerd → crio: existing nodes keep the runtime/);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+    // The listing is the output (stdout), refused changes included; stderr has the one error line.
+    expect(r.stdout).toMatch(/✖ spec\.runtime: containerd → crio: existing nodes keep the runtime/);
+    expect(nonEmptyLines(r.stderr).filter((l) => !l.startsWith('warning: '))).toEqual([
       'nkd: 1 change(s) cannot be made to the deployed cluster demo',
+    ]);
+  });
+
+  it('on OpenStack, refuses an availability zone edit (exit 3) and reports a flavor edit as for new nodes only', async () => {
+    const sb = sandbox();
+    const openstack = (extra: Record<string, unknown>) =>
+      configYaml({
+        controlPlane: { cpus: 4, memoryMiB: 8192 },
+        platform: {
+          openstack: {
+            image: 'nestos',
+            flavor: 'm1.large',
+            externalNetwork: 'public',
+            apiAllowedCIDRs: ['203.0.113.0/24'],
+            ignitionService: { advertise: '203.0.113.10:22623' },
+            ...extra,
+          },
+        },
+      });
+    const config = writeConfig(sb.root, openstack({}));
+    const dry = await sb.run(['deploy', '-f', config, '--dry-run', '--state-dir', sb.state]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    const dir = join(sb.state, 'clusters', 'demo');
+    copyFileSync(join(dir, 'plan.json'), join(dir, 'deployed-plan.json'));
+
+    const zone = writeConfig(sb.root, openstack({ availabilityZone: 'az2' }), 'zone.yaml');
+    const refused = await sb.run(['diff', '-f', zone, '--offline', '--state-dir', sb.state]);
+    expect(refused.exitCode).toBe(3);
+    expect(refused.stderr).toMatch(
+      /spec\.platform\.openstack\.availabilityZone: \(default\) → az2: Nova replaces an instance/,
     );
+
+    const flavor = writeConfig(sb.root, openstack({ flavor: 'm1.xlarge' }), 'flavor.yaml');
+    const noted = await sb.run(['diff', '-f', flavor, '--offline', '--state-dir', sb.state]);
+    expect(noted.exitCode, noted.stderr).toBe(0);
+    expect(noted.stdout).toMatch(
+      /spec\.platform\.openstack\.flavor m1\.large\/m1\.large → m1\.xlarge\/m1\.xlarge: .*new flavor/,
+    );
+    expect(noted.stdout).not.toMatch(/~ resize/);
   });
 });

@@ -1,7 +1,8 @@
 // Every kind of config mistake a user makes, run through the real CLI: `nkd validate` and
 // `nkd deploy --dry-run` must both exit 3, point at the exact line and key path of the mistake
 // (FILE:LINE:COL: key.path: message), and leave the state directory untouched.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   edit,
@@ -23,7 +24,7 @@ metadata:
   name: demo
 spec:
   kubernetes:
-    version: v1.30.4
+    version: v1.36.3
     controlPlaneEndpoint: api.demo.example:6443
     podSubnet: 10.244.0.0/16
     serviceSubnet: 10.96.0.0/16
@@ -60,9 +61,13 @@ const OPENSTACK_PLATFORM = `  platform:
       network:
         cidr: 10.0.0.0/24
       externalNetwork: public
+      apiAllowedCIDRs: [203.0.113.0/24]
 `;
-/** The same cluster on OpenStack, for the OpenStack-only mistakes. */
-const OPENSTACK_BASE = edit(BASE, LIBVIRT_PLATFORM, OPENSTACK_PLATFORM);
+/** The same cluster on OpenStack (sized by its flavor), for the OpenStack-only mistakes. */
+const OPENSTACK_BASE = edit(BASE, LIBVIRT_PLATFORM, OPENSTACK_PLATFORM).replaceAll(
+  '    cpus: 2\n    memoryMiB: 4096\n    diskGiB: 30\n',
+  '',
+);
 
 const CP_HEAD = '  controlPlane:\n    count: 3\n';
 const WORKERS_HEAD = '  workers:\n    count: 2\n';
@@ -140,18 +145,27 @@ const CASES: InvalidCase[] = [
   },
   // --- Kubernetes
   {
-    name: 'unsupported Kubernetes version v1.20.0',
-    yaml: edit(BASE, 'version: v1.30.4', 'version: v1.20.0'),
-    where: 'version: v1.20.0',
+    name: 'Kubernetes minor upstream no longer maintains (v1.34), naming the range',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: v1.34.2'),
+    where: 'version: v1.34.2',
     path: 'spec.kubernetes.version',
-    message: /v1\.20\.0 is not supported/,
+    message:
+      /^v1\.34\.2 is not supported \(upstream no longer maintains it\): nkd deploys v1\.35\.0 to v1\.37\.x$/,
+  },
+  {
+    name: 'Kubernetes minor newer than nkd knows (v1.38)',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: v1.38.0'),
+    where: 'version: v1.38.0',
+    path: 'spec.kubernetes.version',
+    message:
+      /^v1\.38\.0 is not supported \(it is newer than nkd was checked against\): nkd deploys v1\.35\.0 to v1\.37\.x$/,
   },
   {
     name: 'malformed Kubernetes version (no leading v)',
-    yaml: edit(BASE, 'version: v1.30.4', 'version: 1.30.4'),
-    where: 'version: 1.30.4',
+    yaml: edit(BASE, 'version: v1.36.3', 'version: 1.36.3'),
+    where: 'version: 1.36.3',
     path: 'spec.kubernetes.version',
-    message: /must look like v1\.30\.4/,
+    message: /must look like v1\.37\.2/,
   },
   {
     name: 'controlPlaneEndpoint without a port',
@@ -342,7 +356,7 @@ const CASES: InvalidCase[] = [
   },
   {
     name: 'inline secret: bootstrap token under kubernetes',
-    yaml: edit(BASE, 'version: v1.30.4\n', 'version: v1.30.4\n    token: abcdef.0123456789abcdef\n'),
+    yaml: edit(BASE, 'version: v1.36.3\n', 'version: v1.36.3\n    token: abcdef.0123456789abcdef\n'),
     where: 'token:',
     path: 'spec.kubernetes.token',
     message: /secrets are never accepted in the config file; nkd generates cluster secrets/,
@@ -443,7 +457,17 @@ describe.concurrent('the base configs are valid (so each case below is exactly o
     ['openstack', OPENSTACK_BASE],
   ])('%s base validates with no warnings', async (_name, yaml) => {
     const sb = sandbox();
-    const file = writeConfig(sb.root, yaml);
+    // With the base image present (a missing local image is warned about) and the OpenStack Ignition
+    // service address set (deploy needs it; a dry-run does not, so it is a warning).
+    const image = join(sb.root, 'nestos.qcow2');
+    writeFileSync(image, '');
+    const complete = yaml
+      .replace('/var/lib/libvirt/images/nestos.qcow2', image)
+      .replace(
+        'externalNetwork: public\n',
+        'externalNetwork: public\n      ignitionService:\n        advertise: 203.0.113.10:22623\n',
+      );
+    const file = writeConfig(sb.root, complete);
     const r = await sb.run(['validate', '-f', file]);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
@@ -567,7 +591,7 @@ describe.concurrent('several mistakes in one file', () => {
       path: 'spec.controlPlane.cpus',
     },
     {
-      from: 'version: v1.30.4',
+      from: 'version: v1.36.3',
       to: 'version: v1.19.3',
       where: 'version: v1.19.3',
       path: 'spec.kubernetes.version',

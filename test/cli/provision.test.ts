@@ -20,12 +20,18 @@ const NO_PULUMI_PATH = '/usr/bin:/bin';
 
 afterAll(removeTempDirs);
 
-/** A stand-in `pulumi` that exists but fails every call, as a broken installation would. */
+/**
+ * A stand-in `pulumi` that reports a supported version (so the preflight's version check passes) but
+ * fails every other call, as a broken installation would.
+ */
 function brokenPulumiRoot(): string {
   const root = tempDir('nkd-fake-pulumi-');
   mkdirSync(join(root, 'bin'));
   const bin = join(root, 'bin', 'pulumi');
-  writeFileSync(bin, '#!/bin/sh\necho "pulumi: cannot run here" >&2\nexit 1\n');
+  writeFileSync(
+    bin,
+    '#!/bin/sh\n[ "$1" = version ] && { echo v3.248.0; exit 0; }\necho "pulumi: cannot run here" >&2\nexit 1\n',
+  );
   chmodSync(bin, 0o755);
   return root;
 }
@@ -84,6 +90,29 @@ describe.concurrent('deploy and destroy without a usable Pulumi CLI', () => {
     });
     expect(r.exitCode).toBe(5);
     expect(existsSync(join(sb.state, 'clusters', 'demo', 'pki', 'ca.key'))).toBe(true);
+  });
+
+  it('a shared --backend without a passphrase in the environment exits 2 before any engine work, naming the passphrase generated earlier', async () => {
+    const sb = sandbox();
+    expect((await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state])).exitCode).toBe(0);
+    const engineDir = join(sb.state, 'clusters', 'demo', 'engine');
+    mkdirSync(engineDir);
+    writeFileSync(join(engineDir, 'passphrase'), 'generated-on-this-machine\n', { mode: 0o600 });
+    const backend = `file://${join(sb.root, 'team-backend')}`;
+    const r = await sb.run(['destroy', 'demo', '--yes', '--state-dir', sb.state, '--backend', backend], {
+      env: {
+        NKD_PULUMI_ROOT: brokenPulumiRoot(),
+        PULUMI_CONFIG_PASSPHRASE: undefined,
+        PULUMI_CONFIG_PASSPHRASE_FILE: undefined,
+      },
+    });
+    expect(r.exitCode, r.stderr).toBe(2);
+    const line = r.stderr.trim();
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toMatch(/shared Pulumi backend .*set NKD_PASSPHRASE_FILE/);
+    expect(line).toContain(`generated one is in ${join(engineDir, 'passphrase')}`);
+    expect(r.stderr).not.toContain('generated-on-this-machine');
+    expect(existsSync(join(sb.root, 'team-backend'))).toBe(false);
   });
 
   it('destroy of a cluster that was only rendered needs no Pulumi CLI and removes its state', async () => {
@@ -150,6 +179,10 @@ describe('OpenStack deploy preflight', () => {
     });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/spec\.platform\.openstack\.ignitionService\.advertise is not set/);
+    // ...at its place in the file, as validate reports it.
+    expect(r.stderr).toMatch(
+      /^.*openstack\.yaml:\d+:\d+: spec\.platform\.openstack\.ignitionService\.advertise: is not set/m,
+    );
     expect(existsSync(sb.state)).toBe(false);
   });
 });
@@ -167,7 +200,9 @@ describe('OpenStack deploy preflight on a malformed address', () => {
       env: { NKD_PULUMI_ROOT: brokenPulumiRoot() },
     });
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/ignitionService\.advertise "203\.0\.113\.10" must be host:port/);
+    expect(r.stderr).toMatch(
+      /openstack\.yaml:\d+:\d+: spec\.platform\.openstack\.ignitionService\.advertise: "203\.0\.113\.10" must be host:port/,
+    );
     expect(existsSync(sb.state)).toBe(false);
   });
 });

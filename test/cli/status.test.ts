@@ -118,7 +118,7 @@ describe('nkd status', () => {
     const api = await serve(p, []);
     await api.stop();
     const started = Date.now();
-    const r = await p.run(['status', 'demo', '--request-timeout', '2']);
+    const r = await p.run(['status', 'demo', '--request-timeout', '2s']);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Cluster demo: NOT healthy$/m);
@@ -143,7 +143,7 @@ describe('nkd status', () => {
     expect(JSON.parse(json.stdout).error).toMatchObject({ exitCode: 4 });
   });
 
-  it('--request-timeout must be a positive number of seconds (usage error)', async () => {
+  it('--request-timeout must be a positive duration (usage error)', async () => {
     const sb = sandbox();
     const r = await sb.run(['status', 'demo', '--request-timeout', '0', '--state-dir', sb.state]);
     expect(r.exitCode).toBe(2);

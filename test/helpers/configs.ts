@@ -16,6 +16,7 @@ export interface ConfigOverrides {
   releaseImage?: string;
   sshAuthorizedKeys?: string[];
   platform?: Record<string, unknown>;
+  registries?: Record<string, unknown>[];
 }
 
 export function configObject(o: ConfigOverrides = {}): Record<string, unknown> {
@@ -24,8 +25,9 @@ export function configObject(o: ConfigOverrides = {}): Record<string, unknown> {
     kind: 'Cluster',
     metadata: { name: o.name ?? 'demo' },
     spec: {
-      kubernetes: { version: o.version ?? 'v1.30.4', ...o.kubernetes },
+      kubernetes: { version: o.version ?? 'v1.37.2', ...o.kubernetes },
       runtime: o.runtime ?? 'containerd',
+      ...(o.registries ? { registries: o.registries } : {}),
       controlPlane: { count: 3, cpus: 2, memoryMiB: 4096, ...o.controlPlane },
       workers: { count: 2, ...o.workers },
       access: { sshAuthorizedKeys: o.sshAuthorizedKeys ?? [TEST_SSH_KEY] },

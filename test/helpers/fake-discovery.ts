@@ -45,6 +45,14 @@ function builtinDiscovery(): Map<string, ResourceInfo[]> {
     ['apps/v1', [resource('deployments', 'Deployment', true), resource('daemonsets', 'DaemonSet', true)]],
     ['policy/v1', [resource('poddisruptionbudgets', 'PodDisruptionBudget', true)]],
     ['coordination.k8s.io/v1', [resource('leases', 'Lease', true)]],
+    // Stored only: the fake runs no admission (real policies are tested against a real API server).
+    [
+      'admissionregistration.k8s.io/v1',
+      [
+        resource('validatingadmissionpolicies', 'ValidatingAdmissionPolicy', false),
+        resource('validatingadmissionpolicybindings', 'ValidatingAdmissionPolicyBinding', false),
+      ],
+    ],
   ]);
 }
 

@@ -36,7 +36,7 @@ import type { CertAndKey } from '../../src/pki/types.js';
 import { serverSideApply, type AppliedRecord } from './fake-apply.js';
 import { authenticate } from './fake-auth.js';
 import { Discovery } from './fake-discovery.js';
-import { mediaType, readBody, sendStatus } from './fake-http.js';
+import { mediaType, readBody, sendJson, sendStatus } from './fake-http.js';
 import { handleNodes, type FakeNode } from './fake-nodes.js';
 import { parseResourcePath, resourcePath, type Json } from './fake-objects.js';
 import { evictPod, namespacePods, pdbObject, pdbStatus, podObject } from './fake-pods.js';
@@ -200,6 +200,12 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions): Promise<Fak
 
     if (method === 'GET' && path === '/readyz') {
       answerReadyz(res);
+      return;
+    }
+    if (method === 'GET' && path === '/version') {
+      const gitVersion = options.serverVersion ?? 'v1.30.4';
+      const [major, minor] = gitVersion.replace(/^v/, '').split('.');
+      sendJson(res, 200, { major, minor, gitVersion, platform: 'linux/amd64' });
       return;
     }
     if (ctx.discovery.serve(method, path, res)) return;

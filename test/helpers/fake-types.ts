@@ -25,6 +25,8 @@ export type Failure = { status: number; message?: string } | 'reset';
 
 export interface FakeKubeApiOptions {
   pki: ClusterPki;
+  /** gitVersion of GET /version (default v1.30.4). */
+  serverVersion?: string;
   /** CA that issues the serving certificate; defaults to the cluster CA. */
   servingCa?: CertAndKey;
   /** SANs of the serving certificate; defaults to 127.0.0.1 and localhost. */

@@ -101,7 +101,7 @@ export async function startRealEngineWorld(prefix: string): Promise<RealEngineWo
         'kind: Cluster',
         `metadata: { name: ${cluster} }`,
         'spec:',
-        `  kubernetes: { version: ${shape.kubernetesVersion ?? 'v1.30.4'} }`,
+        `  kubernetes: { version: ${shape.kubernetesVersion ?? 'v1.37.2'} }`,
         '  controlPlane: { count: 1, cpus: 2, memoryMiB: 2048, diskGiB: 10 }',
         `  workers: { count: ${shape.workers}, cpus: 1, memoryMiB: 512, diskGiB: 10 }`,
         '  access:',

@@ -85,7 +85,8 @@ function pidFrom(file: string): number | undefined {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function prepareHost(): Promise<void> {
-  for (const dir of ['/var/log/libvirt', '/var/run/libvirt', '/var/lib/libvirt/qemu', '/etc/libvirt']) {
+  // /var/log/libvirt/qemu holds the domains' console logs; a fresh machine may lack it (virsh start fails).
+  for (const dir of ['/var/log/libvirt/qemu', '/var/run/libvirt', '/var/lib/libvirt/qemu', '/etc/libvirt']) {
     mkdirSync(dir, { recursive: true });
   }
   await execa('groupadd', ['-f', 'kvm']);

@@ -19,6 +19,7 @@ import {
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
   type HousekeeperKube,
+  type EventObject,
   type LeaseObject,
   type MergePatch,
   type NodeObject,
@@ -74,6 +75,8 @@ export class MemoryKube implements HousekeeperKube {
   readonly calls: string[] = [];
   /** Evicted/deleted pods linger with a deletionTimestamp until finishTerminating(). */
   graceful = false;
+  /** What GET /version answers. */
+  apiServerVersion = 'v1.29.6';
   private version = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -184,6 +187,17 @@ export class MemoryKube implements HousekeeperKube {
     const patched = mergePatch(node, patch);
     this.nodes.set(name, patched);
     return copy(patched);
+  }
+
+  /** Events created, in order. */
+  readonly events: EventObject[] = [];
+
+  async createEvent(namespace: string, event: EventObject): Promise<void> {
+    this.events.push(copy({ ...event, metadata: { ...event.metadata, namespace } }));
+  }
+
+  async serverVersion(): Promise<string> {
+    return this.apiServerVersion;
   }
 
   async listPods(options: { namespace?: string; nodeName?: string }): Promise<PodObject[]> {

@@ -28,7 +28,7 @@ const INHERITED = [
   'NKD_PASSPHRASE',
   'NKD_PASSPHRASE_FILE',
   'NKD_BACKEND_URL',
-  'NKD_PULUMI_PLUGINS',
+  'NKD_PLUGIN_DIR',
 ];
 
 export function realEngineWorld(pulumiRoot: string): RealEngineWorld {

@@ -61,7 +61,14 @@ export function rolloutSim(options: {
   const hosts = new Map<string, ScriptedHost>();
   const agents = new Map<string, NodeAgent>();
   const newAgent = (name: string) =>
-    new NodeAgent({ nodeName: name, kube: agentKube, host: hosts.get(name)!, now, sleep: async () => {} });
+    new NodeAgent({
+      nodeName: name,
+      namespace: 'housekeeper-system',
+      kube: agentKube,
+      host: hosts.get(name)!,
+      now,
+      sleep: async () => {},
+    });
 
   for (const node of options.nodes) {
     const version = options.versionOfImage(options.oldImage);
@@ -70,6 +77,7 @@ export function rolloutSim(options: {
       kubeadmVersion: version,
       ...(node.role === 'control-plane' ? { controlPlaneVersion: version } : {}),
     });
+    host.versionOfImage = options.versionOfImage;
     host.onCommand = (line) => {
       if (line === 'systemctl restart kubelet') setKubelet(node.name, host.kubeadmVersion);
       if (line === 'systemctl reboot')
@@ -109,7 +117,16 @@ export function rolloutSim(options: {
         await tick();
         if (await done()) return i;
       }
-      throw new Error(`rollout did not get there in ${max} ticks`);
+      // Say where it stuck: the Updates' status and each host's state.
+      const updates = await operatorKube.listUpdates('housekeeper-system').catch(() => []);
+      const hostView = [...hosts].map(([n, h]) => `${n}: booted ${h.booted}, kubeadm ${h.kubeadmVersion}`);
+      throw new Error(
+        `rollout did not get there in ${max} ticks\n${JSON.stringify(
+          updates.map((u) => u.status),
+          null,
+          1,
+        )}\n${hostView.join('\n')}`,
+      );
     },
     update: (name) => operatorKube.getUpdate('housekeeper-system', name),
     close() {

@@ -4,6 +4,7 @@
  * command. A test can fail any command by its prefix, observe the world at the moment each command runs
  * (e.g. the node's progress annotation), and reboot the host into its staged deployment.
  */
+import { imageName } from '../../src/housekeeper/agent/host.js';
 import type { HostExecutor } from '../../src/housekeeper/types.js';
 
 export interface ScriptedHostSetup {
@@ -29,6 +30,11 @@ export class ScriptedHost implements HostExecutor {
   /** What `observe` returned when each command ran (same index as `commands`). */
   readonly observed: unknown[] = [];
   observe: ((command: string) => unknown) | undefined;
+  /**
+   * The Kubernetes version an image carries (its kubeadm and kubelet), by image name without transport:
+   * what the binaries of a staged deployment report. Unset or undefined: they cannot be read.
+   */
+  versionOfImage: ((image: string) => string | undefined) | undefined;
   /** Called for every command that succeeds, after the model changed (e.g. a kubelet restart). */
   onCommand: ((command: string) => void) | undefined;
   private readonly failures: { prefix: string; result: Result }[] = [];
@@ -68,6 +74,18 @@ export class ScriptedHost implements HostExecutor {
     const [program, ...args] = command;
     const line = args.join(' ');
     if (program === 'rpm-ostree' && line === 'status --json') return ok(this.status());
+    if (program === 'rpm-ostree' && line === 'cleanup --pending') {
+      this.staged = undefined;
+      return ok();
+    }
+    const staged = /^\/ostree\/deploy\/nestos\/deploy\/bbb\.0\/usr\/bin\/(kubeadm|kubelet)$/.exec(
+      program ?? '',
+    );
+    if (staged) {
+      const version = this.staged === undefined ? undefined : this.versionOfImage?.(imageName(this.staged));
+      if (version === undefined) return { exitCode: 1, stdout: '', stderr: `${program}: cannot execute` };
+      return ok(staged[1] === 'kubeadm' ? `${version}\n` : `Kubernetes ${version}\n`);
+    }
     if (program === 'rpm-ostree' && args[0] === 'rebase') {
       this.staged = args.at(-1);
       return ok('Staging deployment... done\nRun "systemctl reboot" to start a reboot\n');
@@ -111,7 +129,9 @@ export class ScriptedHost implements HostExecutor {
     const deployment = (ref: string, booted: boolean) => ({
       booted,
       staged: !booted,
+      osname: 'nestos',
       checksum: booted ? 'aaa' : 'bbb',
+      serial: 0,
       ...(ref !== '' ? { 'container-image-reference': ref } : { origin: 'nestos:nestos/x86_64/stable' }),
     });
     const deployments = [

@@ -273,7 +273,14 @@ describe('scale and converge', () => {
       ['demo-cp-2', 'demo-cp-3'].map((n) => [n, new ScriptedHost({ controlPlaneVersion: 'v1.30.4' })]),
     );
     const agents = [...hosts].map(([name, host]) =>
-      new NodeAgent({ nodeName: name, kube, host, pollMs: 20, log: () => {} }).run(controller.signal),
+      new NodeAgent({
+        nodeName: name,
+        namespace: 'housekeeper-system',
+        kube,
+        host,
+        pollMs: 20,
+        log: () => {},
+      }).run(controller.signal),
     );
     h.cleanups.push(async () => {
       controller.abort();

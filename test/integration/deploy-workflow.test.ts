@@ -214,7 +214,7 @@ describe('deploy workflow (engine double + fake Kubernetes API)', () => {
     const { rec, error } = await deploy(ws, engine);
     expect(error).toBeUndefined();
     const paths = clusterPaths(ws.stateDir, 'demo');
-    const passphrase = resolvePassphrase(join(paths.root, 'engine'));
+    const passphrase = resolvePassphrase(join(paths.root, 'engine'), undefined);
     const pki = await loadPki(paths.pki);
     const logText = readdirSync(paths.logs)
       .map((f) => readFileSync(join(paths.logs, f), 'utf8'))

@@ -25,8 +25,8 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-const OLD = 'hub.example/nestos:v1.30';
-const NEW = 'hub.example/nestos:v1.31';
+const OLD = 'hub.example/nestos:v1.36';
+const NEW = 'hub.example/nestos:v1.37';
 const NODES: SimNode[] = [
   { name: 'demo-cp-1', role: 'control-plane' },
   { name: 'demo-cp-2', role: 'control-plane' },
@@ -35,7 +35,9 @@ const NODES: SimNode[] = [
   { name: 'demo-worker-2', role: 'worker' },
   { name: 'demo-worker-3', role: 'worker' },
 ];
-const versionOfImage = (image: string) => (image === NEW ? 'v1.31.2' : 'v1.30.4');
+/** A newer NestOS build with the same Kubernetes: what an OS-only Update may boot. */
+const PATCHED = 'hub.example/nestos:v1.36-patched';
+const versionOfImage = (image: string) => (image === NEW ? 'v1.37.2' : 'v1.36.3');
 
 interface World {
   sb: Sandbox;
@@ -54,12 +56,23 @@ async function world(): Promise<World> {
         name: n.name,
         ready: true,
         roles: n.role === 'control-plane' ? ['control-plane'] : [],
-        kubeletVersion: 'v1.30.4',
+        kubeletVersion: 'v1.36.3',
       })),
+      serverVersion: 'v1.36.3',
       bearerTokens: { [OPERATOR_TOKEN]: { cn: OPERATOR_IDENTITY }, [AGENT_TOKEN]: { cn: AGENT_IDENTITY } },
     },
   });
   cleanups.push(() => api.stop());
+  // kubeadm's etcd static pods, one per control plane: the operator starts no control plane without them.
+  for (const n of NODES.filter((node) => node.role === 'control-plane')) {
+    api.addPod({
+      namespace: 'kube-system',
+      name: `etcd-${n.name}`,
+      nodeName: n.name,
+      mirror: true,
+      labels: { component: 'etcd', tier: 'control-plane' },
+    });
+  }
   const admin = clusterClientFromPki(pki, api.url, { tlsServerName: 'api.demo.test' });
   cleanups.push(() => admin.close());
   await admin.apply(housekeeperManifests({ image: 'hub.example/nkd-housekeeper:test', nkdVersion: '0.0.0' }));
@@ -99,7 +112,7 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
         'upgrade',
         'demo',
         '--kube-version',
-        'v1.31.2',
+        'v1.37.2',
         '--os-image',
         NEW,
         '--max-unavailable',
@@ -115,7 +128,7 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     const created = () => w.api.applied.find((a) => a.body.kind === 'Update');
     for (let i = 0; i < 300 && !created(); i++) await new Promise((r) => setTimeout(r, 100));
     const sent = created()!;
-    expect(sent.body.spec).toEqual({ kubeVersion: 'v1.31.2', osImageURL: NEW, maxUnavailable: 2 });
+    expect(sent.body.spec).toEqual({ kubeVersion: 'v1.37.2', osImageURL: NEW, maxUnavailable: 2 });
     const name = (sent.body.metadata as { name: string }).name;
 
     await s.until(async () => (await s.update(name))?.status?.phase === 'Completed');
@@ -128,11 +141,11 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     );
     // Control planes one at a time, the first one running the cluster-wide kubeadm step; then workers.
     expect(handOrder(w.api)).toEqual(NODES.map((n) => n.name));
-    expect(s.hosts.get('demo-cp-1')!.commands).toContain('kubeadm upgrade apply v1.31.2 --yes');
+    expect(s.hosts.get('demo-cp-1')!.commands).toContain('kubeadm upgrade apply v1.37.2 --yes');
     for (const n of NODES.slice(1)) expect(s.hosts.get(n.name)!.commands).toContain('kubeadm upgrade node');
     for (const n of NODES) expect(s.hosts.get(n.name)!.booted).toBe(`ostree-unverified-registry:${NEW}`);
     for (const n of w.api.nodes)
-      expect([n.kubeletVersion, n.unschedulable ?? false]).toEqual(['v1.31.2', false]);
+      expect([n.kubeletVersion, n.unschedulable ?? false]).toEqual(['v1.37.2', false]);
 
     // The CLI reported the same per-node progress, ending with every node done.
     const lines = result.stdout
@@ -147,7 +160,7 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
   it('pause stops before the next node, resume finishes the rollout', async () => {
     const w = await world();
     const s = sim(w);
-    const update = await startUpgrade(w.admin, { kubeVersion: 'v1.31.2', osImageURL: NEW });
+    const update = await startUpgrade(w.admin, { kubeVersion: 'v1.37.2', osImageURL: NEW });
     const name = update.metadata.name;
     const phaseOf = async (node: string) =>
       (await s.update(name))?.status?.nodes?.find((n) => n.name === node)?.phase;
@@ -184,7 +197,7 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
       },
     ]);
     const s = sim(w);
-    const { metadata } = await startUpgrade(w.admin, { osImageURL: NEW, drainTimeoutSeconds: 30 });
+    const { metadata } = await startUpgrade(w.admin, { osImageURL: PATCHED, drainTimeoutSeconds: 30 });
     await s.until(async () => (await s.update(metadata.name))?.status?.phase === 'Failed');
     const status = (await s.update(metadata.name))!.status!;
     const worker1 = status.nodes!.find((n) => n.name === 'demo-worker-1')!;

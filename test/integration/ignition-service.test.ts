@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +246,72 @@ describe('ignition service over HTTPS', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('ignition service hardening', () => {
+  async function hardened(opts: { handshakeTimeoutMs?: number; maxConnections?: number } = {}) {
+    const service = new IgnitionService({ ca, ...opts });
+    const run = await service.start({ host: HOST, port: 0, configs: configs() });
+    running.push(run);
+    return { service, run };
+  }
+  /** Resolves with how long the server took to close a raw TCP connection that never speaks. */
+  const closedAfter = (port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const started = Date.now();
+      const socket = connect(port, HOST);
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Date.now() - started));
+    });
+
+  it("serves each node's config once: a second fetch with the same token is refused", async () => {
+    const { service, run } = await hardened();
+    const token = tokens.get('demo-cp-1');
+    expect((await get(run.nodeUrl('demo-cp-1'), { ca: run.caCertPem, token })).status).toBe(200);
+    const again = await get(run.nodeUrl('demo-cp-1'), { ca: run.caCertPem, token });
+    expect(again.status).toBe(401);
+    expect(again.body).not.toContain('config of');
+    expect(service.fetchedNodes().map((r) => r.node)).toEqual(['demo-cp-1']);
+    expect(
+      (await get(run.nodeUrl('demo-worker-1'), { ca: run.caCertPem, token: tokens.get('demo-worker-1') }))
+        .status,
+    ).toBe(200);
+  });
+
+  it('speaks TLS 1.3 only: a TLS 1.2 client is refused', async () => {
+    const { run } = await hardened();
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({
+        host: HOST,
+        port: run.port,
+        ca: run.caCertPem,
+        maxVersion: 'TLSv1.2',
+        servername: HOST,
+      });
+      socket.once('secureConnect', () => {
+        resolve(`connected with ${socket.getProtocol() ?? '?'}`);
+        socket.destroy();
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => resolve(`refused: ${err.code ?? err.message}`));
+    });
+    expect(outcome).toMatch(/^refused/);
+  });
+
+  it('closes a connection that never starts TLS after the handshake timeout', async () => {
+    const { run } = await hardened({ handshakeTimeoutMs: 300 });
+    const ms = await closedAfter(run.port);
+    expect(ms).toBeGreaterThanOrEqual(250);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it('refuses connections beyond its cap at once', async () => {
+    const { run } = await hardened({ maxConnections: 2 });
+    const held = [connect(run.port, HOST), connect(run.port, HOST)];
+    await Promise.all(held.map((s) => new Promise((resolve) => s.once('connect', resolve))));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let the server account for both
+    expect(await closedAfter(run.port)).toBeLessThan(1000);
+    for (const s of held) s.destroy();
   });
 });
 

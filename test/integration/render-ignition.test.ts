@@ -25,11 +25,11 @@ const SSH_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh1cR1G4dbgS0bY6tV1v7aZx2Ck3Jr0yGm9oN2kQ0sE nkd-render@test';
 const ADMIN_USER = 'nest';
 const NODE_CIDR = '192.168.132.0/24';
-const RELEASE_IMAGE = 'registry.example.com/nestos/kubernetes:1.30';
+const RELEASE_IMAGE = 'registry.example.com/nestos/kubernetes:1.35';
 
 const VERSIONS = {
-  'v1.30.4': { api: 'kubeadm.k8s.io/v1beta3', short: 'v1beta3', pause: 'registry.k8s.io/pause:3.9' },
-  'v1.31.2': { api: 'kubeadm.k8s.io/v1beta4', short: 'v1beta4', pause: 'registry.k8s.io/pause:3.10' },
+  'v1.35.4': { api: 'kubeadm.k8s.io/v1beta4', short: 'v1beta4', pause: 'registry.k8s.io/pause:3.10.1' },
+  'v1.37.2': { api: 'kubeadm.k8s.io/v1beta4', short: 'v1beta4', pause: 'registry.k8s.io/pause:3.10.2' },
 } as const;
 type Version = keyof typeof VERSIONS;
 
@@ -134,20 +134,20 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { runtime: 'containerd', version: 'v1.30.4', controlPlanes: 3, workers: 2, releaseImage: RELEASE_IMAGE },
-  { runtime: 'containerd', version: 'v1.31.2', controlPlanes: 1, workers: 0 },
-  { runtime: 'crio', version: 'v1.30.4', controlPlanes: 1, workers: 0 },
-  { runtime: 'crio', version: 'v1.31.2', controlPlanes: 3, workers: 2, endpoint: 'api.crio.example:443' },
+  { runtime: 'containerd', version: 'v1.35.4', controlPlanes: 3, workers: 2, releaseImage: RELEASE_IMAGE },
+  { runtime: 'containerd', version: 'v1.37.2', controlPlanes: 1, workers: 0 },
+  { runtime: 'crio', version: 'v1.35.4', controlPlanes: 1, workers: 0 },
+  { runtime: 'crio', version: 'v1.37.2', controlPlanes: 3, workers: 2, endpoint: 'api.crio.example:443' },
   {
     runtime: 'isulad',
-    version: 'v1.30.4',
+    version: 'v1.35.4',
     controlPlanes: 1,
     workers: 2,
     firstWorker: { hostname: 'edge-a', ip: '192.168.132.200' },
   },
-  { runtime: 'isulad', version: 'v1.31.2', controlPlanes: 3, workers: 0 },
-  { runtime: 'docker', version: 'v1.30.4', controlPlanes: 3, workers: 0 },
-  { runtime: 'docker', version: 'v1.31.2', controlPlanes: 1, workers: 2 },
+  { runtime: 'isulad', version: 'v1.37.2', controlPlanes: 3, workers: 0 },
+  { runtime: 'docker', version: 'v1.35.4', controlPlanes: 3, workers: 0 },
+  { runtime: 'docker', version: 'v1.37.2', controlPlanes: 1, workers: 2 },
 ];
 
 function caseName(c: Case): string {
@@ -270,14 +270,9 @@ function get(obj: unknown, path: string): unknown {
   return value;
 }
 
-/** One kubelet extra arg, from the map (v1beta3) or the list of {name, value} (v1beta4). */
-function kubeletExtraArg(registration: unknown, name: string, version: Version): unknown {
+/** One kubelet extra arg, from the list of {name, value} v1beta4 uses. */
+function kubeletExtraArg(registration: unknown, name: string): unknown {
   const args = get(registration, 'kubeletExtraArgs');
-  if (VERSIONS[version].short === 'v1beta3') {
-    expect(Array.isArray(args)).toBe(false);
-    expect(typeof args).toBe('object');
-    return (args as Record<string, unknown>)[name];
-  }
   expect(Array.isArray(args)).toBe(true);
   const list = args as Array<{ name: string; value: unknown }>;
   for (const entry of list) expect(Object.keys(entry).sort()).toEqual(['name', 'value']);
@@ -402,7 +397,7 @@ function expectKubeadmConfig({ c, plan, node, root, pki, rendered }: NodeContext
       : get(byKind.get('JoinConfiguration'), 'nodeRegistration');
   expect(get(registration, 'name')).toBe(node.name);
   expect(get(registration, 'criSocket')).toBe(RUNTIMES[c.runtime].criSocket);
-  expect(kubeletExtraArg(registration, 'node-ip', c.version)).toBe(node.address);
+  expect(kubeletExtraArg(registration, 'node-ip')).toBe(node.address);
   if (node.role === 'worker') {
     expect(registration).not.toHaveProperty('taints');
   } else {
@@ -457,15 +452,10 @@ function expectKubeadmConfig({ c, plan, node, root, pki, rendered }: NodeContext
     }
   }
 
-  // Version-specific fields never leak into the other version.
+  // v1beta3's spellings (which kubeadm 1.37 refuses) never appear.
   for (const doc of docs) {
-    if (api === 'kubeadm.k8s.io/v1beta4') {
-      expect(get(doc, 'discovery.timeout')).toBeUndefined();
-      expect(get(doc, 'apiServer.timeoutForControlPlane')).toBeUndefined();
-    } else {
-      expect(doc).not.toHaveProperty('timeouts');
-      expect(doc).not.toHaveProperty('encryptionAlgorithm');
-    }
+    expect(get(doc, 'discovery.timeout')).toBeUndefined();
+    expect(get(doc, 'apiServer.timeoutForControlPlane')).toBeUndefined();
   }
 }
 
@@ -545,10 +535,18 @@ function expectNoAdminCredentials({ root, pki }: NodeContext): void {
   }
 }
 
+function expectNoZincatiUpdates({ root }: NodeContext): void {
+  // Housekeeper owns OS updates: Zincati (where the image ships it) must not reboot nodes undrained.
+  const config = root.readFile('/etc/zincati/config.d/90-nkd-housekeeper.toml');
+  expect(config).toMatch(/^\[updates\]\nenabled = false$/m);
+}
+
 async function expectRebase({ root }: NodeContext): Promise<void> {
   expect(root.enabledUnits()).toContain('nkd-rebase.service');
   const unit = root.readFile('/etc/systemd/system/nkd-rebase.service');
   expect(unitFile(unit).get('Service')?.get('ExecStart')).toEqual(['/usr/local/bin/nkd-rebase']);
+  // First boot only: afterwards Housekeeper owns the OS image, and a newer one must not be rebased back.
+  expect(unitFile(unit).get('Unit')?.get('ConditionPathExists')).toEqual(['!/var/lib/nkd/rebase.done']);
   expect(root.mode('/usr/local/bin/nkd-rebase')).toBe(0o755);
   const script = root.readFile('/usr/local/bin/nkd-rebase');
   expect(script.startsWith('#!/bin/bash\n')).toBe(true);
@@ -674,6 +672,9 @@ describe.skipIf(!ignitionAvailable() || process.getuid?.() !== 0)(
           });
           it('gets its hostname, /etc/hosts and the admin user with the ssh key', () => {
             expectIdentity(context());
+          });
+          it('turns Zincati auto-updates off: Housekeeper upgrades the OS', () => {
+            expectNoZincatiUpdates(context());
           });
           it('loads the kernel modules and sysctls Kubernetes needs', () => {
             expectKernelSettings(context());

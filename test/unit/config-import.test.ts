@@ -63,11 +63,14 @@ function messageAt(warnings: ImportProblem[], path: string): string {
 describe('the original template (libvirt)', () => {
   const { text, warnings, config } = convert(fixture('libvirt-template.yaml'));
 
-  it('keeps what the original would have built', () => {
+  it('keeps what the original would have built, on a Kubernetes upstream still maintains', () => {
     expect(config.metadata.name).toBe('cluster');
     expect(config.spec.runtime).toBe('crio');
+    expect(messageAt(warnings, 'kubernetes.kubernetesVersion')).toBe(
+      'v1.29.1 is no longer maintained upstream (nkd deploys v1.35.0 to v1.37.x): spec.kubernetes.version is v1.37.2',
+    );
     expect(config.spec.kubernetes).toMatchObject({
-      version: 'v1.29.1',
+      version: 'v1.37.2',
       controlPlaneEndpoint: '',
       imageRepository: 'registry.k8s.io',
       podSubnet: '10.244.0.0/16',
@@ -103,7 +106,9 @@ describe('the original template (libvirt)', () => {
 
   it('reports the settings nkd derives itself, and nothing for empty values', () => {
     expect(messageAt(warnings, 'kubernetes.pauseImage')).toMatch(/^dropped: .*pause image/);
-    expect(messageAt(warnings, 'kubernetes.kubernetesApiVersion')).toMatch(/v1beta3 below 1\.31/);
+    expect(messageAt(warnings, 'kubernetes.kubernetesApiVersion')).toMatch(
+      /nkd writes kubeadm config API v1beta4/,
+    );
     expect(messageAt(warnings, 'kubernetes.network.plugin')).toMatch(/bundled, tested calico/);
     expect(messageAt(warnings, 'username')).toMatch(/^root is not carried over/);
     expect(messageAt(warnings, 'sshKey')).toBe(
@@ -130,9 +135,10 @@ describe('the original template (libvirt)', () => {
 describe('the original template (openstack)', () => {
   const { text, warnings, config } = convert(fixture('openstack-template.yaml'));
 
-  it('maps image, network, zone and names a clouds.yaml entry', () => {
+  it('maps image, network, region, zone and names a clouds.yaml entry', () => {
     expect(config.spec.platform.openstack).toMatchObject({
       cloud: 'cluster',
+      region: 'RegionOne',
       image: 'NestOS-For-Container-22.03-LTS-SP2',
       flavor: 'nkd-4c-8192m-50g',
       externalNetwork: 'public',
@@ -152,7 +158,6 @@ describe('the original template (openstack)', () => {
       ['username', 'OS_USERNAME'],
       ['tenantName', 'OS_PROJECT_NAME'],
       ['authURL', 'OS_AUTH_URL'],
-      ['region', 'OS_REGION_NAME'],
     ]) {
       expect(messageAt(warnings, `infraPlatform.${key}`)).toMatch(
         new RegExp(`^dropped .*clouds\\.yaml.*${env}$`),
@@ -231,7 +236,10 @@ describe('mappings', () => {
     const r = convert(original({ clusterID: undefined, worker: undefined }));
     expect(r.config.metadata.name).toBe('cluster');
     expect(r.config.spec.runtime).toBe('crio');
-    expect(r.config.spec.kubernetes.version).toBe('v1.29.1');
+    expect(r.config.spec.kubernetes.version).toBe('v1.37.2');
+    expect(messageAt(r.warnings, 'kubernetes.kubernetesVersion')).toMatch(
+      /^the original's default v1\.29\.1 is no longer maintained upstream/,
+    );
     expect(r.config.spec.workers.count).toBe(0);
     expect(r.config.spec.controlPlane).toMatchObject({ cpus: 4, memoryMiB: 8192, diskGiB: 50 });
   });
@@ -241,7 +249,7 @@ describe('mappings', () => {
       original({
         master: [{ hostname: 'm1', ip: '192.168.132.10', hardwareinfo: { cpu: '6', ram: 12288, disk: 60 } }],
         kubernetes: {
-          kubernetesVersion: '1.31.2',
+          kubernetesVersion: '1.36.3',
           apiServerEndpoint: 'https://lb.example:6443/',
           podSubnet: '10.32.0.0/16',
           serviceSubnet: '10.33.0.0/16',
@@ -251,7 +259,7 @@ describe('mappings', () => {
     );
     expect(r.config.spec.controlPlane).toMatchObject({ cpus: 6, memoryMiB: 12288, diskGiB: 60 });
     expect(r.config.spec.kubernetes).toMatchObject({
-      version: 'v1.31.2',
+      version: 'v1.36.3',
       controlPlaneEndpoint: 'lb.example:6443',
       podSubnet: '10.32.0.0/16',
       serviceSubnet: '10.33.0.0/16',
@@ -363,12 +371,12 @@ describe('refusals', () => {
   });
 
   it('reports values nkd rejects at the original key, not as an internal error', () => {
-    const r = failure(original({ kubernetes: { kubernetesVersion: 'v1.20.0' } }));
+    const r = failure(original({ kubernetes: { kubernetesVersion: 'v1.40.0' } }));
     expect(r.internal).toBe(false);
     expect(r.errors).toEqual([
       {
         path: 'kubernetes.kubernetesVersion',
-        message: expect.stringMatching(/v1\.20\.0 is not supported.*\(as nkd's spec\.kubernetes\.version\)$/),
+        message: expect.stringMatching(/v1\.40\.0 is not supported.*\(as nkd's spec\.kubernetes\.version\)$/),
         severity: 'error',
       },
     ]);

@@ -16,7 +16,7 @@ spec:
     const { config, errors } = parseClusterConfig(text, 'tiny.yaml');
     expect(errors).toEqual([]);
     expect(config?.spec.kubernetes).toEqual({
-      version: 'v1.30.4',
+      version: 'v1.37.2',
       controlPlaneEndpoint: '',
       imageRepository: 'registry.k8s.io',
       podSubnet: '10.244.0.0/16',

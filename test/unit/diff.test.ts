@@ -44,7 +44,7 @@ describe('cluster diff', () => {
   it('settings fixed at creation are forbidden, naming the key; versions point at nkd upgrade', () => {
     const d = diffPlans(
       plan(),
-      plan({ runtime: 'crio', kubernetes: { podSubnet: '10.250.0.0/16' }, version: 'v1.31.2' }),
+      plan({ runtime: 'crio', kubernetes: { podSubnet: '10.250.0.0/16' }, version: 'v1.36.3' }),
     );
     expect(d.forbidden.map((f) => f.path)).toEqual([
       'spec.kubernetes.podSubnet',

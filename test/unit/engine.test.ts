@@ -1,10 +1,20 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolvePassphrase } from '../../src/engine/passphrase.js';
 import { engineError } from '../../src/engine/errors.js';
-import { findPulumiCli } from '../../src/engine/pulumi-cli.js';
+import { cliVersionProblem, findPulumiCli, parseCliVersion } from '../../src/engine/pulumi-cli.js';
+import { pluginFileNames } from '../../src/engine/plugins.js';
 import { stackPaths } from '../../src/engine/stack.js';
 import { ExitCode, NkdError } from '../../src/errors.js';
 
@@ -65,19 +75,89 @@ describe('stackPaths', () => {
   });
 });
 
+describe('the Pulumi CLI version check', () => {
+  it('parses what `pulumi version` prints, release or pre-release', () => {
+    expect(parseCliVersion('v3.248.0\n')).toEqual([3, 248, 0]);
+    expect(parseCliVersion('v3.181.1-alpha.1734+gabc')).toEqual([3, 181, 1]);
+    expect(parseCliVersion('')).toBeUndefined();
+  });
+
+  it('accepts 3.181.0 and newer, refuses older or unversioned CLIs (exit 5) naming found and needed', () => {
+    expect(cliVersionProblem('/p/bin/pulumi', 'v3.181.0')).toBeUndefined();
+    expect(cliVersionProblem('/p/bin/pulumi', 'v4.0.0')).toBeUndefined();
+    const old = cliVersionProblem('/p/bin/pulumi', 'v3.180.9\n');
+    expect(old?.exitCode).toBe(ExitCode.Prerequisite);
+    expect(old?.message).toMatch(
+      /^the Pulumi CLI at \/p\/bin\/pulumi is v3\.180\.9; nkd needs v3\.181\.0 or newer: .*npm run tools/,
+    );
+    expect(cliVersionProblem('/p/bin/pulumi', '')?.message).toMatch(/reports no usable version/);
+  });
+});
+
+describe('plugin files in a --plugin-dir', () => {
+  it("are Pulumi's release tarball for this OS and CPU, then a bare binary", () => {
+    expect(pluginFileNames({ name: 'openstack', version: '3.15.2' }, 'linux', 'x64')).toEqual([
+      'pulumi-resource-openstack-v3.15.2-linux-amd64.tar.gz',
+      'pulumi-resource-openstack-v3.15.2.tar.gz',
+      'pulumi-resource-openstack-v3.15.2',
+      'pulumi-resource-openstack',
+    ]);
+  });
+});
+
 describe('resolvePassphrase', () => {
   it('uses NKD_PASSPHRASE, then NKD_PASSPHRASE_FILE, else generates one kept 0600 and reused', () => {
     const dir = temp();
-    expect(resolvePassphrase(dir, { NKD_PASSPHRASE: 'team-secret' })).toBe('team-secret');
+    expect(resolvePassphrase(dir, undefined, { NKD_PASSPHRASE: 'team-secret' })).toBe('team-secret');
     const file = join(dir, 'pp');
     writeFileSync(file, 'from-file\n');
-    expect(resolvePassphrase(dir, { NKD_PASSPHRASE_FILE: file })).toBe('from-file');
+    expect(resolvePassphrase(dir, undefined, { NKD_PASSPHRASE_FILE: file })).toBe('from-file');
     const engineDir = join(dir, 'engine');
-    const generated = resolvePassphrase(engineDir, {});
+    const generated = resolvePassphrase(engineDir, undefined, {});
     expect(generated).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(statSync(join(engineDir, 'passphrase')).mode & 0o777).toBe(0o600);
-    expect(resolvePassphrase(engineDir, {})).toBe(generated);
+    expect(resolvePassphrase(engineDir, undefined, {})).toBe(generated);
     expect(readFileSync(join(engineDir, 'passphrase'), 'utf8').trim()).toBe(generated);
+  });
+
+  it("ignores Pulumi's own variables for nkd's local backend (the generated passphrase stays the stack's)", () => {
+    const engineDir = join(temp(), 'engine');
+    const generated = resolvePassphrase(engineDir, undefined, {});
+    expect(resolvePassphrase(engineDir, undefined, { PULUMI_CONFIG_PASSPHRASE: 'other' })).toBe(generated);
+  });
+
+  it("takes a shared backend's passphrase from the environment only: NKD_* first, then PULUMI_CONFIG_*", () => {
+    const dir = temp();
+    const file = join(dir, 'team');
+    writeFileSync(file, 'team-from-file\n');
+    const shared = 'file:///shared/backend';
+    expect(resolvePassphrase(dir, shared, { NKD_PASSPHRASE: 'a', PULUMI_CONFIG_PASSPHRASE: 'b' })).toBe('a');
+    expect(resolvePassphrase(dir, shared, { PULUMI_CONFIG_PASSPHRASE: 'b' })).toBe('b');
+    expect(resolvePassphrase(dir, shared, { PULUMI_CONFIG_PASSPHRASE_FILE: file })).toBe('team-from-file');
+    expect(existsSync(join(dir, 'passphrase'))).toBe(false);
+  });
+
+  it('refuses a shared backend without a passphrase in the environment (exit 2), never generating one', () => {
+    const engineDir = join(temp(), 'engine');
+    const err = (() => {
+      try {
+        resolvePassphrase(engineDir, 's3://team/nkd', {});
+      } catch (e) {
+        return e as NkdError;
+      }
+      return undefined;
+    })();
+    expect(err?.exitCode).toBe(ExitCode.Usage);
+    expect(err?.message).toMatch(/shared Pulumi backend .* set NKD_PASSPHRASE_FILE/);
+    expect(existsSync(join(engineDir, 'passphrase'))).toBe(false);
+  });
+
+  it('points at the passphrase generated earlier when a shared backend now needs one given', () => {
+    const engineDir = join(temp(), 'engine');
+    resolvePassphrase(engineDir, undefined, {});
+    expect(() => resolvePassphrase(engineDir, 's3://team/nkd', {})).toThrow(
+      `this cluster's generated one is in ${join(engineDir, 'passphrase')}`,
+    );
   });
 });
 

@@ -14,15 +14,31 @@ import { FAKE_PKI } from '../helpers/fake-pki.js';
 const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
+const REGISTRY_CA = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'registries', 'ca.pem'), 'utf8');
+
 const CASES: Record<string, ConfigOverrides> = {
-  'containerd-v1beta3-ha': { version: 'v1.30.4', runtime: 'containerd' },
-  'crio-v1beta4-single-rebase': {
-    version: 'v1.31.2',
+  'containerd-1.36-ha': { version: 'v1.36.3', runtime: 'containerd' },
+  'crio-1.37-single-rebase': {
+    version: 'v1.37.2',
     runtime: 'crio',
     controlPlane: { count: 1 },
     workers: { count: 1 },
-    releaseImage: 'registry.example/nestos-k8s:1.31.2',
+    releaseImage: 'registry.example/nestos-k8s:1.37.2',
     kubernetes: { controlPlaneEndpoint: 'api.demo.example:6443' },
+  },
+  // A disconnected site: every image from one mirror, reached over plain HTTP, plus a registry behind
+  // a private CA and one with a self-signed certificate.
+  'containerd-1.37-airgap': {
+    version: 'v1.37.2',
+    runtime: 'containerd',
+    controlPlane: { count: 1 },
+    workers: { count: 1 },
+    kubernetes: { imageRepository: '10.0.0.1:5000/k8s' },
+    registries: [
+      { host: '10.0.0.1:5000', plainHTTP: true },
+      { host: 'registry.corp.example', ca: REGISTRY_CA },
+      { host: 'lab.example:8443', insecureSkipVerify: true },
+    ],
   },
 };
 

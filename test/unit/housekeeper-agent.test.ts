@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
-import { chrootExecutor } from '../../src/housekeeper/agent/executor.js';
+import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
-import type { NodeProgress, NodeTarget } from '../../src/housekeeper/types.js';
+import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
+  KubeStatusError,
+  type NodeProgress,
+  type NodeTarget,
+  type UpdateObject,
+} from '../../src/housekeeper/types.js';
 import { MemoryKube, type NodeSetup } from '../helpers/memory-kube.js';
 import { ScriptedHost, type ScriptedHostSetup } from '../helpers/scripted-host.js';
 
@@ -13,10 +19,29 @@ const KEY = 'housekeeper-system/up@1';
 const STATUS = 'rpm-ostree status --json';
 const REBASE = `rpm-ostree rebase --experimental ostree-unverified-registry:${NEW}`;
 const MANIFESTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const STAGED = '/ostree/deploy/nestos/deploy/bbb.0/usr/bin';
+const STAGED_KUBELET = `${STAGED}/kubelet --version`;
+const STAGED_KUBEADM = `${STAGED}/kubeadm version -o short`;
 const CAT = `cat ${MANIFESTS.map((c) => `/etc/kubernetes/manifests/${c}.yaml`).join(' ')}`;
 
 function target(over: Partial<NodeTarget> = {}): NodeTarget {
   return { key: KEY, firstControlPlane: false, evictPodForce: false, drainTimeoutSeconds: 300, ...over };
+}
+
+/** The Update (housekeeper-system/up, generation 1) whose spec asks for exactly this target. */
+function updateFor(t: NodeTarget, generation = 1): UpdateObject {
+  return {
+    apiVersion: 'housekeeper.io/v1alpha1',
+    kind: 'Update',
+    metadata: { name: 'up', namespace: 'housekeeper-system', generation },
+    spec: {
+      ...(t.osImageURL && { osImageURL: t.osImageURL }),
+      ...(t.kubeVersion && { kubeVersion: t.kubeVersion }),
+      evictPodForce: t.evictPodForce,
+      ...(t.deleteEmptyDirData && { deleteEmptyDirData: true }),
+      drainTimeoutSeconds: t.drainTimeoutSeconds,
+    },
+  };
 }
 
 /** A node, its scripted host, an agent factory and a clock that only moves when told. */
@@ -33,9 +58,22 @@ function world(node: NodeSetup = {}, hostSetup: ScriptedHostSetup = {}) {
     if (line === 'systemctl restart kubelet') kube.setKubelet(NODE, host.kubeadmVersion);
   };
   const logs: string[] = [];
-  const agent = () => new NodeAgent({ nodeName: NODE, kube, host, now, log: (l) => logs.push(l) });
+  const agent = () =>
+    new NodeAgent({
+      nodeName: NODE,
+      namespace: 'housekeeper-system',
+      kube,
+      host,
+      now,
+      log: (l) => logs.push(l),
+    });
   const commandsFrom = (i: number) => host.commands.slice(i);
-  return { kube, host, agent, logs, commandsFrom, advance: (ms: number) => (clock += ms) };
+  /** What the operator does: an Update asking for the target (generation 1), and the target on the node. */
+  const handOut = (t: NodeTarget) => {
+    kube.updates.set('housekeeper-system/up', updateFor(t));
+    kube.setTarget(NODE, t);
+  };
+  return { kube, host, agent, logs, commandsFrom, handOut, advance: (ms: number) => (clock += ms) };
 }
 
 /** Progress an earlier agent left behind (for restarts). */
@@ -76,12 +114,12 @@ describe('upgrading the OS', () => {
     w.kube.addPod('kube-system', 'etcd', { node: NODE, mirror: true, owner: 'none' });
     w.kube.addPod('batch', 'done', { node: NODE, owner: 'Job', phase: 'Succeeded' });
     w.kube.addPod('shop', 'web-2', { node: 'node-2' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
 
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, STAGED_KUBELET, 'systemctl reboot']);
     // Each phase was on the node before its side effect started.
-    expect(w.host.observed).toEqual([undefined, 'upgrading-os', 'upgrading-os', 'rebooting']);
+    expect(w.host.observed).toEqual([undefined, 'upgrading-os', 'upgrading-os', 'upgrading-os', 'rebooting']);
     expect(w.kube.calls.filter((c) => c.startsWith('evict'))).toEqual(['evict shop/web-1']);
     const cordonAt = w.kube.calls.findIndex((c) => c.includes('"unschedulable":true'));
     const drainingAt = w.kube.calls.findIndex((c) => c.includes('\\"phase\\":\\"draining\\"'));
@@ -91,7 +129,7 @@ describe('upgrading the OS', () => {
     w.host.reboot();
     w.advance(120_000);
     expect(await w.agent().step()).toBe('done');
-    expect(w.commandsFrom(4)).toEqual([STATUS]);
+    expect(w.commandsFrom(5)).toEqual([STATUS]);
     const done = w.kube.progress(NODE);
     expect(done).toMatchObject({
       phase: 'done',
@@ -107,16 +145,16 @@ describe('upgrading the OS', () => {
   it('does not rebase again when the target is already staged', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('upgrading-os', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, STAGED_KUBELET, 'systemctl reboot']);
   });
 
   it('waits for a pending reboot, and fails when it never comes', async () => {
     const w = world({ unschedulable: true });
     w.host.staged = `ostree-unverified-registry:${NEW}`;
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('rebooting');
     w.advance(16 * 60_000);
@@ -126,7 +164,7 @@ describe('upgrading the OS', () => {
 
   it('fails when the node rebooted but still runs the old image', async () => {
     const w = world({ unschedulable: true });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     w.kube.setProgress(NODE, progress('rebooting'));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toBe(`rebooted but still on ${OLD}, not ${NEW}`);
@@ -139,7 +177,7 @@ describe('upgrading the OS', () => {
       'rpm-ostree rebase',
       'Pulling manifest: ostree-unverified-registry:x\nerror: reading manifest new: manifest unknown\n',
     );
-    w.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    w.handOut(target({ osImageURL: NEW }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)).toMatchObject({
       phase: 'failed',
@@ -154,20 +192,21 @@ describe('upgrading the OS', () => {
 describe('upgrading Kubernetes', () => {
   it('runs kubeadm upgrade apply on the first control plane, then restarts kubelet', async () => {
     const w = world({ controlPlane: true }, { kubeadmVersion: 'v1.30.4', controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('done');
     expect(w.host.commands).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
     ]);
-    expect(w.host.observed.slice(1)).toEqual(Array(3).fill('upgrading-kubernetes'));
+    expect(w.host.observed.slice(2)).toEqual(Array(3).fill('upgrading-kubernetes'));
   });
 
   it('runs kubeadm upgrade node on every other node', async () => {
     const w = world({}, { kubeadmVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.commandsFrom(1)).toEqual([
       'kubeadm version -o short',
@@ -178,19 +217,20 @@ describe('upgrading Kubernetes', () => {
 
   it('skips kubeadm when the kubelet (and, on a control plane, its static pods) are at the target', async () => {
     const worker = world({ kubeletVersion: 'v1.30.4' }, { kubeadmVersion: 'v1.30.4' });
-    worker.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    worker.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await worker.agent().step()).toBe('done');
     expect(worker.host.commands).toEqual([STATUS]);
 
     const cp = world({ kubeletVersion: 'v1.30.4', controlPlane: true }, { controlPlaneVersion: 'v1.30.4' });
-    cp.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    cp.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await cp.agent().step()).toBe('done');
-    expect(cp.host.commands).toEqual([STATUS, CAT]);
+    // CAT twice: the static-pod version the agent reports on every pass, and the check before kubeadm.
+    expect(cp.host.commands).toEqual([STATUS, CAT, CAT]);
   });
 
   it('fails clearly when the OS image does not carry the target kubeadm', async () => {
     const w = world({}, { kubeadmVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(
       /^kubeadm on the node is v1\.29\.6, the target is v1\.30\.4: the node's OS image must carry kubeadm v1\.30\.4/,
@@ -199,12 +239,80 @@ describe('upgrading Kubernetes', () => {
   });
 });
 
+describe('version rules, checked before they can strand a node', () => {
+  it('does not even cordon for a Kubernetes version kubeadm cannot reach from the API server', async () => {
+    const skip = world({}, { kubeadmVersion: 'v1.31.2' });
+    skip.kube.apiServerVersion = 'v1.29.6';
+    skip.handOut(target({ kubeVersion: 'v1.31.2' }));
+    expect(await skip.agent().step()).toBe('failed');
+    expect(skip.kube.progress(NODE)?.lastError).toBe(
+      'not started: the API server runs v1.29.6: kubeadm upgrades one minor version at a time, so v1.31.2 is out of reach',
+    );
+    expect(skip.kube.node(NODE).spec?.unschedulable).toBeUndefined();
+
+    const down = world({}, { kubeadmVersion: 'v1.28.9' });
+    down.handOut(target({ kubeVersion: 'v1.28.9' }));
+    expect(await down.agent().step()).toBe('failed');
+    expect(down.kube.progress(NODE)?.lastError).toMatch(/would be a downgrade/);
+  });
+
+  it('refuses to boot an OS-only image whose kubelet is newer than the API server, and unstages it', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.30.4'; // the new image carries Kubernetes 1.30; the API server is 1.29
+    w.handOut(target({ osImageURL: NEW }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `not booting ${NEW}: its kubelet v1.30.4 would be newer than the API server v1.29.6, which the ` +
+        'version-skew policy forbids; ask for kubeVersion in the same Update',
+    );
+    expect(w.host.commands).not.toContain('systemctl reboot');
+    expect(w.host.commands).toContain('rpm-ostree cleanup --pending');
+    expect(w.host.staged).toBeUndefined();
+  });
+
+  it('refuses to boot an image that does not carry the target kubeadm, before the reboot', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.29.6' });
+    w.host.versionOfImage = () => 'v1.29.6';
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `not booting ${NEW}: it carries kubeadm v1.29.6, and the target is v1.30.4`,
+    );
+    expect(w.host.commands).not.toContain('systemctl reboot');
+  });
+
+  it('boots an OS-only image whose kubelet is not newer than the API server', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.29.8';
+    w.handOut(target({ osImageURL: NEW }));
+    expect(await w.agent().step()).toBe('rebooting');
+  });
+});
+
+describe('reporting the control-plane version', () => {
+  it("reports the static pods' version on a control plane, whatever its kubelet says", async () => {
+    const w = world({ controlPlane: true, kubeletVersion: 'v1.30.4' }, { controlPlaneVersion: 'v1.29.6' });
+    expect(await w.agent().step()).toBe('idle');
+    const annotations = w.kube.node(NODE).metadata.annotations ?? {};
+    expect(annotations[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.29.6');
+    w.host.controlPlaneVersion = 'v1.30.4';
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations?.[CONTROL_PLANE_VERSION_ANNOTATION]).toBe('v1.30.4');
+  });
+
+  it('reports nothing of the kind on a worker', async () => {
+    const w = world();
+    await w.agent().step();
+    expect(w.kube.node(NODE).metadata.annotations).not.toHaveProperty(CONTROL_PLANE_VERSION_ANNOTATION);
+  });
+});
+
 describe('upgrading both', () => {
   it('upgrades the control plane after the reboot although the new image already brought the kubelet', async () => {
     const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
-    w.kube.setTarget(NODE, target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.host.commands).toEqual([STATUS, REBASE, STATUS, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, STAGED_KUBEADM, 'systemctl reboot']);
 
     // The new image carries kubelet and kubeadm v1.30.4; the static pods are still the old ones.
     w.host.reboot();
@@ -212,8 +320,9 @@ describe('upgrading both', () => {
     w.kube.setKubelet(NODE, 'v1.30.4');
     expect(await w.agent().step()).toBe('done');
     // No look at the static pods either: with the OS changing, kubeadm always runs (it is idempotent).
-    expect(w.commandsFrom(4)).toEqual([
+    expect(w.commandsFrom(6)).toEqual([
       STATUS,
+      CAT,
       'kubeadm version -o short',
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
@@ -227,7 +336,7 @@ describe('draining', () => {
     const w = world({ unschedulable: true }, { kubeadmVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     w.kube.setProgress(NODE, progress('draining', { cordonedByAgent: true }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.calls.some((c) => c.includes('unschedulable'))).toBe(false);
@@ -236,7 +345,7 @@ describe('draining', () => {
 
   it('leaves a cordon it did not make in place', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.progress(NODE)?.cordonedByAgent).toBeUndefined();
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(true);
@@ -245,7 +354,7 @@ describe('draining', () => {
   it('lifts its own cordon from a failed earlier target when a new key finishes', async () => {
     const w = world({ unschedulable: true, kubeletVersion: 'v1.30.4' });
     w.kube.setProgress(NODE, progress('failed', { key: 'housekeeper-system/up@0', cordonedByAgent: true }));
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('done');
     expect(w.kube.node(NODE).spec?.unschedulable).toBe(false);
   });
@@ -255,7 +364,7 @@ describe('draining', () => {
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
     w.kube.addPdb('shop', 'db-pdb', { app: 'db' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60 }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe(
       'draining: eviction of pod shop/web-1 blocked by PodDisruptionBudget shop/web-pdb',
@@ -273,11 +382,50 @@ describe('draining', () => {
     expect(w.kube.calls.some((c) => c.startsWith('delete'))).toBe(false);
   });
 
+  it("does not drain a pod with emptyDir data without the Update's consent, and does with it", async () => {
+    const withScratch = (w: ReturnType<typeof world>) => {
+      w.kube.addPod('shop', 'cache-1', { node: NODE });
+      const pod = w.kube.pods.get('shop/cache-1')!;
+      pod.spec = { ...pod.spec, volumes: [{ name: 'scratch', emptyDir: {} }] };
+    };
+    const refused = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(refused);
+    refused.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await refused.agent().step()).toBe('failed');
+    expect(refused.kube.progress(NODE)?.lastError).toBe(
+      'pod shop/cache-1 keeps data in an emptyDir volume that the drain would delete; set deleteEmptyDirData ' +
+        'on the Update to accept that',
+    );
+    expect(refused.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
+
+    const consented = world({ kubeletVersion: 'v1.30.4' });
+    withScratch(consented);
+    consented.handOut(target({ kubeVersion: 'v1.30.4', deleteEmptyDirData: true }));
+    expect(await consented.agent().step()).toBe('done');
+    expect(consented.kube.calls).toContain('evict shop/cache-1');
+  });
+
+  it('reports a 429 from API priority and fairness as throttling, not as a PodDisruptionBudget', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
+    w.kube.evictPod = async () => {
+      throw new KubeStatusError(
+        429,
+        'HTTP 429 from POST /api/v1/namespaces/shop/pods/web-1/eviction: Too many requests, please try again later.',
+      );
+    };
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('draining');
+    expect(w.kube.progress(NODE)?.message).toBe(
+      'draining: eviction of pod shop/web-1 throttled by the API server (429), retrying',
+    );
+  });
+
   it('with evictPodForce deletes a pod still blocked at the timeout and goes on', async () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('shop', 'web-1', { node: NODE, labels: { app: 'web' } });
     w.kube.addPdb('shop', 'web-pdb', { app: 'web' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
+    w.handOut(target({ kubeVersion: 'v1.30.4', drainTimeoutSeconds: 60, evictPodForce: true }));
     expect(await w.agent().step()).toBe('draining');
     w.advance(60_000);
     expect(await w.agent().step()).toBe('done');
@@ -290,7 +438,7 @@ describe('draining', () => {
     w.kube.graceful = true;
     w.kube.addPod('shop', 'web-1', { node: NODE });
     w.kube.addPod('shop', 'stuck', { node: NODE, deletionTimestamp: '2025-06-03T13:00:00.000Z' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('draining');
     expect(w.kube.progress(NODE)?.message).toBe('draining: pod shop/web-1 still terminating');
     w.kube.pods.delete('shop/web-1');
@@ -300,7 +448,7 @@ describe('draining', () => {
   it('refuses to evict a pod without a controller unless evictPodForce', async () => {
     const w = world({ kubeletVersion: 'v1.30.4' });
     w.kube.addPod('default', 'debug', { node: NODE, owner: 'none' });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('failed');
     expect(w.kube.progress(NODE)?.lastError).toMatch(/^pod default\/debug not managed by a controller/);
     expect(w.kube.calls.some((c) => c.startsWith('evict'))).toBe(false);
@@ -310,7 +458,7 @@ describe('draining', () => {
 describe('verifying', () => {
   it('waits for the node to be Ready, then fails after 10 minutes without uncordoning', async () => {
     const w = world({ kubeletVersion: 'v1.30.4', ready: false });
-    w.kube.setTarget(NODE, target({ kubeVersion: 'v1.30.4' }));
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('verifying');
     expect(w.kube.progress(NODE)?.message).toBe('waiting for the node to be Ready');
     w.advance(10 * 60_000);
@@ -334,6 +482,7 @@ describe('run', () => {
     const logs: string[] = [];
     const agent = new NodeAgent({
       nodeName: NODE,
+      namespace: 'housekeeper-system',
       kube: w.kube,
       host: w.host,
       pollMs: 5_000,
@@ -352,14 +501,108 @@ describe('run', () => {
 
 describe.runIf(process.getuid?.() === 0)('chrootExecutor', () => {
   const host = chrootExecutor('/');
-  it('runs the command in the root without a shell and returns its exit code and output', async () => {
-    expect(await host.run(['echo', '$(id)', ';', 'true'])).toMatchObject({
-      exitCode: 0,
-      stdout: '$(id) ; true',
-    });
-    const missing = await host.run(['ls', '/nonexistent-housekeeper-test']);
+  it('runs a read in the root without a shell and returns its exit code and output', async () => {
+    const missing = await host.run(['cat', '/nonexistent-housekeeper-test', '$(id)']);
     expect(missing.exitCode).not.toBe(0);
-    expect(missing.stderr).toContain('No such file or directory');
-    expect((await host.run(['no-such-program-housekeeper'])).exitCode).toBe(127);
+    expect(missing.stderr).toContain('$(id)');
+  });
+});
+
+describe('host commands that change the host', () => {
+  function recorder(answers: Record<string, { exitCode: number; stdout?: string; stderr?: string }> = {}) {
+    const calls: string[] = [];
+    const host = hostExecutor(
+      async (argv) => {
+        calls.push(argv.join(' '));
+        const a = Object.entries(answers).find(([prefix]) => argv.join(' ').startsWith(prefix))?.[1];
+        return { exitCode: a?.exitCode ?? 0, stdout: a?.stdout ?? '', stderr: a?.stderr ?? '' };
+      },
+      () => 'nkd-housekeeper-1',
+    );
+    return { calls, host };
+  }
+
+  it('run as a transient host unit with a time limit, outside the agent pod, their output read back', async () => {
+    const r = recorder({
+      'systemd-run': { exitCode: 1 },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.out': { exitCode: 0, stdout: '[upgrade] ...\n' },
+      'cat /run/nkd-housekeeper/nkd-housekeeper-1.err': { exitCode: 0, stdout: 'error: etcd is unhealthy\n' },
+    });
+    const result = await r.host.run(['kubeadm', 'upgrade', 'apply', 'v1.30.4', '--yes']);
+    expect(result).toEqual({ exitCode: 1, stdout: '[upgrade] ...\n', stderr: 'error: etcd is unhealthy\n' });
+    expect(r.calls[1]).toBe(
+      'systemd-run --wait --collect --quiet --unit=nkd-housekeeper-1 --property=Type=exec ' +
+        '--property=RuntimeMaxSec=1800 --property=StandardOutput=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.out ' +
+        '--property=StandardError=truncate:/run/nkd-housekeeper/nkd-housekeeper-1.err -- kubeadm upgrade apply v1.30.4 --yes',
+    );
+  });
+
+  it('while reads run directly', async () => {
+    const r = recorder();
+    await r.host.run(['rpm-ostree', 'status', '--json']);
+    await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet', '--version']);
+    expect(r.calls).toEqual([
+      'rpm-ostree status --json',
+      '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet --version',
+    ]);
+  });
+});
+
+describe('obeying only what an Update asks for', () => {
+  const EVIL = 'attacker.example/nestos:rootkit';
+
+  it('refuses a target whose OS image is not the one its Update asks for, before touching the node', async () => {
+    const w = world({ controlPlane: true });
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.setTarget(NODE, target({ osImageURL: EVIL }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)?.lastError).toBe(
+      `refused the target: it asks for osImageURL "${EVIL}" (the Update says "${NEW}")`,
+    );
+    expect(w.host.commands).toEqual([STATUS, CAT]);
+    expect(w.kube.node(NODE).spec?.unschedulable).toBeUndefined();
+  });
+
+  it('refuses a target naming an Update that does not exist, or a later generation than it has', async () => {
+    const missing = world();
+    missing.kube.setTarget(NODE, target({ osImageURL: NEW }));
+    expect(await missing.agent().step()).toBe('failed');
+    expect(missing.kube.progress(NODE)?.lastError).toBe(
+      'refused the target: Update housekeeper-system/up does not exist',
+    );
+
+    const ahead = world();
+    ahead.handOut(target({ osImageURL: NEW }));
+    ahead.kube.setTarget(NODE, target({ osImageURL: NEW, key: 'housekeeper-system/up@9' }));
+    expect(await ahead.agent().step()).toBe('failed');
+    expect(ahead.kube.progress(NODE)?.lastError).toMatch(
+      /generation 9 of Update housekeeper-system\/up, which is at 1/,
+    );
+  });
+
+  it('refuses kubeadm upgrade apply on a node that is no control plane', async () => {
+    const w = world({}, { kubeadmVersion: 'v1.30.4' });
+    w.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.host.commands).not.toContain('kubeadm upgrade apply v1.30.4 --yes');
+  });
+
+  it('waits, writing nothing, on a target of an older generation that asked for something else', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set(
+      'housekeeper-system/up',
+      updateFor(target({ osImageURL: 'hub.example/nestos:newer' }), 2),
+    );
+    expect(await w.agent().step()).toBe('idle');
+    expect(w.kube.progress(NODE)).toBeUndefined();
+    expect(w.logs.some((l) => l.includes('is stale'))).toBe(true);
+  });
+
+  it('goes on with an older generation that asks for the same (a pause or maxUnavailable edit)', async () => {
+    const w = world();
+    w.handOut(target({ osImageURL: NEW }));
+    w.kube.updates.set('housekeeper-system/up', updateFor(target({ osImageURL: NEW }), 2));
+    expect(await w.agent().step()).toBe('rebooting');
   });
 });

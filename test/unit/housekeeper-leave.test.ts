@@ -18,7 +18,8 @@ function world() {
   const kube = new MemoryKube(now);
   kube.addNode(NODE, { controlPlane: true });
   const host = new ScriptedHost({ controlPlaneVersion: 'v1.30.4' });
-  const agent = () => new NodeAgent({ nodeName: NODE, kube, host, now, log: () => {} });
+  const agent = () =>
+    new NodeAgent({ nodeName: NODE, namespace: 'housekeeper-system', kube, host, now, log: () => {} });
   const leave = () =>
     kube.patchNode(NODE, {
       metadata: { annotations: { [LEAVE_ANNOTATION]: JSON.stringify({ key: 'leave-cp-3' }) } },

@@ -77,12 +77,15 @@ describe('housekeeper CRD', () => {
   it('has a structural schema: every node typed, metadata not restricted', () => {
     const untyped: string[] = [];
     const walk = (node: Any, path: string) => {
-      if (typeof node.type !== 'string') untyped.push(path);
+      // x-kubernetes-int-or-string stands for the type (structural schemas allow exactly that).
+      const intOrString = node['x-kubernetes-int-or-string'] === true;
+      if (typeof node.type !== 'string' && !intOrString) untyped.push(path);
       for (const [key, child] of Object.entries(node.properties ?? {})) walk(child, `${path}.${key}`);
       if (node.items) walk(node.items, `${path}[]`);
       if ('default' in node) {
         const actual = Number.isInteger(node.default) ? 'integer' : typeof node.default;
-        expect(actual, `default of ${path}`).toBe(node.type);
+        if (intOrString) expect(['integer', 'string'], `default of ${path}`).toContain(actual);
+        else expect(actual, `default of ${path}`).toBe(node.type);
       }
     };
     walk(schema, '');
@@ -99,11 +102,21 @@ describe('housekeeper CRD', () => {
       osImageURL: ['string', undefined],
       kubeVersion: ['string', undefined],
       evictPodForce: ['boolean', false],
-      maxUnavailable: ['integer', 1],
+      deleteEmptyDirData: ['boolean', false],
+      maxUnavailable: [undefined, 1],
+      maintenanceWindows: ['array', undefined],
       paused: ['boolean', false],
       drainTimeoutSeconds: ['integer', 300],
     });
-    expect(spec.properties.maxUnavailable.minimum).toBe(1);
+    // A count of at least 1, or a percentage (the rule's regular expression is checked here too).
+    const maxUnavailable = spec.properties.maxUnavailable;
+    expect(maxUnavailable['x-kubernetes-int-or-string']).toBe(true);
+    expect(maxUnavailable.anyOf).toEqual([{ type: 'integer' }, { type: 'string' }]);
+    const rule = maxUnavailable['x-kubernetes-validations'][0].rule as string;
+    expect(rule).toContain('self >= 1');
+    const percent = new RegExp(/matches\('([^']+)'\)/.exec(rule)![1]!);
+    for (const ok of ['1%', '25%', '100%']) expect(percent.test(ok), ok).toBe(true);
+    for (const bad of ['0%', '101%', '25', '2.5%']) expect(percent.test(bad), bad).toBe(false);
     const pattern = new RegExp(spec.properties.kubeVersion.pattern);
     expect(pattern.source).toBe('^v\\d+\\.\\d+\\.\\d+$');
     for (const ok of ['v1.30.4', 'v1.35.0']) expect(pattern.test(ok), ok).toBe(true);
@@ -189,8 +202,14 @@ describe('housekeeper manifests', () => {
       'ClusterRole/housekeeper-operator',
       'ClusterRoleBinding/housekeeper-agent',
       'ClusterRoleBinding/housekeeper-operator',
+      'Role/housekeeper-agent',
       'Role/housekeeper-operator',
+      'RoleBinding/housekeeper-agent',
       'RoleBinding/housekeeper-operator',
+      'ValidatingAdmissionPolicy/housekeeper-agent-own-node',
+      'ValidatingAdmissionPolicy/housekeeper-agent-own-pods',
+      'ValidatingAdmissionPolicyBinding/housekeeper-agent-own-node',
+      'ValidatingAdmissionPolicyBinding/housekeeper-agent-own-pods',
       'Deployment/housekeeper-operator',
       'DaemonSet/housekeeper-agent',
     ]);
@@ -211,7 +230,14 @@ describe('housekeeper manifests', () => {
   });
 
   it('put namespaced objects in housekeeper-system, which enforces the privileged pod-security level', () => {
-    const clusterScoped = ['CustomResourceDefinition', 'Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    const clusterScoped = [
+      'CustomResourceDefinition',
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ];
     for (const obj of objects) {
       expect(obj.metadata?.namespace).toBe(
         clusterScoped.includes(obj.kind) ? undefined : HOUSEKEEPER_NAMESPACE,
@@ -375,10 +401,11 @@ describe('housekeeper RBAC', () => {
       'Role/housekeeper-operator housekeeper.io/updates/status: get update patch',
       'Role/housekeeper-operator coordination.k8s.io/leases: create',
       'Role/housekeeper-operator coordination.k8s.io/leases[housekeeper-operator]: get update',
-      'ClusterRole/housekeeper-agent core/nodes: get patch',
+      'ClusterRole/housekeeper-agent core/nodes: get list patch',
       'ClusterRole/housekeeper-agent core/pods: get list delete',
       'ClusterRole/housekeeper-agent core/pods/eviction: create',
       'ClusterRole/housekeeper-agent policy/poddisruptionbudgets: get list',
+      'Role/housekeeper-agent housekeeper.io/updates: get',
     ].flatMap((line) => {
       const [target, verbs] = line.split(': ') as [string, string];
       return verbs.split(' ').map((verb) => `${target} ${verb}`);
@@ -394,8 +421,8 @@ describe('housekeeper RBAC', () => {
   });
 
   it('binds each role to its own service account only', () => {
-    const bindings = objects.filter((o) => o.kind.endsWith('Binding')) as Any[];
-    expect(bindings).toHaveLength(3);
+    const bindings = objects.filter((o) => o.kind.endsWith('RoleBinding')) as Any[];
+    expect(bindings).toHaveLength(4);
     for (const b of bindings) {
       const roleKind = b.kind === 'ClusterRoleBinding' ? 'ClusterRole' : 'Role';
       expect(b.roleRef).toEqual({

@@ -4,9 +4,11 @@ import {
   nodeViewOf,
   planRollout,
   updateKey,
+  workersAtOnce,
   type NodeView,
 } from '../../src/housekeeper/planner.js';
 import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
   OS_IMAGE_ANNOTATION,
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
@@ -42,12 +44,14 @@ const BOTH: UpdateSpec = { kubeVersion: NEW_K8S, osImageURL: NEW_OS };
 /** A healthy node on the old versions; `at` puts it on the new ones. */
 function node(name: string, extra: Partial<NodeView> & { at?: boolean } = {}): NodeView {
   const { at, ...rest } = extra;
+  const role = name.startsWith('cp') ? 'control-plane' : 'worker';
   return {
     name,
-    role: name.startsWith('cp') ? 'control-plane' : 'worker',
+    role,
     ready: true,
     unschedulable: false,
     kubeletVersion: at ? NEW_K8S : OLD_K8S,
+    controlPlaneVersion: role === 'worker' ? '' : at ? NEW_K8S : OLD_K8S,
     osImage: at ? NEW_OS : OLD_OS,
     ...rest,
   };
@@ -85,7 +89,7 @@ describe('nodeViewOf', () => {
     metadata: {
       name: 'cp-1',
       labels: { 'node-role.kubernetes.io/control-plane': '' },
-      annotations: { [OS_IMAGE_ANNOTATION]: NEW_OS },
+      annotations: { [OS_IMAGE_ANNOTATION]: NEW_OS, [CONTROL_PLANE_VERSION_ANNOTATION]: OLD_K8S },
     },
     spec: { unschedulable: true },
     status: {
@@ -101,6 +105,7 @@ describe('nodeViewOf', () => {
       ready: true,
       unschedulable: true,
       kubeletVersion: NEW_K8S,
+      controlPlaneVersion: OLD_K8S,
       osImage: NEW_OS,
     });
   });
@@ -222,12 +227,45 @@ describe('planRollout: order and concurrency', () => {
 describe('planRollout: the kubeadm apply step (firstControlPlane)', () => {
   it('is not handed out when every control plane already runs the target Kubernetes', () => {
     const d = plan(update(BOTH), [
-      node('cp-1', { kubeletVersion: NEW_K8S }),
-      node('cp-2', { kubeletVersion: NEW_K8S }),
+      node('cp-1', { kubeletVersion: NEW_K8S, controlPlaneVersion: NEW_K8S }),
+      node('cp-2', { kubeletVersion: NEW_K8S, controlPlaneVersion: NEW_K8S }),
     ]);
     expect(d.select).toEqual([
       { node: 'cp-1', target: expect.objectContaining({ firstControlPlane: false }) },
     ]);
+  });
+
+  it('goes to a control plane whose kubelet is new (from the OS image) but whose static pods are not', () => {
+    const d = plan(update({ kubeVersion: NEW_K8S }), [
+      node('cp-1', { at: true, controlPlaneVersion: OLD_K8S }),
+      node('w-1', { at: true }),
+    ]);
+    expect(d.select).toEqual([
+      { node: 'cp-1', target: expect.objectContaining({ firstControlPlane: true }) },
+    ]);
+    expect(d.status.phase).toBe('Progressing');
+  });
+
+  it("does not count a node at target as done while it is still under its agent's cordon", () => {
+    const failedBefore = progress('failed', { key: 'housekeeper-system/earlier@1', cordonedByAgent: true });
+    const d = plan(update({ kubeVersion: NEW_K8S }), [
+      node('cp-1', { at: true }),
+      node('w-1', { at: true, unschedulable: true, progress: failedBefore }),
+    ]);
+    expect(d.status.phase).not.toBe('Completed');
+    expect(selected(d)).toEqual(['w-1']);
+  });
+
+  it('never completes while a control plane whose kubeadm upgrade failed still runs old static pods', () => {
+    // The node failed after the reboot into the new image: kubelet new, static pods old.
+    const failedBefore = progress('failed', { key: 'housekeeper-system/to-1.30@1', cordonedByAgent: true });
+    const retry = update({ kubeVersion: NEW_K8S }, 1, undefined, 'retry');
+    const d = plan(retry, [
+      node('cp-1', { at: true, controlPlaneVersion: OLD_K8S, unschedulable: true, progress: failedBefore }),
+    ]);
+    expect(d.status.phase).not.toBe('Completed');
+    expect(d.status.nodes?.[0]?.phase).not.toBe('done');
+    expect(selected(d)).toEqual(['cp-1']);
   });
 
   it('goes to the first control plane whose Kubernetes actually changes', () => {
@@ -268,16 +306,106 @@ describe('planRollout: the kubeadm apply step (firstControlPlane)', () => {
   });
 
   it('stays with its holder when that node is handed out again after failing in an earlier generation', () => {
-    const nodes = [
-      node('cp-1', { target: target({ firstControlPlane: true }), progress: progress('failed') }),
-      node('cp-2'),
-    ];
+    // Repaired, its progress annotation removed by the administrator: handed out again.
+    const nodes = [node('cp-1', { target: target({ firstControlPlane: true }) }), node('cp-2')];
     expect(plan(update(BOTH, 2), nodes).select).toEqual([
       {
         node: 'cp-1',
         target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2', firstControlPlane: true }),
       },
     ]);
+  });
+});
+
+describe('planRollout: failed nodes and spec edits', () => {
+  it('keeps a node failed when an edit leaves the versions alone (pause, maxUnavailable, drain settings)', () => {
+    const nodes = [
+      node('cp-1', { target: target(), progress: progress('failed', { lastError: 'boom' }) }),
+      node('cp-2'),
+    ];
+    const d = plan(update({ ...BOTH, maxUnavailable: 3, drainTimeoutSeconds: 900 }, 2), nodes);
+    expect(d.select).toEqual([]);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.nodes?.[0]).toMatchObject({ name: 'cp-1', phase: 'failed', lastError: 'boom' });
+  });
+
+  it('hands a failed node out again when the edit changes what it asks for', () => {
+    const nodes = [node('cp-1', { target: target(), progress: progress('failed') }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(selected(d)).toEqual(['cp-1']);
+  });
+
+  it('replaces a target of an older generation that its agent has not started', () => {
+    const nodes = [node('cp-1', { target: target() }), node('cp-2')];
+    const d = plan(update({ ...BOTH, osImageURL: `${NEW_OS}-fixed` }, 2), nodes);
+    expect(d.select).toEqual([
+      { node: 'cp-1', target: expect.objectContaining({ key: 'housekeeper-system/to-1.30@2' }) },
+    ]);
+  });
+});
+
+describe('planRollout: a node that never comes back', () => {
+  it('stops the rollout on a node whose agent went silent past the phase deadline, and names it', () => {
+    const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T13:40:00Z' }); // 32 min before NOW
+    const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
+    expect(d.select).toEqual([]);
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.nodes?.[0]).toMatchObject({ name: 'cp-1', phase: 'failed' });
+    expect(d.status.nodes?.[0]?.lastError).toMatch(
+      /^no word from its agent: rebooting since .*rpm-ostree rollback/,
+    );
+  });
+
+  it('waits while the phase is within its deadline', () => {
+    const rebooting = progress('rebooting', { lastTransitionTime: '2025-06-03T14:00:00Z' });
+    const d = plan(update(BOTH), [node('cp-1', { target: target(), progress: rebooting }), node('cp-2')]);
+    expect(d.status.phase).toBe('Progressing');
+  });
+});
+
+describe('planRollout: maxUnavailable as a percentage', () => {
+  it('takes a percentage of the workers, rounded down, at least one', () => {
+    const workers = ['w-1', 'w-2', 'w-3', 'w-4', 'w-5', 'w-6', 'w-7', 'w-8'].map((n) => node(n));
+    const nodes = [node('cp-1', { at: true }), ...workers];
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '25%' }), nodes))).toEqual(['w-1', 'w-2']);
+    expect(selected(plan(update({ ...BOTH, maxUnavailable: '10%' }), nodes))).toEqual(['w-1']);
+    expect(workersAtOnce('50%', 3)).toBe(1);
+    expect(workersAtOnce(3, 10)).toBe(3);
+    expect(workersAtOnce(undefined, 10)).toBe(1);
+  });
+});
+
+describe('planRollout: maintenance windows', () => {
+  // NOW is Tuesday 2025-06-03 14:12 UTC.
+  it('starts no node outside its windows and says so; nodes in progress go on', () => {
+    const windows = [{ days: ['Sat' as const, 'Sun' as const], start: '01:00', end: '05:00' }];
+    const d = plan(update({ ...BOTH, maintenanceWindows: windows }), [node('cp-1'), node('w-1')]);
+    expect(d.select).toEqual([]);
+    expect(condition(d.status, 'Progressing')).toMatchObject({ reason: 'OutsideMaintenanceWindow' });
+    expect(condition(d.status, 'Progressing')?.message).toContain('Sat,Sun 01:00-05:00 UTC');
+  });
+
+  it('starts nodes inside a window, including one that runs past midnight', () => {
+    const today = [{ days: ['Tue' as const], start: '14:00', end: '15:00' }];
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: today }), [node('cp-1')]))).toEqual(['cp-1']);
+    const overnight = [{ days: ['Mon' as const], start: '22:00', end: '06:00' }];
+    const earlyTuesday = '2025-06-03T05:30:00.000Z';
+    expect(
+      selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')], true, earlyTuesday)),
+    ).toEqual(['cp-1']);
+    expect(selected(plan(update({ ...BOTH, maintenanceWindows: overnight }), [node('cp-1')]))).toEqual([]);
+  });
+});
+
+describe('planRollout: etcd quorum', () => {
+  it('warns that two control planes lose etcd quorum during each control-plane upgrade', () => {
+    const two = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('w-1')]);
+    expect(condition(two.status, 'EtcdQuorumAtRisk')).toMatchObject({
+      status: 'True',
+      reason: 'TwoEtcdMembers',
+    });
+    const three = plan(update(BOTH), [node('cp-1'), node('cp-2'), node('cp-3')]);
+    expect(condition(three.status, 'EtcdQuorumAtRisk')).toBeUndefined();
   });
 });
 
@@ -335,7 +463,7 @@ describe('planRollout: health gate', () => {
       true,
       'w-1 is still cordoned',
     ],
-    ['kube-system is not healthy', [finished('w-1')], false, 'kube-system is not healthy'],
+    ['system pods are not healthy', [finished('w-1')], false, 'system pods are not healthy'],
   ])('holds the next node back when %s, and says why', (_label, done, healthy, why) => {
     const d = plan(update(BOTH), [...done, node('w-2')], healthy);
     expect(d.select).toEqual([]);
@@ -357,7 +485,7 @@ describe('planRollout: health gate', () => {
     const d = plan(update(BOTH), [node('cp-1')], false);
     expect(d.select).toEqual([]);
     expect(d.status.phase).toBe('Pending');
-    expect(condition(d.status, 'Progressing')?.message).toContain('kube-system is not healthy');
+    expect(condition(d.status, 'Progressing')?.message).toContain('system pods are not healthy');
   });
 });
 
@@ -477,7 +605,12 @@ describe('planRollout: status bookkeeping', () => {
 
   it('keeps a condition lastTransitionTime while its status holds, and moves it when the status changes', () => {
     const a = plan(update(BOTH), [node('w-1')]);
-    const nodes = [node('w-1', { target: target(), progress: progress('draining') })];
+    const nodes = [
+      node('w-1', {
+        target: target(),
+        progress: progress('draining', { lastTransitionTime: '2025-06-03T14:25:00Z' }),
+      }),
+    ];
     const b = plan(update(BOTH, 1, a.status), nodes, true, LATER);
     expect(condition(b.status, 'Progressing')?.lastTransitionTime).toBe(NOW);
     const c = plan(update(BOTH, 1, b.status), [node('w-1', { at: true })], true, LATER);
@@ -543,6 +676,8 @@ describe('planRollout: a whole rollout, restarted at every step', () => {
     if (phase === 'done') {
       next.finishedAt = at;
       n.status!.nodeInfo!.kubeletVersion = v.target!.kubeVersion!;
+      if (v.role === 'control-plane')
+        annotations(n)[CONTROL_PLANE_VERSION_ANNOTATION] = v.target!.kubeVersion!;
       annotations(n)[OS_IMAGE_ANNOTATION] = v.target!.osImageURL!;
     }
     annotations(n)[PROGRESS_ANNOTATION] = JSON.stringify(next);

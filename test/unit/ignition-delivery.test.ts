@@ -9,6 +9,7 @@ import { renderCluster } from '../../src/render/node.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sha512Hex } from '../../src/render/pointer.js';
 import { planPointerDelivery } from '../../src/workflows/ignition-delivery.js';
+import { configsToServe } from '../../src/workflows/ignition-phase.js';
 import { validConfig } from '../helpers/configs.js';
 import { FAKE_PKI } from '../helpers/fake-pki.js';
 
@@ -56,5 +57,41 @@ describe('pointer delivery', () => {
     await expect(
       planPointerDelivery(providerFor('openstack'), platform, rendered, join(work, 'none')),
     ).rejects.toThrow(/spec\.platform\.openstack\.ignitionService\.advertise is not set/);
+  });
+
+  it('serves only nodes that never fetched: a later deploy never hands an existing node its keys again', async () => {
+    const { platform, rendered } = setup('203.0.113.10:22623');
+    const delivery = await planPointerDelivery(
+      providerFor('openstack'),
+      platform,
+      rendered,
+      join(work, 'later'),
+    );
+    const served = configsToServe(delivery.nodes, delivery.tokens, { 'demo-cp-1': '2026-01-01T00:00:00Z' });
+    expect([...served.keys()]).toEqual(rendered.map((r) => r.node.name).filter((n) => n !== 'demo-cp-1'));
+    const worker = rendered.find((r) => r.node.name === 'demo-worker-1')!;
+    expect(served.get('demo-worker-1')).toEqual({
+      body: worker.ignitionText,
+      token: delivery.tokens['demo-worker-1'],
+    });
+  });
+
+  it('listens on the advertised address by default, not on every interface', () => {
+    const { platform } = setup('203.0.113.10:22623');
+    expect(providerFor('openstack').ignitionService!(platform).listen).toBe('203.0.113.10:22623');
+  });
+
+  it('mints a new token for a node removed and added again under the same name', async () => {
+    const dir = join(work, 'readd');
+    const two = setup('203.0.113.10:22623');
+    const first = await planPointerDelivery(providerFor('openstack'), two.platform, two.rendered, dir);
+    const one = two.rendered.filter((r) => r.node.name !== 'demo-worker-2');
+    const shrunk = await planPointerDelivery(providerFor('openstack'), two.platform, one, dir);
+    expect(shrunk.tokens['demo-worker-2']).toBeUndefined();
+    expect(shrunk.tokens['demo-worker-1']).toBe(first.tokens['demo-worker-1']);
+    const again = await planPointerDelivery(providerFor('openstack'), two.platform, two.rendered, dir);
+    expect(again.tokens['demo-worker-2']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(again.tokens['demo-worker-2']).not.toBe(first.tokens['demo-worker-2']);
+    expect(again.tokens['demo-cp-1']).toBe(first.tokens['demo-cp-1']);
   });
 });

@@ -30,33 +30,32 @@ describe('kubeadm configuration', () => {
     }
   });
 
-  it('gives the init node Init, Cluster and Kubelet configurations in v1beta3 below 1.31', () => {
-    const docs = docsFor({ version: 'v1.30.4' }, 'demo-cp-1');
-    expect(docs.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
-      'kubeadm.k8s.io/v1beta3 InitConfiguration',
-      'kubeadm.k8s.io/v1beta3 ClusterConfiguration',
-      'kubelet.config.k8s.io/v1beta1 KubeletConfiguration',
-    ]);
-    expect(docs[0]!.nodeRegistration.kubeletExtraArgs).toEqual({ 'node-ip': '192.168.132.2' });
-    expect(docs[0]!.bootstrapTokens[0]).toMatchObject({
-      token: SECRETS.bootstrapToken,
-      usages: ['signing', 'authentication'],
-    });
-    expect(docs[1]!.apiServer.timeoutForControlPlane).toBe('10m0s');
-    expect(docs[1]).not.toHaveProperty('encryptionAlgorithm');
-  });
-
-  it('uses v1beta4 shapes from 1.31: argument lists, timeouts, encryptionAlgorithm', () => {
-    const init = docsFor({ version: 'v1.31.2' }, 'demo-cp-1');
-    expect(init[0]!.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
-    expect(init[0]!.nodeRegistration.kubeletExtraArgs).toEqual([{ name: 'node-ip', value: '192.168.132.2' }]);
-    expect(init[0]!.timeouts).toEqual({ controlPlaneComponentHealthCheck: '10m0s' });
-    expect(init[1]!.encryptionAlgorithm).toBe('RSA-2048');
-    expect(init[1]!.apiServer).not.toHaveProperty('timeoutForControlPlane');
-    const join = docsFor({ version: 'v1.31.2' }, 'demo-worker-1');
-    expect(join[0]!.timeouts).toEqual({ discovery: '5m0s' });
-    expect(join[0]!.discovery).not.toHaveProperty('timeout');
-  });
+  it.each(['v1.35.4', 'v1.36.3', 'v1.37.2'])(
+    'gives %s the v1beta4 API every supported kubeadm reads: argument lists, timeouts, encryptionAlgorithm',
+    (version) => {
+      const init = docsFor({ version }, 'demo-cp-1');
+      expect(init.map((d) => `${d.apiVersion} ${d.kind}`)).toEqual([
+        'kubeadm.k8s.io/v1beta4 InitConfiguration',
+        'kubeadm.k8s.io/v1beta4 ClusterConfiguration',
+        'kubelet.config.k8s.io/v1beta1 KubeletConfiguration',
+      ]);
+      expect(init[0]!.bootstrapTokens[0]).toMatchObject({
+        token: SECRETS.bootstrapToken,
+        usages: ['signing', 'authentication'],
+      });
+      expect(init[0]!.nodeRegistration.kubeletExtraArgs).toEqual([
+        { name: 'node-ip', value: '192.168.132.2' },
+      ]);
+      expect(init[0]!.timeouts).toEqual({ controlPlaneComponentHealthCheck: '10m0s' });
+      expect(init[1]!.kubernetesVersion).toBe(version);
+      expect(init[1]!.encryptionAlgorithm).toBe('RSA-2048');
+      expect(init[1]!.apiServer).not.toHaveProperty('timeoutForControlPlane');
+      const join = docsFor({ version }, 'demo-worker-1');
+      expect(join[0]!.apiVersion).toBe('kubeadm.k8s.io/v1beta4');
+      expect(join[0]!.timeouts).toEqual({ discovery: '5m0s' });
+      expect(join[0]!.discovery).not.toHaveProperty('timeout');
+    },
+  );
 
   it('joins workers with the token and CA hash, never skipping CA verification', () => {
     const [join] = docsFor({}, 'demo-worker-2');

@@ -1,5 +1,6 @@
 // The bundled CNI manifests are checked structurally here; they are never run on a real cluster in this
 // repository's tests. The override path talks only to a loopback HTTPS server started below.
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -408,6 +409,26 @@ describe('resolveNetworkAddon', () => {
     );
   });
 
+  it('applies fetched content only when it matches spec.network.sha256, and refuses changed content', async () => {
+    const digest = createHash('sha256').update(MANIFEST).digest('hex');
+    const fetch = () => Promise.resolve(MANIFEST);
+    const url = 'https://example.invalid/cni.yaml';
+    const ok = await resolveNetworkAddon(withNetwork({ manifest: url, sha256: digest }), {
+      baseDir: dir,
+      fetch,
+    });
+    expect(ok!.objects).toHaveLength(1);
+    const changed = () =>
+      Promise.resolve(`${MANIFEST}---\napiVersion: v1\nkind: Namespace\nmetadata: {name: evil}\n`);
+    const err = await rejection(
+      resolveNetworkAddon(withNetwork({ manifest: url, sha256: digest }), { baseDir: dir, fetch: changed }),
+    );
+    expect(err.message).toMatch(
+      /^spec\.network\.sha256: https:\/\/example\.invalid\/cni\.yaml has sha256 [0-9a-f]{64}, not [0-9a-f]{64}: its content changed/,
+    );
+    expect(err.exitCode).toBe(ExitCode.InvalidConfig);
+  });
+
   it('refuses plain http and other schemes without sending anything', async () => {
     const fetch = () => Promise.reject(new Error('must not be called'));
     const http = await rejection(
@@ -430,7 +451,10 @@ describe('checkNetwork', () => {
   it('accepts the defaults, every bundled version, and a manifest alone', () => {
     expect(messages({})).toEqual([]);
     for (const { plugin, version } of CASES) expect(messages({ plugin, version })).toEqual([]);
-    expect(messages({ plugin: 'flannel', manifest: 'https://example.invalid/cni.yaml' })).toEqual([]);
+    expect(
+      messages({ plugin: 'flannel', manifest: 'https://example.invalid/cni.yaml', sha256: 'a'.repeat(64) }),
+    ).toEqual([]);
+    expect(messages({ manifest: 'cni.yaml' })).toEqual([]);
     expect(messages({ plugin: 'none' })).toEqual([]);
   });
 
@@ -445,6 +469,17 @@ describe('checkNetwork', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^error spec\.network\.version: has no effect with plugin none/);
     expect(problems[1]).toMatch(/^error spec\.network\.manifest: has no effect with plugin none.*postDeploy/);
+  });
+
+  it('warns that a URL manifest without sha256 is applied as cluster-admin unpinned; refuses sha256 without a manifest', () => {
+    expect(messages({ manifest: 'https://example.invalid/cni.yaml' })).toEqual([
+      expect.stringMatching(
+        /^warning spec\.network\.manifest: .*applied as cluster-admin.*set spec\.network\.sha256$/,
+      ),
+    ]);
+    expect(messages({ sha256: 'a'.repeat(64) })).toEqual([
+      'error spec.network.sha256: pins the content of spec.network.manifest, which is not set; remove it',
+    ]);
   });
 
   it('refuses a manifest together with a version as ambiguous', () => {

@@ -5,7 +5,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import type { OpenStackConfig } from '../../providers/openstack/config.js';
-import { securityRules, exposesPortOutsideGroup } from '../../providers/openstack/security.js';
+import { securityRules } from '../../providers/openstack/security.js';
 import type { NodeBootData, ProgramInput } from '../../providers/types.js';
 import { planCluster } from '../../src/plan/plan.js';
 import { serializeIgnition } from '../../src/render/ignition.js';
@@ -24,10 +24,30 @@ const T = {
   port: 'openstack:networking/port:Port',
   instance: 'openstack:compute/instance:Instance',
   fip: 'openstack:networking/floatingIp:FloatingIp',
+  fipAssociate: 'openstack:networking/floatingIpAssociate:FloatingIpAssociate',
+  lb: 'openstack:loadbalancer/loadBalancer:LoadBalancer',
+  listener: 'openstack:loadbalancer/listener:Listener',
+  pool: 'openstack:loadbalancer/pool:Pool',
+  monitor: 'openstack:loadbalancer/monitor:Monitor',
+  members: 'openstack:loadbalancer/members:Members',
   getNetwork: 'openstack:networking/getNetwork:getNetwork',
   getSubnet: 'openstack:networking/getSubnet:getSubnet',
+  getPortIds: 'openstack:networking/getPortIds:getPortIds',
+  getPort: 'openstack:networking/getPort:getPort',
+  getRouter: 'openstack:networking/getRouter:getRouter',
+  getImage: 'openstack:images/getImage:getImage',
 };
-const TAGGABLE = new Set([T.network, T.subnet, T.router, T.secGroup, T.port, T.instance, T.fip]);
+const TAGGABLE = new Set([
+  T.network,
+  T.subnet,
+  T.router,
+  T.secGroup,
+  T.port,
+  T.instance,
+  T.fip,
+  T.lb,
+  T.listener,
+]);
 const TAG = 'nkd-cluster=demo';
 const API_CIDRS = ['198.51.100.0/24', '203.0.113.7/32'];
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nFAKE-IGNITION-SERVICE-CA\n-----END CERTIFICATE-----\n';
@@ -38,6 +58,7 @@ interface Registered {
   name: string;
   inputs: Inputs;
   protect: boolean | undefined;
+  deleteBeforeReplace: boolean;
   ignoreChanges: string[];
   /** Names of the resources this one depends on. */
   dependsOn: string[];
@@ -55,6 +76,7 @@ interface Run {
 function buildInput(platform: Record<string, unknown> = {}, kubernetes: Record<string, unknown> = {}) {
   const config = validConfig({
     kubernetes,
+    controlPlane: { cpus: 4, memoryMiB: 8192 },
     platform: {
       openstack: {
         cloud: 'testcloud',
@@ -92,16 +114,47 @@ function buildInput(platform: Record<string, unknown> = {}, kubernetes: Record<s
 
 const lastSegment = (urn: string): string => urn.split('::').at(-1)!;
 
-async function runProgram(input: ProgramInput<OpenStackConfig>): Promise<Run> {
+/** Neutron's answers for an existing network, as the invokes return them (recorded shapes). */
+interface CloudAnswers {
+  subnet: Inputs;
+  /** fixed IP → ports holding it */
+  portsAt: Record<string, Inputs[]>;
+  /** Router interface port at the gateway, and its router. */
+  routerPort?: Inputs;
+  router?: Inputs;
+}
+
+const FRESH_EXISTING: CloudAnswers = {
+  subnet: {
+    id: 'existing-subnet-id',
+    cidr: '10.20.0.0/24',
+    gatewayIp: '10.20.0.1',
+    enableDhcp: true,
+    allocationPools: [{ start: '10.20.0.200', end: '10.20.0.250' }],
+  },
+  portsAt: {},
+  routerPort: { id: 'rport-id', deviceId: 'router-1', deviceOwner: 'network:router_interface', allTags: [] },
+  router: { id: 'router-1', externalNetworkId: 'public-net-id' },
+};
+
+async function runProgram(
+  input: ProgramInput<OpenStackConfig>,
+  cloud: CloudAnswers = FRESH_EXISTING,
+): Promise<Run> {
   const resources: Registered[] = [];
   const calls: Run['calls'] = [];
   const fipAddress = new Map<string, string>();
-  const options = new Map<string, Pick<Registered, 'protect' | 'ignoreChanges' | 'dependsOn'>>();
+  const options = new Map<
+    string,
+    Pick<Registered, 'protect' | 'deleteBeforeReplace' | 'ignoreChanges' | 'dependsOn'>
+  >();
   // A fresh mock monitor per run: Pulumi's runtime state is global, setMocks resets it.
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         const state: Inputs = { ...args.inputs };
+        if (args.type === T.fipAssociate) state.floatingIp = args.inputs.floatingIp;
+        if (args.type === T.lb) state.vipPortId = args.inputs.vipPortId;
         if (args.type === T.fip) {
           state.address = `203.0.113.${100 + fipAddress.size}`;
           fipAddress.set(args.name, state.address as string);
@@ -115,7 +168,24 @@ async function runProgram(input: ProgramInput<OpenStackConfig>): Promise<Run> {
           const name = (args.inputs.name as string | undefined) ?? 'by-id';
           return { ...args.inputs, id: `${name}-net-id`, name };
         }
-        if (args.token === T.getSubnet) return { ...args.inputs, id: 'existing-subnet-id' };
+        if (args.token === T.getSubnet) return { ...args.inputs, ...cloud.subnet };
+        if (args.token === T.getPortIds) {
+          if (args.inputs.deviceOwner !== undefined)
+            return {
+              ids:
+                args.inputs.deviceOwner === 'network:router_interface' && cloud.routerPort
+                  ? ['rport-id']
+                  : [],
+            };
+          return { ids: (cloud.portsAt[args.inputs.fixedIp as string] ?? []).map((p) => p.id) };
+        }
+        if (args.token === T.getPort) {
+          if (args.inputs.portId === 'rport-id') return cloud.routerPort!;
+          const all = Object.values(cloud.portsAt).flat();
+          return all.find((p) => p.id === args.inputs.portId)!;
+        }
+        if (args.token === T.getRouter) return cloud.router!;
+        if (args.token === T.getImage) return { ...args.inputs, id: 'image-uuid' };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
@@ -127,6 +197,7 @@ async function runProgram(input: ProgramInput<OpenStackConfig>): Promise<Run> {
   type Request = {
     getName(): string;
     getProtect(): boolean | undefined;
+    getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
     getDependenciesList(): string[];
   };
@@ -137,6 +208,7 @@ async function runProgram(input: ProgramInput<OpenStackConfig>): Promise<Run> {
   monitor.registerResource = (req, cb) => {
     options.set(req.getName(), {
       protect: req.getProtect(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
       ignoreChanges: req.getIgnorechangesList(),
       dependsOn: req.getDependenciesList().map(lastSegment),
     });
@@ -165,12 +237,15 @@ const secretValue = (value: unknown): string => {
 const CPS = ['demo-cp-1', 'demo-cp-2', 'demo-cp-3'];
 const WORKERS = ['demo-worker-1', 'demo-worker-2'];
 const NODES = [...CPS, ...WORKERS];
+const LB_ADDRESS = '10.20.0.127';
+const CP_SG = 'demo-secgroup-control-plane-id';
+const WORKER_SG = 'demo-secgroup-worker-id';
 
 describe('openstack program: resource graph for 3 control planes and 2 workers', () => {
   let shared: Promise<Run> | undefined;
   const defaultRun = () => (shared ??= runProgram(buildInput()));
 
-  it('registers network, router, security group, server group and a port and instance per node, with deterministic names', async () => {
+  it('registers network, router, a security and a server group per role, the API load balancer and a port and instance per node, with deterministic names', async () => {
     const run = await defaultRun();
     const names = (type: string) =>
       ofType(run, type)
@@ -182,14 +257,14 @@ describe('openstack program: resource graph for 3 control planes and 2 workers',
     expect(names(T.subnet)).toEqual(['demo-subnet']);
     expect(names(T.router)).toEqual(['demo-router']);
     expect(names(T.routerInterface)).toEqual(['demo-router-interface']);
-    expect(names(T.secGroup)).toEqual(['demo-secgroup']);
-    expect(names(T.serverGroup)).toEqual(['demo-server-group']);
-    expect(names(T.port)).toEqual(NODES.map((n) => `demo-port-${n}`).sort());
+    expect(names(T.secGroup)).toEqual(['demo-secgroup-control-plane', 'demo-secgroup-worker']);
+    expect(names(T.serverGroup)).toEqual(['demo-server-group-control-plane', 'demo-server-group-worker']);
+    expect(names(T.port)).toEqual([...NODES.map((n) => `demo-port-${n}`), 'demo-port-api'].sort());
     expect(names(T.instance)).toEqual(NODES.map((n) => `demo-instance-${n}`).sort());
-    expect(names(T.fip)).toEqual(CPS.map((n) => `demo-fip-${n}`));
+    expect(names(T.lb)).toEqual(['demo-lb']);
+    expect(names(T.fip)).toEqual(['demo-fip-api']);
     const known = new Set([...Object.values(T), T.rule]);
     expect(run.resources.filter((r) => !known.has(r.type))).toEqual([]);
-    // A second run of the same input registers exactly the same names.
     const again = await runProgram(buildInput());
     expect(again.resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
       run.resources.map((r) => `${r.type} ${r.name}`).sort(),
@@ -199,37 +274,48 @@ describe('openstack program: resource graph for 3 control planes and 2 workers',
   it('tags every taggable resource with the cluster tag', async () => {
     const run = await defaultRun();
     const taggable = run.resources.filter((r) => TAGGABLE.has(r.type));
-    expect(taggable.length).toBe(1 + 1 + 1 + 1 + 5 + 5 + 3);
+    // net, subnet, router, 2 groups, 6 ports, 5 instances, 1 floating IP, balancer, listener
+    expect(taggable.length).toBe(1 + 1 + 1 + 2 + 6 + 5 + 1 + 1 + 1);
     for (const r of taggable) expect(r.inputs.tags, r.name).toEqual([TAG]);
   });
 
-  it('creates the subnet with the planned gateway and routes it through the external network looked up by name', async () => {
+  it("creates the subnet with an allocation pool above every planned address, so Neutron's DHCP and metadata ports never take one", async () => {
     const run = await defaultRun();
-    expect(named(run, 'demo-subnet').inputs).toMatchObject({
+    const subnet = named(run, 'demo-subnet').inputs;
+    expect(subnet).toMatchObject({
       networkId: 'demo-net-id',
       cidr: '10.20.0.0/24',
       gatewayIp: '10.20.0.1',
       ipVersion: 4,
+      allocationPools: [{ start: '10.20.0.128', end: '10.20.0.254' }],
     });
-    expect(named(run, 'demo-subnet').inputs.dnsNameservers).toBeUndefined();
+    expect(subnet.dnsNameservers).toBeUndefined();
+    const last = (a: string) => Number(a.split('.')[3]);
+    const planned = [...buildInput().plan.nodes.map((n) => n.address), LB_ADDRESS];
+    for (const address of planned) expect(last(address), address).toBeLessThan(128);
     expect(run.calls).toEqual([{ token: T.getNetwork, inputs: { name: 'public' } }]);
     expect(named(run, 'demo-router').inputs).toMatchObject({ externalNetworkId: 'public-net-id' });
-    expect(named(run, 'demo-router-interface').inputs).toMatchObject({
-      routerId: 'demo-router-id',
-      subnetId: 'demo-subnet-id',
-    });
   });
 
-  it("gives each port its node's planned address, the security group and the pod subnet as allowed address pair", async () => {
+  it('hands out the configured DNS servers on the subnet it creates', async () => {
+    const run = await runProgram(
+      buildInput({ network: { cidr: '10.20.0.0/24', dnsNameservers: ['192.0.2.53'] } }),
+    );
+    expect(named(run, 'demo-subnet').inputs.dnsNameservers).toEqual(['192.0.2.53']);
+  });
+
+  it("gives each port its node's planned address, its role's security group, port security and the pod subnet; a replacement deletes the old port first", async () => {
     const run = await defaultRun();
-    const plan = buildInput().plan;
-    for (const node of plan.nodes) {
-      expect(named(run, `demo-port-${node.name}`).inputs).toMatchObject({
+    for (const node of buildInput().plan.nodes) {
+      const port = named(run, `demo-port-${node.name}`);
+      expect(port.inputs).toMatchObject({
         networkId: 'demo-net-id',
         fixedIps: [{ subnetId: 'demo-subnet-id', ipAddress: node.address }],
-        securityGroupIds: ['demo-secgroup-id'],
+        portSecurityEnabled: true,
+        securityGroupIds: [node.role === 'control-plane' ? CP_SG : WORKER_SG],
         allowedAddressPairs: [{ ipAddress: '10.244.0.0/16' }],
       });
+      expect(port.deleteBeforeReplace, node.name).toBe(true);
     }
   });
 
@@ -244,22 +330,29 @@ describe('openstack program: resource graph for 3 control planes and 2 workers',
         networks: [{ port: `demo-port-${name}-id` }],
         metadata: { 'nkd-cluster': 'demo', 'nkd-role': role },
       });
-      expect(named(run, `demo-instance-${name}`).inputs.imageId).toBeUndefined();
+      expect(named(run, `demo-instance-${name}`).inputs.blockDevices).toBeUndefined();
     }
   });
 
-  it('protects control-plane instances and places them in the anti-affinity group; workers are neither', async () => {
+  it('protects control-plane instances; control planes are in a strict anti-affinity group, workers in a soft one', async () => {
     const run = await defaultRun();
-    expect(named(run, 'demo-server-group').inputs).toMatchObject({ policies: ['anti-affinity'] });
+    expect(named(run, 'demo-server-group-control-plane').inputs).toMatchObject({
+      name: 'demo-control-plane',
+      policies: ['anti-affinity'],
+    });
+    expect(named(run, 'demo-server-group-worker').inputs).toMatchObject({
+      name: 'demo-workers',
+      policies: ['soft-anti-affinity'],
+    });
     for (const name of CPS) {
       const instance = named(run, `demo-instance-${name}`);
       expect(instance.protect).toBe(true);
-      expect(instance.inputs.schedulerHints).toEqual([{ group: 'demo-server-group-id' }]);
+      expect(instance.inputs.schedulerHints).toEqual([{ group: 'demo-server-group-control-plane-id' }]);
     }
     for (const name of WORKERS) {
       const instance = named(run, `demo-instance-${name}`);
       expect(instance.protect).not.toBe(true);
-      expect(instance.inputs.schedulerHints).toBeUndefined();
+      expect(instance.inputs.schedulerHints).toEqual([{ group: 'demo-server-group-worker-id' }]);
     }
     expect(
       run.resources
@@ -269,10 +362,12 @@ describe('openstack program: resource graph for 3 control planes and 2 workers',
     ).toEqual(CPS.map((n) => `demo-instance-${n}`));
   });
 
-  it('ignores userData and image changes on every instance (they replace or rebuild it) and lets no instance wait for another', async () => {
+  it('ignores userData, image, boot volume and flavor changes on every instance and lets no instance wait for another', async () => {
     const run = await defaultRun();
     for (const instance of ofType(run, T.instance)) {
-      expect(instance.ignoreChanges).toEqual(expect.arrayContaining(['userData', 'imageId', 'imageName']));
+      expect(instance.ignoreChanges).toEqual(
+        expect.arrayContaining(['userData', 'imageId', 'imageName', 'blockDevices', 'flavorName']),
+      );
       expect(instance.dependsOn.filter((d) => d.startsWith('demo-instance-'))).toEqual([]);
       expect(instance.dependsOn).toContain('demo-router-interface');
     }
@@ -284,82 +379,151 @@ describe('openstack program: resource graph for 3 control planes and 2 workers',
       const text = secretValue(named(run, `demo-instance-${name}`).inputs.userData);
       expect(userDataSize(text)).toBeLessThan(NOVA_USER_DATA_LIMIT);
       const pointer = JSON.parse(text);
-      expect(pointer.ignition.version).toBe('3.3.0');
       const merge = pointer.ignition.config.merge;
-      expect(merge).toHaveLength(1);
       expect(merge[0].source).toBe(`https://203.0.113.10:22623/ignition/${name}`);
       expect(merge[0].httpHeaders).toEqual([{ name: 'Authorization', value: `Bearer token-of-${name}` }]);
       expect(merge[0].verification.hash).toMatch(/^sha512-[0-9a-f]{128}$/);
-      expect(pointer.ignition.security.tls.certificateAuthorities).toHaveLength(1);
     }
   });
 
-  it('never opens etcd or the kubelet outside the group; node traffic uses the group, 6443 only apiAllowedCIDRs', async () => {
+  it('puts an Octavia load balancer at the planned endpoint address with every control plane behind a /readyz health check', async () => {
     const run = await defaultRun();
-    expect(named(run, 'demo-secgroup').inputs).toMatchObject({
-      name: 'demo-nodes',
-      deleteDefaultRules: true,
+    expect(buildInput().plan.kubernetes.controlPlaneEndpoint).toEqual({ host: LB_ADDRESS, port: 6443 });
+    expect(named(run, 'demo-port-api').inputs).toMatchObject({
+      fixedIps: [{ subnetId: 'demo-subnet-id', ipAddress: LB_ADDRESS }],
     });
-    const rules = ofType(run, T.rule).map((r) => r.inputs);
-    for (const rule of rules) expect(rule.securityGroupId).toBe('demo-secgroup-id');
-    const ingress = rules.filter((r) => r.direction === 'ingress');
-    const covers = (r: Inputs, port: number) =>
-      (r.protocol === undefined || r.protocol === 'tcp') &&
-      (r.portRangeMin === undefined ||
-        ((r.portRangeMin as number) <= port && port <= (r.portRangeMax as number)));
-    for (const port of [2379, 2380, 10250]) {
-      const open = ingress.filter((r) => covers(r, port));
-      expect(open.length, `${port}`).toBeGreaterThan(0);
-      for (const r of open) {
-        expect(r.remoteGroupId, `${port}`).toBe('demo-secgroup-id');
-        expect(r.remoteIpPrefix, `${port}`).toBeUndefined();
-      }
-    }
-    expect(ingress.filter((r) => r.remoteIpPrefix === '0.0.0.0/0')).toEqual([]);
-    const nodeRule = ingress.filter((r) => r.remoteGroupId !== undefined);
-    expect(nodeRule).toEqual([
-      expect.objectContaining({ remoteGroupId: 'demo-secgroup-id', ethertype: 'IPv4' }),
-    ]);
-    expect(nodeRule[0]!.protocol).toBeUndefined();
-    const api = ingress.filter((r) => r.remoteIpPrefix !== undefined && covers(r, 6443));
-    expect(api.map((r) => [r.protocol, r.portRangeMin, r.portRangeMax, r.remoteIpPrefix]).sort()).toEqual(
-      API_CIDRS.map((cidr) => ['tcp', 6443, 6443, cidr]).sort(),
-    );
-    const fromNodeNet = ingress.filter((r) => r.remoteIpPrefix === '10.20.0.0/24');
-    // Registration order is not deterministic (inputs resolve asynchronously): compare sorted.
-    expect(fromNodeNet.map((r) => `${r.protocol}/${r.portRangeMin ?? '*'}`).sort()).toEqual([
-      'icmp/*',
-      'tcp/22',
-    ]);
-    const egress = rules.filter((r) => r.direction === 'egress');
-    expect(egress.map((r) => r.ethertype).sort()).toEqual(['IPv4', 'IPv6']);
-    expect(rules).toHaveLength(
-      securityRules({ nodeCidr: '10.20.0.0/24', apiAllowedCIDRs: API_CIDRS }).length,
+    expect(named(run, 'demo-lb').inputs).toMatchObject({ vipPortId: 'demo-port-api-id' });
+    expect(named(run, 'demo-lb-listener').inputs).toMatchObject({
+      loadbalancerId: 'demo-lb-id',
+      protocol: 'TCP',
+      protocolPort: 6443,
+      allowedCidrs: ['10.20.0.0/24', ...API_CIDRS],
+      timeoutClientData: 3_600_000,
+    });
+    expect(named(run, 'demo-lb-pool').inputs).toMatchObject({ protocol: 'TCP', lbMethod: 'ROUND_ROBIN' });
+    expect(named(run, 'demo-lb-monitor').inputs).toMatchObject({ type: 'HTTPS', urlPath: '/readyz' });
+    const members = named(run, 'demo-lb-members').inputs.members as Inputs[];
+    expect(members.map((m) => [m.name, m.address, m.protocolPort])).toEqual(
+      buildInput()
+        .plan.nodes.filter((n) => n.role === 'control-plane')
+        .map((n) => [n.name, n.address, 6443]),
     );
   });
 
-  it("reports the first control plane's floating IP as the API endpoint and each node's instance id", async () => {
+  it('gives only the API endpoint a floating IP by default and reports it as the API endpoint', async () => {
     const run = await defaultRun();
-    expect(run.outputs.apiEndpoint).toBe(`${run.fipAddress.get('demo-fip-demo-cp-1')}:6443`);
-    const plan = buildInput().plan;
+    expect(named(run, 'demo-fip-api').inputs).toMatchObject({ pool: 'public', portId: 'demo-port-api-id' });
+    expect(run.outputs.apiEndpoint).toBe(`${run.fipAddress.get('demo-fip-api')}:6443`);
     expect(run.outputs.nodes).toEqual(
-      plan.nodes.map((n) => ({
+      buildInput().plan.nodes.map((n) => ({
         name: n.name,
         role: n.role,
         address: n.address,
         providerId: `demo-instance-${n.name}-id`,
       })),
     );
-    for (const fip of ofType(run, T.fip)) {
-      const node = fip.name.slice('demo-fip-'.length);
-      expect(fip.inputs).toMatchObject({ pool: 'public', portId: `demo-port-${node}-id` });
-      expect(fip.dependsOn).toContain('demo-router-interface');
+  });
+});
+
+describe('openstack program: security groups', () => {
+  const rulesOf = async (platform: Record<string, unknown> = {}) => {
+    const run = await runProgram(buildInput(platform));
+    return { run, rules: ofType(run, T.rule).map((r) => r.inputs) };
+  };
+  const covers = (r: Inputs, port: number) =>
+    (r.protocol === undefined || r.protocol === 'tcp') &&
+    (r.portRangeMin === undefined ||
+      ((r.portRangeMin as number) <= port && port <= (r.portRangeMax as number)));
+
+  it('lets only control planes reach etcd; workers reach the API and kubelet of control planes', async () => {
+    const { rules } = await rulesOf();
+    const intoCp = rules.filter((r) => r.securityGroupId === CP_SG && r.direction === 'ingress');
+    for (const port of [2379, 2380]) {
+      const open = intoCp.filter((r) => covers(r, port));
+      expect(
+        open.map((r) => r.remoteGroupId),
+        `${port}`,
+      ).toEqual([CP_SG]);
     }
+    for (const port of [6443, 10250, 179]) {
+      expect(
+        intoCp.some((r) => covers(r, port) && r.remoteGroupId === WORKER_SG),
+        `${port}`,
+      ).toBe(true);
+    }
+    expect(intoCp.some((r) => r.remoteGroupId === WORKER_SG && r.protocol === 'udp')).toBe(true);
+    expect(intoCp.some((r) => r.remoteGroupId === WORKER_SG && r.protocol === '4')).toBe(true);
+  });
+
+  it('opens 6443 from outside only to apiAllowedCIDRs and the node network (the load balancer), never to 0.0.0.0/0', async () => {
+    const { rules } = await rulesOf();
+    const ingress = rules.filter((r) => r.direction === 'ingress');
+    expect(ingress.filter((r) => r.remoteIpPrefix === '0.0.0.0/0')).toEqual([]);
+    const api = ingress.filter((r) => r.remoteIpPrefix !== undefined && covers(r, 6443));
+    expect(api.map((r) => `${r.securityGroupId} ${r.remoteIpPrefix}`).sort()).toEqual(
+      [...API_CIDRS, '10.20.0.0/24'].map((c) => `${CP_SG} ${c}`).sort(),
+    );
+    for (const port of [2379, 2380, 10250]) {
+      expect(
+        ingress.filter((r) => r.remoteIpPrefix !== undefined && covers(r, port)),
+        `${port}`,
+      ).toEqual([]);
+    }
+  });
+
+  it('opens no API port at all from outside with the defaults and no load balancer', async () => {
+    const { rules } = await rulesOf({
+      apiAllowedCIDRs: undefined,
+      apiEndpoint: { type: 'first-control-plane' },
+    });
+    const api = rules.filter(
+      (r) => r.direction === 'ingress' && r.remoteIpPrefix !== undefined && covers(r, 6443),
+    );
+    expect(api).toEqual([]);
+  });
+
+  it('opens NodePorts on workers from the node network and nothing on control planes', async () => {
+    const { rules } = await rulesOf();
+    const nodePorts = rules.filter((r) => r.portRangeMin === 30000);
+    expect(nodePorts.map((r) => `${r.securityGroupId} ${r.protocol} ${r.remoteIpPrefix}`).sort()).toEqual([
+      `${WORKER_SG} tcp 10.20.0.0/24`,
+      `${WORKER_SG} udp 10.20.0.0/24`,
+    ]);
+  });
+
+  it('allowAllInCluster lets workers reach control planes on any protocol (opt-in)', async () => {
+    const { rules } = await rulesOf({ allowAllInCluster: true });
+    const fromWorkers = rules.filter((r) => r.securityGroupId === CP_SG && r.remoteGroupId === WORKER_SG);
+    expect(fromWorkers).toHaveLength(1);
+    expect(fromWorkers[0]!.protocol).toBeUndefined();
+    expect(fromWorkers[0]!.portRangeMin).toBeUndefined();
+  });
+
+  it('deletes a rule before creating its replacement (Neutron would see the new one as a duplicate)', async () => {
+    const { run } = await rulesOf();
+    const rules = ofType(run, T.rule);
+    expect(rules.length).toBeGreaterThan(10);
+    for (const rule of rules) expect(rule.deleteBeforeReplace, rule.name).toBe(true);
+  });
+
+  it('creates exactly the rules securityRules() lists, each with a unique name', async () => {
+    const { run } = await rulesOf();
+    const expected = securityRules({
+      nodeCidr: '10.20.0.0/24',
+      apiAllowedCIDRs: API_CIDRS,
+      loadBalancer: true,
+      allowAllInCluster: false,
+    });
+    expect(
+      ofType(run, T.rule)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(expected.map((r) => `demo-rule-${r.group}-${r.key}`).sort());
   });
 });
 
 describe('openstack program: configuration variants', () => {
-  it('uses an existing network and its subnet, creating no network, subnet or router', async () => {
+  it('uses an existing network after judging it, creating no network, subnet or router', async () => {
     const run = await runProgram(buildInput({ network: { name: 'shared-net', cidr: '10.20.0.0/24' } }));
     for (const type of [T.network, T.subnet, T.router, T.routerInterface])
       expect(ofType(run, type)).toEqual([]);
@@ -368,22 +532,108 @@ describe('openstack program: configuration variants', () => {
       token: T.getSubnet,
       inputs: { networkId: 'shared-net-net-id', cidr: '10.20.0.0/24' },
     });
+    // Every planned address was looked for among the network's ports.
+    const looked = run.calls.filter((c) => c.token === T.getPortIds && c.inputs.deviceOwner === undefined);
+    expect(looked.map((c) => c.inputs.fixedIp).sort()).toEqual(
+      [...buildInput().plan.nodes.map((n) => n.address), LB_ADDRESS].sort(),
+    );
     for (const port of ofType(run, T.port)) {
       expect(port.inputs).toMatchObject({ networkId: 'shared-net-net-id' });
       expect(port.inputs.fixedIps).toEqual([expect.objectContaining({ subnetId: 'existing-subnet-id' })]);
     }
   });
 
+  it('accepts its own ports from an earlier run on an existing network', async () => {
+    const cp1 = buildInput().plan.nodes[0]!;
+    const cloud = {
+      ...FRESH_EXISTING,
+      portsAt: { [cp1.address]: [{ id: 'p1', name: `demo-port-${cp1.name}`, allTags: [TAG] }] },
+    };
+    const run = await runProgram(
+      buildInput({ network: { name: 'shared-net', cidr: '10.20.0.0/24' } }),
+      cloud,
+    );
+    expect(ofType(run, T.instance)).toHaveLength(5);
+  });
+
   it.each([
-    ['none', 0],
-    ['control-plane', 3],
-    ['all', 5],
-  ])('floatingIPs: %s creates %i floating IPs, each tagged', async (floatingIPs, count) => {
+    ['none', []],
+    ['api', ['demo-fip-api']],
+    ['control-plane', ['demo-fip-api', ...CPS.map((n) => `demo-fip-${n}`)]],
+    ['all', ['demo-fip-api', ...NODES.map((n) => `demo-fip-${n}`)]],
+  ])('floatingIPs: %s creates floating IPs %j, each tagged', async (floatingIPs, names) => {
     const run = await runProgram(buildInput({ floatingIPs }));
     const fips = ofType(run, T.fip);
-    expect(fips).toHaveLength(count);
+    expect(fips.map((f) => f.name).sort()).toEqual([...names].sort());
     for (const fip of fips) expect(fip.inputs.tags).toEqual([TAG]);
-    if (count === 0) expect(run.outputs.apiEndpoint).toBe(`${buildInput().plan.nodes[0]!.address}:6443`);
+    if (names.length === 0) expect(run.outputs.apiEndpoint).toBe(`${LB_ADDRESS}:6443`);
+  });
+
+  it('without a load balancer, the default gives only the first control plane a floating IP and reports it', async () => {
+    const run = await runProgram(buildInput({ apiEndpoint: { type: 'first-control-plane' } }));
+    expect(ofType(run, T.lb)).toEqual([]);
+    expect(ofType(run, T.fip).map((f) => f.name)).toEqual(['demo-fip-demo-cp-1']);
+    expect(run.outputs.apiEndpoint).toBe(`${run.fipAddress.get('demo-fip-demo-cp-1')}:6443`);
+  });
+
+  it('associates an existing floating IP with the load balancer and puts it in the API certificate', async () => {
+    const input = buildInput({ apiEndpoint: { floatingIP: '198.51.100.80' } });
+    expect(input.plan.kubernetes.apiServerCertSANs).toEqual(
+      expect.arrayContaining(['198.51.100.80', LB_ADDRESS]),
+    );
+    const run = await runProgram(input);
+    expect(ofType(run, T.fip)).toEqual([]);
+    expect(named(run, 'demo-fip-associate-api').inputs).toMatchObject({
+      floatingIp: '198.51.100.80',
+      portId: 'demo-port-api-id',
+    });
+    expect(run.outputs.apiEndpoint).toBe('198.51.100.80:6443');
+  });
+
+  it('with the ovn Octavia provider, balances on source IP and port with a TCP monitor and no amphora-only options', async () => {
+    const run = await runProgram(buildInput({ apiEndpoint: { octaviaProvider: 'ovn' } }));
+    expect(named(run, 'demo-lb').inputs).toMatchObject({ loadbalancerProvider: 'ovn' });
+    expect(named(run, 'demo-lb-pool').inputs).toMatchObject({ lbMethod: 'SOURCE_IP_PORT' });
+    expect(named(run, 'demo-lb-monitor').inputs).toMatchObject({ type: 'TCP' });
+    expect(named(run, 'demo-lb-listener').inputs.allowedCidrs).toBeUndefined();
+    expect(named(run, 'demo-lb-listener').inputs.timeoutClientData).toBeUndefined();
+  });
+
+  it('passes region to the provider, and soft anti-affinity / no worker group when configured', async () => {
+    const run = await runProgram(
+      buildInput({
+        region: 'RegionTwo',
+        serverGroups: { controlPlane: 'soft-anti-affinity', workers: 'none' },
+      }),
+    );
+    expect(named(run, 'demo-provider').inputs).toMatchObject({ cloud: 'testcloud', region: 'RegionTwo' });
+    expect(ofType(run, T.serverGroup).map((g) => [g.name, g.inputs.policies])).toEqual([
+      ['demo-server-group-control-plane', ['soft-anti-affinity']],
+    ]);
+    for (const name of WORKERS)
+      expect(named(run, `demo-instance-${name}`).inputs.schedulerHints).toBeUndefined();
+  });
+
+  it('boots from a Cinder volume made from the image when rootVolume is set', async () => {
+    const run = await runProgram(buildInput({ rootVolume: { sizeGiB: 60, type: 'ssd' } }));
+    expect(run.calls).toContainEqual({
+      token: T.getImage,
+      inputs: { name: 'nestos-22.03', mostRecent: true },
+    });
+    for (const instance of ofType(run, T.instance)) {
+      expect(instance.inputs.imageName).toBeUndefined();
+      expect(instance.inputs.blockDevices).toEqual([
+        expect.objectContaining({
+          sourceType: 'image',
+          uuid: 'image-uuid',
+          destinationType: 'volume',
+          volumeSize: 60,
+          volumeType: 'ssd',
+          bootIndex: 0,
+          deleteOnTermination: true,
+        }),
+      ]);
+    }
   });
 
   it('reports a configured endpoint name as the API endpoint as is', async () => {
@@ -402,16 +652,38 @@ describe('openstack program: configuration variants', () => {
 });
 
 describe('openstack program: failing before anything is registered', () => {
-  const expectNothingRegistered = async (input: ProgramInput<OpenStackConfig>, message: RegExp) => {
+  const expectNothingRegistered = async (
+    input: ProgramInput<OpenStackConfig>,
+    message: RegExp,
+    cloud: CloudAnswers = FRESH_EXISTING,
+  ) => {
     const resources: string[] = [];
     await pulumi.runtime.setMocks(
       {
         newResource: (args) => {
-          resources.push(args.name);
+          if (args.type !== T.provider) resources.push(args.name);
           return { id: 'x', state: args.inputs };
         },
         call: (args) => {
-          resources.push(args.token);
+          if (args.token === T.getNetwork) return { id: `${String(args.inputs.name)}-net-id` };
+          if (args.token === T.getSubnet) return cloud.subnet;
+          if (args.token === T.getPortIds) {
+            if (args.inputs.deviceOwner !== undefined)
+              return {
+                ids:
+                  args.inputs.deviceOwner === 'network:router_interface' && cloud.routerPort
+                    ? ['rport-id']
+                    : [],
+              };
+            return { ids: (cloud.portsAt[args.inputs.fixedIp as string] ?? []).map((p) => p.id) };
+          }
+          if (args.token === T.getPort) {
+            if (args.inputs.portId === 'rport-id') return cloud.routerPort!;
+            return Object.values(cloud.portsAt)
+              .flat()
+              .find((p) => p.id === args.inputs.portId)!;
+          }
+          if (args.token === T.getRouter) return cloud.router!;
           return {};
         },
       },
@@ -424,6 +696,7 @@ describe('openstack program: failing before anything is registered', () => {
     await pulumi.runtime.disconnect();
     expect(resources).toEqual([]);
   };
+  const existing = () => buildInput({ network: { name: 'shared-net', cidr: '10.20.0.0/24' } });
 
   it('fails when a node has no pointer config', async () => {
     const input = buildInput();
@@ -440,25 +713,40 @@ describe('openstack program: failing before anything is registered', () => {
   });
 
   it('fails when nkd must create the network but no external network is named', async () => {
-    // Config validation refuses this first; the program checks again rather than trust its caller.
     const input = buildInput();
     delete (input.platform as { externalNetwork?: string }).externalNetwork;
     await expectNothingRegistered(input, /externalNetwork is required/);
   });
-});
 
-describe('securityRules', () => {
-  it('exposes only the API port outside the group, even with the default 0.0.0.0/0 API sources', () => {
-    const rules = securityRules({ nodeCidr: '10.0.0.0/24', apiAllowedCIDRs: ['0.0.0.0/0', '0.0.0.0/0'] });
-    for (const port of [2379, 2380, 10250, 10257, 10259, 4789]) {
-      expect(
-        rules.filter((r) => exposesPortOutsideGroup(r, port)),
-        `${port}`,
-      ).toEqual([]);
-    }
-    expect(rules.filter((r) => exposesPortOutsideGroup(r, 6443)).map((r) => r.key)).toEqual([
-      'api-from-0.0.0.0-0',
-    ]);
-    expect(new Set(rules.map((r) => r.key)).size).toBe(rules.length);
+  it("refuses an existing network whose port already holds a planned address (Neutron's DHCP port at .2)", async () => {
+    const cloud = {
+      ...FRESH_EXISTING,
+      portsAt: {
+        '10.20.0.2': [{ id: 'dhcp-port', name: '', deviceOwner: 'network:dhcp', allTags: [] }],
+      },
+    };
+    await expectNothingRegistered(
+      existing(),
+      /10\.20\.0\.2 \(node demo-cp-1\) is already held by network:dhcp port dhcp-port/,
+      cloud,
+    );
+  });
+
+  it('refuses an existing network whose gateway is not the planned one, naming the key to set', async () => {
+    const cloud = { ...FRESH_EXISTING, subnet: { ...FRESH_EXISTING.subnet, gatewayIp: '10.20.0.254' } };
+    await expectNothingRegistered(
+      existing(),
+      /set spec\.platform\.openstack\.network\.gateway: 10\.20\.0\.254/,
+      cloud,
+    );
+  });
+
+  it('refuses an existing network routed to another external network when floating IPs are wanted', async () => {
+    const cloud = { ...FRESH_EXISTING, router: { id: 'router-1', externalNetworkId: 'other-net-id' } };
+    await expectNothingRegistered(
+      existing(),
+      /routed by router router-1 to external network other-net-id/,
+      cloud,
+    );
   });
 });

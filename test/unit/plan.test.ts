@@ -60,15 +60,14 @@ describe('planCluster', () => {
     expect(plan.nodes.map((n) => n.address).slice(0, 2)).toEqual(['10.5.0.1', '10.5.0.3']);
   });
 
-  it('chooses the kubeadm API version and pause image from the Kubernetes version', () => {
-    expect(planCluster(validConfig({ version: 'v1.30.4' })).kubernetes).toMatchObject({
-      kubeadmApiVersion: 'kubeadm.k8s.io/v1beta3',
-      pauseImage: 'registry.k8s.io/pause:3.9',
-    });
-    expect(planCluster(validConfig({ version: 'v1.31.0' })).kubernetes).toMatchObject({
-      kubeadmApiVersion: 'kubeadm.k8s.io/v1beta4',
-      pauseImage: 'registry.k8s.io/pause:3.10',
-    });
+  it('chooses the pause image kubeadm of each minor expects, and kubeadm API v1beta4 for all', () => {
+    const pick = (version: string) => {
+      const k8s = planCluster(validConfig({ version })).kubernetes;
+      return [k8s.kubeadmApiVersion, k8s.pauseImage];
+    };
+    expect(pick('v1.35.4')).toEqual(['kubeadm.k8s.io/v1beta4', 'registry.k8s.io/pause:3.10.1']);
+    expect(pick('v1.36.3')).toEqual(['kubeadm.k8s.io/v1beta4', 'registry.k8s.io/pause:3.10.2']);
+    expect(pick('v1.37.2')).toEqual(['kubeadm.k8s.io/v1beta4', 'registry.k8s.io/pause:3.10.2']);
   });
 
   it('deploys Kubernetes up to v1.37 with the pause image each kubeadm minor pulls', () => {
@@ -99,6 +98,8 @@ describe('planCluster', () => {
     const plan = planCluster(
       validConfig({
         workers: { count: 997 },
+        // Each node takes a /24 of podSubnet: 1000 nodes need a /14.
+        kubernetes: { podSubnet: '10.64.0.0/14' },
         platform: { libvirt: { image: '/i.qcow2', network: { cidr: '10.20.0.0/16' } } },
       }),
     );

@@ -13,40 +13,43 @@ function update(name: string, phase: string | undefined, created = '2026-11-22T1
     apiVersion: 'housekeeper.io/v1alpha1',
     kind: 'Update',
     metadata: { name, namespace: 'housekeeper-system', creationTimestamp: created },
-    spec: { kubeVersion: 'v1.31.2' },
+    spec: { kubeVersion: 'v1.36.2' },
     ...(phase ? { status: { phase: phase as never } } : {}),
   };
 }
 
-const nodes = [node('cp-1', 'v1.30.4'), node('w-1', 'v1.30.4')];
+const nodes = [node('cp-1', 'v1.35.4'), node('w-1', 'v1.35.4')];
 
 describe('upgrade preflight', () => {
   it('accepts one minor version up, and a patch upgrade', () => {
-    expect(upgradeRefusals({ kubeVersion: 'v1.31.2' }, nodes, [])).toEqual([]);
-    expect(upgradeRefusals({ kubeVersion: 'v1.30.9' }, nodes, [])).toEqual([]);
+    expect(upgradeRefusals({ kubeVersion: 'v1.36.2' }, nodes, [])).toEqual([]);
+    expect(upgradeRefusals({ kubeVersion: 'v1.35.9' }, nodes, [])).toEqual([]);
   });
 
   it('refuses a downgrade, naming the node', () => {
-    expect(upgradeRefusals({ kubeVersion: 'v1.30.1' }, nodes, [])).toEqual([
-      'cp-1 runs v1.30.4: v1.30.1 would be a downgrade',
-      'w-1 runs v1.30.4: v1.30.1 would be a downgrade',
+    expect(upgradeRefusals({ kubeVersion: 'v1.35.1' }, nodes, [])).toEqual([
+      'cp-1 runs v1.35.4: v1.35.1 would be a downgrade',
+      'w-1 runs v1.35.4: v1.35.1 would be a downgrade',
     ]);
   });
 
   it('refuses skipping a minor version, saying which one comes next', () => {
-    const [first] = upgradeRefusals({ kubeVersion: 'v1.32.0' }, [node('cp-1', 'v1.30.4')], []);
-    expect(first).toBe('cp-1 runs v1.30.4: Kubernetes upgrades one minor version at a time (next: v1.31.x)');
+    const [first] = upgradeRefusals({ kubeVersion: 'v1.37.0' }, [node('cp-1', 'v1.35.4')], []);
+    expect(first).toBe('cp-1 runs v1.35.4: Kubernetes upgrades one minor version at a time (next: v1.36.x)');
   });
 
   it('judges every node: a straggler left on an older minor blocks a two-minor jump for it', () => {
-    const mixed = [node('cp-1', 'v1.31.2'), node('w-1', 'v1.30.4')];
-    expect(upgradeRefusals({ kubeVersion: 'v1.32.0' }, mixed, [])).toEqual([
-      'w-1 runs v1.30.4: Kubernetes upgrades one minor version at a time (next: v1.31.x)',
+    const mixed = [node('cp-1', 'v1.36.2'), node('w-1', 'v1.35.4')];
+    expect(upgradeRefusals({ kubeVersion: 'v1.37.0' }, mixed, [])).toEqual([
+      'w-1 runs v1.35.4: Kubernetes upgrades one minor version at a time (next: v1.36.x)',
     ]);
   });
 
   it('refuses versions nkd does not support and malformed ones', () => {
     expect(upgradeRefusals({ kubeVersion: 'v1.40.0' }, nodes, [])[0]).toMatch(/not supported/);
+    expect(upgradeRefusals({ kubeVersion: 'v1.34.9' }, nodes, [])[0]).toBe(
+      '--kube-version v1.34.9 is not supported (upstream no longer maintains it): nkd deploys v1.35.0 to v1.37.x',
+    );
     expect(upgradeRefusals({ kubeVersion: '1.31' }, nodes, [])[0]).toMatch(/must look like/);
   });
 
@@ -71,7 +74,7 @@ describe('upgrade preflight', () => {
 
 describe('the Update object', () => {
   it('carries exactly the requested values and nothing else', () => {
-    expect(updateObject('upgrade-1', { kubeVersion: 'v1.31.2' }).spec).toEqual({ kubeVersion: 'v1.31.2' });
+    expect(updateObject('upgrade-1', { kubeVersion: 'v1.36.2' }).spec).toEqual({ kubeVersion: 'v1.36.2' });
     expect(
       updateObject('upgrade-1', {
         osImageURL: 'r/nestos:2',
@@ -80,7 +83,7 @@ describe('the Update object', () => {
         drainTimeoutSeconds: 60,
       }).spec,
     ).toEqual({ osImageURL: 'r/nestos:2', maxUnavailable: 2, evictPodForce: true, drainTimeoutSeconds: 60 });
-    expect(updateObject('upgrade-1', { kubeVersion: 'v1.31.2' }).metadata).toEqual({
+    expect(updateObject('upgrade-1', { kubeVersion: 'v1.36.2' }).metadata).toEqual({
       name: 'upgrade-1',
       namespace: 'housekeeper-system',
     });

@@ -1,6 +1,8 @@
 // Housekeeper's install manifests as objects for server-side apply: the parsed templates with the image
 // and nkd's labels set, in an order where everything exists before what refers to it.
 import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { DEFAULT_IMAGE_REPOSITORY, imageResolver } from '../../config/images.js';
+import { parseKubeVersion } from '../../config/versions.js';
 import { readHousekeeperTemplates } from './templates.js';
 
 export const HOUSEKEEPER_NAMESPACE = 'housekeeper-system';
@@ -12,8 +14,28 @@ export const HOUSEKEEPER_IMAGE_REPOSITORY = 'hub.oepkgs.net/nestos/nkd-housekeep
 export interface HousekeeperManifestOptions {
   /** Image of the operator and the agent; '' (the config default) means defaultHousekeeperImage. */
   image: string;
+  /** kubernetes.imageRepository: the default image comes from it when it is a mirror. */
+  imageRepository?: string;
   /** nkd's version, e.g. 0.1.0: the app.kubernetes.io/version label and the default image tag. */
   nkdVersion: string;
+  /**
+   * The cluster's Kubernetes version (vX.Y.Z). Below 1.30 the admission policies that confine each agent
+   * to its own node are left out: admissionregistration.k8s.io/v1 policies and the node claim in
+   * service-account tokens arrive in 1.30. Unset: included.
+   */
+  kubeVersion?: string;
+}
+
+/** The first Kubernetes minor with ValidatingAdmissionPolicy v1 and node-bound service-account tokens. */
+export const ADMISSION_POLICY_MIN_MINOR = 30;
+const ADMISSION_KINDS = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+
+/** Whether the agent-confining admission policies can be applied to a cluster of this version. */
+export function admissionPoliciesSupported(kubeVersion: string | undefined): boolean {
+  if (kubeVersion === undefined) return true;
+  const version = parseKubeVersion(kubeVersion);
+  if (!version) throw new Error(`housekeeper: "${kubeVersion}" is not a Kubernetes version`);
+  return version.major > 1 || version.minor >= ADMISSION_POLICY_MIN_MINOR;
 }
 
 // Apply order: the CRD and the Namespace first, then identities, their permissions, the bindings, and
@@ -26,6 +48,8 @@ const KIND_ORDER = [
   'ClusterRoleBinding',
   'Role',
   'RoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
   'Deployment',
   'DaemonSet',
 ];
@@ -34,6 +58,8 @@ const CLUSTER_SCOPED = new Set([
   'Namespace',
   'ClusterRole',
   'ClusterRoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ]);
 
 // Label values: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside.
@@ -41,13 +67,19 @@ const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
 // An OCI tag: at most 128 characters, no '+' (so semver build metadata cannot go in as is).
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-/** nkd's own image of this version: the operator and the agent ship in it as `nkd-housekeeper`. */
-export function defaultHousekeeperImage(nkdVersion: string): string {
+/**
+ * nkd's own image of this version: the operator and the agent ship in it as `nkd-housekeeper`. Under a
+ * mirror (kubernetes.imageRepository other than the default) it is pulled from the mirror, same path.
+ */
+export function defaultHousekeeperImage(
+  nkdVersion: string,
+  imageRepository: string = DEFAULT_IMAGE_REPOSITORY,
+): string {
   const tag = `v${nkdVersion.replace(/^v/, '')}`;
   if (!IMAGE_TAG.test(tag) || tag === 'v') {
     throw new Error(`housekeeper: nkd version "${nkdVersion}" does not make a valid image tag`);
   }
-  return `${HOUSEKEEPER_IMAGE_REPOSITORY}:${tag}`;
+  return imageResolver(imageRepository)(`${HOUSEKEEPER_IMAGE_REPOSITORY}:${tag}`);
 }
 
 /** The workloads whose rollout `nkd deploy` waits for after applying the manifests. */
@@ -144,14 +176,17 @@ export function buildHousekeeperManifests(
   if (!LABEL_VALUE.test(nkdVersion)) {
     throw new Error(`housekeeper: nkd version "${nkdVersion}" is not a valid label value`);
   }
-  const image = options.image === '' ? defaultHousekeeperImage(nkdVersion) : options.image;
+  const image =
+    options.image === '' ? defaultHousekeeperImage(nkdVersion, options.imageRepository) : options.image;
   if (/\s/.test(image)) throw new Error(`housekeeper: image "${image}" contains whitespace`);
   const labels = {
     'app.kubernetes.io/part-of': 'housekeeper',
     'app.kubernetes.io/version': nkdVersion,
     'app.kubernetes.io/managed-by': 'nkd',
   };
-  return templateObjects.map((template) => {
+  const policies = admissionPoliciesSupported(options.kubeVersion);
+  const wanted = templateObjects.filter((obj) => policies || !ADMISSION_KINDS.has(obj.kind));
+  return wanted.map((template) => {
     const obj = structuredClone(template) as KubeObject;
     const metadata = obj.metadata ?? {};
     const existing = isRecord(metadata.labels) ? metadata.labels : {};

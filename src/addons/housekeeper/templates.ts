@@ -13,6 +13,7 @@ export const HOUSEKEEPER_TEMPLATE_FILES = [
   'crd.yaml',
   'namespace.yaml',
   'rbac.yaml',
+  'admission.yaml',
   'operator.yaml',
   'agent.yaml',
 ] as const;

@@ -2,6 +2,7 @@
 // RBAC, the calico-node DaemonSet (BGP with IP-in-IP between nodes) and calico-kube-controllers. This is
 // the shape of Calico's own "calico.yaml" install for clusters of up to 50 nodes (no Typha).
 import type { KubeObject } from '../../cluster/types.js';
+import { UPSTREAM_IMAGES, type ImageResolver } from '../../config/images.js';
 import { calicoCrds } from './calico-crds.js';
 import { CALICO_KUBE_CONTROLLERS, CALICO_NAMESPACE, CALICO_NODE, calicoRbac } from './calico-rbac.js';
 import { configMapEnv, fieldEnv, hostPathVolume, LINUX_ONLY, mount, TOLERATE_EVERYTHING } from './k8s.js';
@@ -61,9 +62,9 @@ function calicoConfig(): KubeObject {
 
 const PRIVILEGED = { privileged: true };
 
-function calicoNode(release: CalicoRelease, podSubnet: string): KubeObject {
-  const cniImage = `${CALICO_CNI_IMAGE}:${release.version}`;
-  const nodeImage = `${CALICO_NODE_IMAGE}:${release.version}`;
+function calicoNode(release: CalicoRelease, podSubnet: string, image: ImageResolver): KubeObject {
+  const cniImage = image(`${CALICO_CNI_IMAGE}:${release.version}`);
+  const nodeImage = image(`${CALICO_NODE_IMAGE}:${release.version}`);
   const nodeName = fieldEnv('KUBERNETES_NODE_NAME', 'spec.nodeName');
   const backend = configMapEnv('CALICO_NETWORKING_BACKEND', CONFIG, 'calico_backend');
   const mtu = (name: string) => configMapEnv(name, CONFIG, 'veth_mtu');
@@ -206,7 +207,7 @@ function calicoNode(release: CalicoRelease, podSubnet: string): KubeObject {
   };
 }
 
-function kubeControllers(release: CalicoRelease): KubeObject {
+function kubeControllers(release: CalicoRelease, image: ImageResolver): KubeObject {
   const labels = { 'k8s-app': CALICO_KUBE_CONTROLLERS };
   return {
     apiVersion: 'apps/v1',
@@ -233,7 +234,7 @@ function kubeControllers(release: CalicoRelease): KubeObject {
           containers: [
             {
               name: CALICO_KUBE_CONTROLLERS,
-              image: `${CALICO_KUBE_CONTROLLERS_IMAGE}:${release.version}`,
+              image: image(`${CALICO_KUBE_CONTROLLERS_IMAGE}:${release.version}`),
               env: [
                 { name: 'ENABLED_CONTROLLERS', value: release.kubeControllers },
                 { name: 'DATASTORE_TYPE', value: 'kubernetes' },
@@ -256,12 +257,16 @@ function kubeControllers(release: CalicoRelease): KubeObject {
 }
 
 /** CRDs first (sorted), then configuration, RBAC, and the workloads that use all of it. */
-export function calicoManifests(release: CalicoRelease, podSubnet: string): KubeObject[] {
+export function calicoManifests(
+  release: CalicoRelease,
+  podSubnet: string,
+  image: ImageResolver = UPSTREAM_IMAGES,
+): KubeObject[] {
   return [
     ...calicoCrds({ tiers: release.tiers }),
     calicoConfig(),
     ...calicoRbac(release),
-    calicoNode(release, podSubnet),
-    kubeControllers(release),
+    calicoNode(release, podSubnet, image),
+    kubeControllers(release, image),
   ];
 }

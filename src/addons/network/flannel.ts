@@ -13,6 +13,7 @@ import {
   serviceAccount,
   TOLERATE_EVERYTHING,
 } from './k8s.js';
+import { UPSTREAM_IMAGES, type ImageResolver } from '../../config/images.js';
 import { FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE, type FlannelRelease } from './versions.js';
 
 const NAMESPACE = 'kube-flannel';
@@ -20,9 +21,13 @@ const NAME = 'flannel';
 // Copied into each object (never shared), so a caller editing one object cannot change another.
 const LABELS = { tier: 'node', app: 'flannel', 'k8s-app': 'flannel' };
 
-export function flannelManifests(release: FlannelRelease, podSubnet: string): KubeObject[] {
-  const flannelImage = `${FLANNEL_IMAGE}:${release.version}`;
-  const pluginImage = `${FLANNEL_CNI_PLUGIN_IMAGE}:${release.cniPluginTag}`;
+export function flannelManifests(
+  release: FlannelRelease,
+  podSubnet: string,
+  image: ImageResolver = UPSTREAM_IMAGES,
+): KubeObject[] {
+  const flannelImage = image(`${FLANNEL_IMAGE}:${release.version}`);
+  const pluginImage = image(`${FLANNEL_CNI_PLUGIN_IMAGE}:${release.cniPluginTag}`);
   return [
     {
       apiVersion: 'v1',

@@ -1,10 +1,12 @@
 // The CNI add-on `nkd deploy` applies once the API server answers: either nkd's bundled manifests for
 // calico or flannel (pure, deterministic, built from the config) or the user's own manifest from a file
 // or an https:// URL (spec.network.manifest), applied instead. Nothing for plugin "none".
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { parseManifests } from '../../cluster/manifests.js';
 import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
+import { DEFAULT_IMAGE_REPOSITORY, imageResolver } from '../../config/images.js';
 import type { ClusterConfig } from '../../config/schema.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { calicoManifests } from './calico.js';
@@ -46,12 +48,16 @@ export interface ResolveNetworkOptions {
 
 const MANIFEST_KEY = 'spec.network.manifest';
 
-/** The bundled manifests of `plugin` at `version`. Pure: same arguments, same objects. */
+/**
+ * The bundled manifests of `plugin` at `version`, their images pulled from `imageRepository` when it
+ * is a mirror (see config/images.ts). Pure: same arguments, same objects.
+ */
 export function bundledNetworkManifests(
   plugin: BundledNetworkPlugin,
   version: string,
-  options: { podSubnet: string },
+  options: { podSubnet: string; imageRepository?: string },
 ): KubeObject[] {
+  const image = imageResolver(options.imageRepository ?? DEFAULT_IMAGE_REPOSITORY);
   const unknown = () =>
     new NkdError(
       `spec.network.version: ${plugin} ${version} is not bundled (bundled: ${BUNDLED_NETWORK_VERSIONS[plugin].join(', ')})`,
@@ -60,11 +66,11 @@ export function bundledNetworkManifests(
   if (plugin === 'calico') {
     const release = calicoRelease(version);
     if (!release) throw unknown();
-    return calicoManifests(release, options.podSubnet);
+    return calicoManifests(release, options.podSubnet, image);
   }
   const release = flannelRelease(version);
   if (!release) throw unknown();
-  return flannelManifests(release, options.podSubnet);
+  return flannelManifests(release, options.podSubnet, image);
 }
 
 /** What to apply for spec.network, or undefined for plugin "none". Reads or fetches a user manifest. */
@@ -78,7 +84,8 @@ export async function resolveNetworkAddon(
   const manifest = network.manifest.trim();
   if (manifest === '') {
     const version = network.version === '' ? defaultNetworkVersion(plugin) : network.version;
-    const objects = bundledNetworkManifests(plugin, version, { podSubnet: config.spec.kubernetes.podSubnet });
+    const { podSubnet, imageRepository } = config.spec.kubernetes;
+    const objects = bundledNetworkManifests(plugin, version, { podSubnet, imageRepository });
     return { plugin, version, source: 'bundled', objects };
   }
 
@@ -119,6 +126,7 @@ export async function resolveNetworkAddon(
       throw new NkdError(`${MANIFEST_KEY}: cannot read ${location}: ${reason}`, ExitCode.InvalidConfig);
     }
   }
+  checkDigest(text, location, network.sha256);
   const objects = parseManifests(text, location);
   if (objects.length === 0) {
     throw new NkdError(`${MANIFEST_KEY}: ${location} holds no Kubernetes objects`, ExitCode.InvalidConfig);
@@ -133,6 +141,18 @@ export function addonWorkloads(objects: readonly KubeObject[]): WorkloadRef[] {
       ? [{ kind: obj.kind, namespace: obj.metadata?.namespace ?? 'default', name: obj.metadata?.name ?? '' }]
       : [],
   );
+}
+
+/** The manifest is applied as cluster-admin: content other than the pinned one is refused. */
+function checkDigest(text: string, location: string, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const actual = createHash('sha256').update(text, 'utf8').digest('hex');
+  if (actual !== expected) {
+    throw new NkdError(
+      `spec.network.sha256: ${location} has sha256 ${actual}, not ${expected}: its content changed; refusing to apply it`,
+      ExitCode.InvalidConfig,
+    );
+  }
 }
 
 function oneLine(err: unknown): string {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { NkdCommand } from '../../cli/base.js';
 import { importOriginal, type ImportProblem } from '../../config/import/index.js';
+import { locateImportProblems } from '../../config/import/locate-original.js';
 import { ExitCode, NkdError } from '../../errors.js';
 
 /** A public key file is a few hundred bytes; anything this large is not one and is not read. */
@@ -12,7 +13,7 @@ const MAX_KEY_FILE_BYTES = 64 * 1024;
 export default class ConfigImport extends NkdCommand {
   static override summary = 'Convert a cluster_config.yaml of the original NKD into an nkd cluster config.';
   static override description = [
-    'Maps every key nkd supports and reports every other one as `warning: FILE: key: message`, saying where it belongs instead. Secrets (the node password hash, the bootstrap token, the certificate key, OpenStack credentials) are never carried over: nkd generates cluster secrets itself, and OpenStack credentials go into clouds.yaml or OS_* variables.',
+    'Maps every key nkd supports and reports every other one as `warning: FILE:LINE:COL: key: message` (like `nkd validate`), saying where it belongs instead. Secrets (the node password hash, the bootstrap token, the certificate key, OpenStack credentials) are never carried over: nkd generates cluster secrets itself, and OpenStack credentials go into clouds.yaml or OS_* variables.',
     'The result is checked with the same parser as `nkd validate` before it is printed or written. Exit codes: 0 converted, 2 unreadable input or --output exists, 3 the original uses something nkd does not support (pxe/ipxe, generalos, arm64) or a value nkd rejects, 1 the conversion itself failed (a bug).',
     'See docs/migrating-from-nkd.md for the whole mapping.',
   ].join('\n\n');
@@ -48,28 +49,38 @@ export default class ConfigImport extends NkdCommand {
       outputDir: flags.output === undefined ? sourceDir : dirname(resolve(flags.output)),
       readFile: readKeyFile,
     });
-    const asJson = (p: ImportProblem) => ({ file: source, path: p.path, message: p.message });
+    // Problems point into the original file, as FILE:LINE:COL like validate's.
+    const errors = result.ok ? [] : locateImportProblems(text, result.errors);
+    const warnings = locateImportProblems(text, result.warnings);
+    const where = (p: ImportProblem) => `${source}:${p.line ?? 1}:${p.col ?? 1}: ${p.path}: ${p.message}`;
+    const asJson = (p: ImportProblem) => ({
+      file: source,
+      line: p.line ?? 1,
+      col: p.col ?? 1,
+      path: p.path,
+      message: p.message,
+    });
     if (!result.ok) {
       // Only the errors are printed: they are what stops the import (--json lists the warnings too).
-      const n = result.errors.length;
+      const n = errors.length;
       const what = result.internal
         ? `internal error: the config converted from ${source} does not validate; nothing was written`
         : `cannot import ${source} (${n} problem${n === 1 ? '' : 's'})`;
       throw new NkdError(
         what,
         result.internal ? ExitCode.Internal : ExitCode.InvalidConfig,
-        result.errors.map((e) => `${source}: ${e.path}: ${e.message}`),
-        [...result.errors, ...result.warnings].map((p) => ({ ...asJson(p), severity: p.severity })),
+        errors.map(where),
+        [...errors, ...warnings].map((p) => ({ ...asJson(p), severity: p.severity })),
       );
     }
     if (!this.jsonEnabled()) {
-      for (const w of result.warnings) process.stderr.write(`warning: ${source}: ${w.path}: ${w.message}\n`);
+      for (const w of warnings) process.stderr.write(`warning: ${where(w)}\n`);
     }
     const output = {
       source,
       output: flags.output ?? null,
       config: result.text,
-      warnings: result.warnings.map(asJson),
+      warnings: warnings.map(asJson),
     };
     if (flags.output === undefined) {
       if (!this.jsonEnabled()) this.out(result.text);

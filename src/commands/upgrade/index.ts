@@ -1,10 +1,17 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { clusterNameArg } from '../../cli/args.js';
 import { NkdCommand } from '../../cli/base.js';
 import { durationFlag, optionalDurationFlag } from '../../cli/duration.js';
 import { withInterrupt } from '../../cli/interrupt.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { adminClient } from '../../workflows/upgrade-access.js';
-import { setPaused, startUpgrade, watchUpgrade, type UpgradeRequest } from '../../workflows/upgrade.js';
+import {
+  setPaused,
+  startUpgrade,
+  upgradeRefusals,
+  watchUpgrade,
+  type UpgradeRequest,
+} from '../../workflows/upgrade.js';
 
 export default class Upgrade extends NkdCommand {
   static override summary =
@@ -15,14 +22,14 @@ export default class Upgrade extends NkdCommand {
     'Exit codes: 0 done (or created, without --wait), 2 refused request, 4 no such cluster / another upgrade running, 7 --wait timed out, 8 the upgrade failed on a node (the message says which and why).',
   ].join('\n\n');
   static override examples = [
-    '<%= config.bin %> upgrade demo --kube-version v1.31.2 --wait',
+    '<%= config.bin %> upgrade demo --kube-version v1.37.2 --wait',
     '<%= config.bin %> upgrade demo --os-image registry.example/nestos:24.09 --max-unavailable 2 --wait',
     '<%= config.bin %> upgrade demo --pause',
     '<%= config.bin %> upgrade demo --resume --wait',
     '<%= config.bin %> upgrade status demo',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
   static override flags = {
     'kube-version': Flags.string({ description: 'Target Kubernetes version (one minor version up at most)' }),
     'os-image': Flags.string({
@@ -51,6 +58,12 @@ export default class Upgrade extends NkdCommand {
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(Upgrade);
+    if (!flags.pause && !flags.resume) {
+      // What the request alone shows wrong is refused before the cluster is contacted.
+      const refusals = upgradeRefusals(upgradeRequest(flags), [], []);
+      if (refusals.length > 0)
+        throw new NkdError(`upgrade refused: ${refusals[0]}`, ExitCode.Usage, refusals.slice(1));
+    }
     const client = await adminClient(this.stateDir(flags), args.name);
     const emit = (event: object, text: string) => {
       this.debugLog.debug(text);
@@ -68,19 +81,7 @@ export default class Upgrade extends NkdCommand {
           `Update ${name} ${flags.pause ? 'paused: nodes in progress finish, no other starts' : 'resumed'}`,
         );
       } else {
-        if (!flags['kube-version'] && !flags['os-image']) {
-          throw new NkdError('give --kube-version and/or --os-image (or --pause/--resume)', ExitCode.Usage);
-        }
-        const request: UpgradeRequest = {
-          ...(flags['kube-version'] ? { kubeVersion: flags['kube-version'] } : {}),
-          ...(flags['os-image'] ? { osImageURL: flags['os-image'] } : {}),
-          ...(flags['max-unavailable'] ? { maxUnavailable: flags['max-unavailable'] } : {}),
-          ...(flags.force ? { evictPodForce: true } : {}),
-          ...(flags['drain-timeout']
-            ? { drainTimeoutSeconds: Math.round(flags['drain-timeout'] / 1000) }
-            : {}),
-        };
-        const update = await startUpgrade(client, request);
+        const update = await startUpgrade(client, upgradeRequest(flags));
         name = update.metadata.name;
         emit(
           { type: 'info', message: `created ${name}`, spec: update.spec },
@@ -107,4 +108,20 @@ export default class Upgrade extends NkdCommand {
       client.close();
     }
   }
+}
+
+function upgradeRequest(flags: {
+  'kube-version'?: string | undefined;
+  'os-image'?: string | undefined;
+  'max-unavailable'?: number | undefined;
+  force: boolean;
+  'drain-timeout'?: number | undefined;
+}): UpgradeRequest {
+  return {
+    ...(flags['kube-version'] ? { kubeVersion: flags['kube-version'] } : {}),
+    ...(flags['os-image'] ? { osImageURL: flags['os-image'] } : {}),
+    ...(flags['max-unavailable'] ? { maxUnavailable: flags['max-unavailable'] } : {}),
+    ...(flags.force ? { evictPodForce: true } : {}),
+    ...(flags['drain-timeout'] ? { drainTimeoutSeconds: Math.round(flags['drain-timeout'] / 1000) } : {}),
+  };
 }

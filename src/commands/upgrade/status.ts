@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { clusterNameArg } from '../../cli/args.js';
 import { NkdCommand } from '../../cli/base.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { adminClient } from '../../workflows/upgrade-access.js';
@@ -13,7 +13,7 @@ export default class UpgradeStatus extends NkdCommand {
     '<%= config.bin %> upgrade status demo --json',
   ];
   static override enableJsonFlag = true;
-  static override args = { name: Args.string({ description: 'Cluster name', required: true }) };
+  static override args = { name: clusterNameArg({ required: true }) };
 
   async run(): Promise<object> {
     const { args, flags } = await this.parse(UpgradeStatus);

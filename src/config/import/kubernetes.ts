@@ -1,5 +1,6 @@
 // The original's kubernetes section → spec.kubernetes, spec.network and spec.os. Cluster secrets are
 // dropped (nkd generates them per cluster); settings nkd derives itself are dropped with the reason.
+import { DEFAULT_KUBE_VERSION, isPastSupport, parseKubeVersion, supportedRangeText } from '../versions.js';
 import { given, type ConvertContext } from './context.js';
 import type { OriginalConfig } from './original.js';
 
@@ -18,7 +19,7 @@ const DROPPED: Partial<Record<keyof Kube, string>> = {
   adminKubeconfig:
     'dropped: nkd writes the admin kubeconfig into its state directory; `nkd kubeconfig <name>` prints it',
   kubernetesApiVersion:
-    'dropped: nkd picks the kubeadm config API from kubernetes.version (v1beta3 below 1.31, v1beta4 from 1.31)',
+    'dropped: nkd writes kubeadm config API v1beta4, which every Kubernetes version it deploys reads',
   registryMirror:
     'dropped: nkd has no registry mirror setting; point spec.kubernetes.imageRepository at a registry that holds the images',
   pauseImage:
@@ -40,7 +41,7 @@ export function convertKubernetes(
   for (const [key, message] of Object.entries(DROPPED)) {
     if (isGiven(kube[key as keyof Kube])) ctx.warn(`kubernetes.${key}`, message);
   }
-  const kubernetes: Record<string, string> = { version: version(kube) };
+  const kubernetes: Record<string, string> = { version: version(kube, ctx) };
   ctx.from('spec.kubernetes.version', 'kubernetes.kubernetesVersion');
   const endpoint = apiEndpoint(kube, ctx);
   if (endpoint !== undefined) kubernetes.controlPlaneEndpoint = endpoint;
@@ -74,11 +75,23 @@ function isGiven(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-function version(kube: Kube): string {
+/**
+ * The import builds a new cluster, so a version upstream no longer maintains (the original's default
+ * 1.29 among them) becomes nkd's default, with a warning; a version too new or malformed is left for
+ * the config check to report at the original key.
+ */
+function version(kube: Kube, ctx: ConvertContext): string {
   const text = given(kube.kubernetesVersion);
-  if (text === undefined) return ORIGINAL_KUBERNETES_VERSION;
   // The original accepted "1.29.1" as well; kubeadm and nkd want the "v" prefix.
-  return /^\d/.test(text) ? `v${text}` : text;
+  const wanted = text === undefined ? ORIGINAL_KUBERNETES_VERSION : /^\d/.test(text) ? `v${text}` : text;
+  const parsed = parseKubeVersion(wanted);
+  if (parsed === undefined || !isPastSupport(parsed)) return wanted;
+  const what = text === undefined ? `the original's default ${wanted}` : wanted;
+  ctx.warn(
+    'kubernetes.kubernetesVersion',
+    `${what} is no longer maintained upstream (nkd deploys ${supportedRangeText()}): spec.kubernetes.version is ${DEFAULT_KUBE_VERSION}`,
+  );
+  return DEFAULT_KUBE_VERSION;
 }
 
 function apiEndpoint(kube: Kube, ctx: ConvertContext): string | undefined {

@@ -11,6 +11,9 @@ export interface ImportProblem {
   path: string;
   message: string;
   severity: 'error' | 'warning';
+  /** Where in the original file, when known (YAML syntax errors); see locateImportProblems. */
+  line?: number;
+  col?: number;
 }
 
 // YAML numbers and numeric strings both become a non-negative integer.
@@ -163,8 +166,13 @@ export function readOriginal(source: string): ReadOriginal {
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       path: '(yaml)',
-      message: e.message.split('\n')[0]!.trim(),
+      // The position is given as line and col: the message's own "at line L, column C" goes.
+      message: e.message
+        .split('\n')[0]!
+        .replace(/ at line \d+, column \d+:?$/, '')
+        .trim(),
       severity: 'error' as const,
+      ...(e.linePos ? { line: e.linePos[0].line, col: e.linePos[0].col } : {}),
     }));
     return { original: undefined, problems };
   }

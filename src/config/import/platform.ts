@@ -27,7 +27,6 @@ const CREDENTIALS: Record<string, [string, string]> = {
   username: ['auth.username', 'OS_USERNAME'],
   password: ['auth.password', 'OS_PASSWORD'],
   tenantName: ['auth.project_name', 'OS_PROJECT_NAME'],
-  region: ['region_name', 'OS_REGION_NAME'],
 };
 
 export function convertPlatform(
@@ -125,7 +124,7 @@ function openstack(
     ctx.from('spec.platform.openstack.network.cidr', 'master');
   }
   if (Object.keys(network).length > 0) out.network = network;
-  for (const key of ['externalNetwork', 'availabilityZone'] as const) {
+  for (const key of ['region', 'externalNetwork', 'availabilityZone'] as const) {
     const value = given(infra[key]);
     if (value === undefined) continue;
     out[key] = value;

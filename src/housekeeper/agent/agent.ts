@@ -4,6 +4,7 @@
 // waiting. Waiting (for pods to go, for the reboot, for the kubelet) is the caller's loop (`run`).
 
 import {
+  CONTROL_PLANE_VERSION_ANNOTATION,
   OS_IMAGE_ANNOTATION,
   type HostExecutor,
   type HousekeeperKube,
@@ -14,13 +15,22 @@ import {
 } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
 import { cordonAndDrain } from './drain.js';
-import { HostCommandError, readOsStatus, type OsStatus } from './host.js';
+import {
+  HostCommandError,
+  isControlPlaneNode,
+  readOsStatus,
+  staticPodVersion,
+  type OsStatus,
+} from './host.js';
 import { ProgressReporter, readProgress, readTarget, StepFailure } from './progress.js';
 import { leaveStep } from './leave.js';
 import { upgradeKubernetes, upgradeOs, verify } from './upgrade.js';
+import { vouchFor } from './vouch.js';
 
 export interface AgentOptions {
   nodeName: string;
+  /** Housekeeper's namespace (POD_NAMESPACE): the only place Updates it obeys may come from. */
+  namespace: string;
   kube: HousekeeperKube;
   host: HostExecutor;
   now?: () => Date;
@@ -80,9 +90,23 @@ export class NodeAgent {
       if (!active || !progress || !(err instanceof HostCommandError)) throw err;
       return this.failed(progress, err.message);
     }
-    await this.reportOsImage(node, os.booted);
+    await this.report(node, OS_IMAGE_ANNOTATION, os.booted);
+    if (isControlPlaneNode(node)) {
+      await this.report(node, CONTROL_PLANE_VERSION_ANNOTATION, (await staticPodVersion(this.host)) ?? '');
+    }
     // No target, or this target finished either way: a failed node waits for a new key, never retries.
     if (!active || !progress) return 'idle';
+    if (!own) {
+      // Not started yet: obey the target only if the Update it names asks for exactly that.
+      const verdict = await vouchFor(this.kube, this.options.namespace, node, target);
+      if (verdict.kind === 'stale') {
+        this.log(
+          `node ${this.nodeName}: waiting for a current target: ${target.key} is stale, ${verdict.reason}`,
+        );
+        return 'idle';
+      }
+      if (verdict.kind === 'forged') return this.failed(progress, `refused the target: ${verdict.reason}`);
+    }
 
     const ctx: StepContext = {
       nodeName: this.nodeName,
@@ -137,11 +161,10 @@ export class NodeAgent {
     return 'failed';
   }
 
-  private async reportOsImage(node: NodeObject, booted: string): Promise<void> {
-    if (node.metadata.annotations?.[OS_IMAGE_ANNOTATION] === booted) return;
-    await this.kube.patchNode(this.nodeName, {
-      metadata: { annotations: { [OS_IMAGE_ANNOTATION]: booted } },
-    });
+  /** One of the agent's own annotations, written only when it changed. */
+  private async report(node: NodeObject, annotation: string, value: string): Promise<void> {
+    if (node.metadata.annotations?.[annotation] === value) return;
+    await this.kube.patchNode(this.nodeName, { metadata: { annotations: { [annotation]: value } } });
   }
 }
 

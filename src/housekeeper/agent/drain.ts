@@ -5,6 +5,7 @@
 import { KubeStatusError, type PodDisruptionBudgetObject, type PodObject } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
 import { StepFailure } from './progress.js';
+import { upgradePathProblem } from './skew.js';
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 /** Parts of a message beyond this many are counted, not listed: the annotation should stay readable. */
@@ -49,6 +50,11 @@ export async function cordon(ctx: StepContext): Promise<void> {
 }
 
 export async function cordonAndDrain(ctx: StepContext): Promise<StepResult> {
+  // Before the first side effect: a version kubeadm cannot reach must not cost a drained node.
+  if (ctx.progress.phase === 'pending' && ctx.target.kubeVersion) {
+    const problem = upgradePathProblem(await ctx.kube.serverVersion(), ctx.target.kubeVersion);
+    if (problem) throw new StepFailure(`not started: ${problem}`);
+  }
   await cordon(ctx);
   return drainPass(ctx);
 }
@@ -58,6 +64,16 @@ async function drainPass(ctx: StepContext): Promise<StepResult> {
   const drainStart = progress.phaseStartedMs;
   const first = await kube.listPods({ nodeName });
   const toEvict = first.filter((p) => classifyPod(p) === 'evict');
+  if (!target.deleteEmptyDirData) {
+    // As kubectl drain without --delete-emptydir-data: an emptyDir's data goes with its pod.
+    const local = toEvict.filter((p) => (p.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined));
+    if (local.length > 0) {
+      throw new StepFailure(
+        `${listed(local.map((p) => `pod ${podId(p)}`))} keeps data in an emptyDir volume that the drain ` +
+          'would delete; set deleteEmptyDirData on the Update to accept that',
+      );
+    }
+  }
   if (!target.evictPodForce) {
     // As kubectl drain without --force: a bare pod is gone for good once evicted, so that takes consent.
     const bare = toEvict.filter((p) => !controllerOf(p));
@@ -122,7 +138,7 @@ async function describe(
   for (const pod of running) {
     const id = podId(pod);
     const err = refused.get(id);
-    if (err?.status === 429) {
+    if (err && isBudgetRefusal(err)) {
       const namespace = pod.metadata.namespace ?? 'default';
       if (!budgets.has(namespace)) budgets.set(namespace, await ctx.kube.listPodDisruptionBudgets(namespace));
       const names = (budgets.get(namespace) ?? [])
@@ -131,6 +147,9 @@ async function describe(
       parts.push(
         `eviction of pod ${id} blocked by ${names.length > 0 ? names.join(', ') : 'a PodDisruptionBudget'}`,
       );
+    } else if (err?.status === 429) {
+      // API priority and fairness throttling this client: nothing about the pod; the next pass retries.
+      parts.push(`eviction of pod ${id} throttled by the API server (429), retrying`);
     } else if (err) {
       parts.push(`eviction of pod ${id} refused (${err.status}: ${err.message})`);
     } else {
@@ -139,6 +158,14 @@ async function describe(
   }
   if (going.length > 0) parts.push(`${listed(going.map((p) => `pod ${podId(p)}`))} still terminating`);
   return listed(parts, '; ');
+}
+
+/**
+ * A 429 from the Eviction API is a PodDisruptionBudget refusing only when it says so (its message, or the
+ * DisruptionBudget cause folded into it); API priority and fairness answers 429 too, for any request.
+ */
+export function isBudgetRefusal(err: KubeStatusError): boolean {
+  return err.status === 429 && /disruption budget/i.test(err.message);
 }
 
 function listed(items: string[], separator = ', '): string {

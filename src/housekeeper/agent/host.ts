@@ -2,7 +2,7 @@
 // version, the static pod manifests. Every command goes through the HostExecutor (production: chroot
 // into the host's root), so the tests can script the host command by command.
 
-import type { HostExecutor } from '../types.js';
+import type { HostExecutor, NodeObject } from '../types.js';
 
 /** A host command that exited non-zero. The agent records it as the node's lastError and stops. */
 export class HostCommandError extends Error {
@@ -75,11 +75,24 @@ export interface OsStatus {
   booted: string;
   /** Image name of the deployment the next boot starts, when that is not the booted one. */
   pending?: string;
+  /** Where that pending deployment's root is on the host (to read the versions it carries). */
+  pendingRoot?: string;
 }
 
 interface RpmOstreeDeployment {
   booted?: boolean;
   'container-image-reference'?: string;
+  osname?: string;
+  checksum?: string;
+  serial?: number;
+}
+
+/** ostree's layout: /ostree/deploy/<osname>/deploy/<checksum>.<serial> is a deployment's root. */
+function deploymentRoot(d: RpmOstreeDeployment): string | undefined {
+  const { osname, checksum, serial } = d;
+  if (!osname || !checksum || typeof serial !== 'number') return undefined;
+  if (!/^[\w.-]+$/.test(osname) || !/^[0-9a-f]+$/.test(checksum)) return undefined;
+  return `/ostree/deploy/${osname}/deploy/${checksum}.${serial}`;
 }
 
 /**
@@ -96,9 +109,11 @@ export function parseOsStatus(json: string): OsStatus {
   const deployments = Array.isArray(parsed.deployments) ? parsed.deployments : [];
   const image = (d: RpmOstreeDeployment | undefined) => imageName(d?.['container-image-reference'] ?? '');
   const first = deployments[0];
+  const pendingRoot = first && first.booted !== true ? deploymentRoot(first) : undefined;
   return {
     booted: image(deployments.find((d) => d.booted === true)),
     ...(first && first.booted !== true && { pending: image(first) }),
+    ...(pendingRoot && { pendingRoot }),
   };
 }
 
@@ -108,9 +123,37 @@ export async function readOsStatus(host: HostExecutor): Promise<OsStatus> {
   return parseOsStatus(await runHost(host, RPM_OSTREE_STATUS));
 }
 
+/**
+ * The version a binary of the pending deployment reports (`kubeadm version -o short`, `kubelet
+ * --version`), run from that deployment's root before booting it; undefined when it cannot be read.
+ */
+export async function pendingBinaryVersion(
+  host: HostExecutor,
+  os: OsStatus,
+  binary: 'kubeadm' | 'kubelet',
+): Promise<string | undefined> {
+  if (!os.pendingRoot) return undefined;
+  const path = `${os.pendingRoot}/usr/bin/${binary}`;
+  const out = await tryHost(
+    host,
+    binary === 'kubeadm' ? [path, 'version', '-o', 'short'] : [path, '--version'],
+  );
+  return /v\d+\.\d+\.\d+\S*/.exec(out ?? '')?.[0];
+}
+
 // ------------------------------------------------------------------------------------- Kubernetes
 
 const MANIFESTS = '/etc/kubernetes/manifests';
+// kubeadm labels control planes `control-plane`; `master` is the label it used before 1.24.
+export const CONTROL_PLANE_LABELS = [
+  'node-role.kubernetes.io/control-plane',
+  'node-role.kubernetes.io/master',
+];
+
+export function isControlPlaneNode(node: NodeObject): boolean {
+  const labels = node.metadata.labels ?? {};
+  return CONTROL_PLANE_LABELS.some((label) => Object.hasOwn(labels, label));
+}
 const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 
 /**

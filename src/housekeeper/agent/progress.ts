@@ -50,6 +50,7 @@ export function readTarget(node: NodeObject, log: (line: string) => void): NodeT
       value.kubeVersion !== '' && { kubeVersion: value.kubeVersion }),
     firstControlPlane: value.firstControlPlane === true,
     evictPodForce: value.evictPodForce === true,
+    ...(value.deleteEmptyDirData === true && { deleteEmptyDirData: true }),
     drainTimeoutSeconds:
       typeof timeout === 'number' && Number.isFinite(timeout) && timeout > 0
         ? timeout

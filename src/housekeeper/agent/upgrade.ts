@@ -5,15 +5,23 @@
 
 import type { NodeObject } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
-import { readOsStatus, rebaseReference, runHost, sameImage, staticPodVersion } from './host.js';
+import {
+  isControlPlaneNode,
+  pendingBinaryVersion,
+  readOsStatus,
+  type OsStatus,
+  rebaseReference,
+  runHost,
+  sameImage,
+  staticPodVersion,
+} from './host.js';
 import { StepFailure } from './progress.js';
+import { kubeletSkewProblem } from './skew.js';
 
 /** After `systemctl reboot`, how long the old deployment may still be the booted one before giving up. */
 export const REBOOT_TIMEOUT_MS = 15 * 60_000;
 /** How long the node has to come back Ready at the target versions. */
 export const VERIFY_TIMEOUT_MS = 10 * 60_000;
-
-const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
 function describeImage(image: string): string {
   return image === '' ? 'a deployment not booted from a container image' : image;
@@ -44,6 +52,7 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
   if (!want || sameImage(os.booted, want)) return 'next';
 
   if (progress.phase !== 'upgrading-os') await progress.enter('upgrading-os');
+  let staged = os;
   if (sameImage(os.pending, want)) {
     ctx.log(`${want} is already staged for the next boot`);
   } else {
@@ -58,7 +67,9 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
           `not ${want}`,
       );
     }
+    staged = after;
   }
+  await checkPendingVersions(ctx, staged);
   await progress.enter('rebooting');
   ctx.log('rebooting into the new deployment');
   await runHost(host, ['systemctl', 'reboot']);
@@ -66,12 +77,36 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
   return 'rebooting';
 }
 
+/**
+ * Before booting the staged image: with a Kubernetes target it must carry that kubeadm (after the reboot
+ * would strand the node on an image that cannot finish); without one, its kubelet must not be newer than
+ * the API server (an OS-only Update must not upgrade the kubelet past the control plane). A refused
+ * image is removed again (`rpm-ostree cleanup --pending`), so the node boots what it runs now.
+ */
+async function checkPendingVersions(ctx: StepContext, os: OsStatus): Promise<void> {
+  const { target, host } = ctx;
+  let problem: string | undefined;
+  if (target.kubeVersion) {
+    const kubeadm = await pendingBinaryVersion(host, os, 'kubeadm');
+    if (kubeadm && kubeadm !== target.kubeVersion) {
+      problem = `it carries kubeadm ${kubeadm}, and the target is ${target.kubeVersion}`;
+    }
+  } else {
+    const kubelet = await pendingBinaryVersion(host, os, 'kubelet');
+    if (kubelet) problem = kubeletSkewProblem(await ctx.kube.serverVersion(), kubelet);
+    if (problem) problem += '; ask for kubeVersion in the same Update';
+  }
+  if (!problem) return;
+  await runHost(host, ['rpm-ostree', 'cleanup', '--pending']);
+  throw new StepFailure(`not booting ${target.osImageURL}: ${problem}`);
+}
+
 function kubeletVersion(node: NodeObject): string | undefined {
   return node.status?.nodeInfo?.kubeletVersion;
 }
 
 function isControlPlane(ctx: StepContext): boolean {
-  return ctx.target.firstControlPlane || ctx.node.metadata.labels?.[CONTROL_PLANE_LABEL] !== undefined;
+  return ctx.target.firstControlPlane || isControlPlaneNode(ctx.node);
 }
 
 /**

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# `npm run images -- MIRROR`: builds, without the internet, the OCI images a cluster of the pinned
+# Kubernetes version pulls, and pushes them to MIRROR (host:port[/path], e.g. 127.0.0.1:5000/k8s) under
+# the names nkd and kubeadm use with `kubernetes.imageRepository: MIRROR` (see docs/air-gap.md):
+#   - kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, etcd: the binaries
+#     `npm run tools` builds (NKD_KUBE_BIN); kube-proxy with the build machine's iptables;
+#   - pause: scripts/images/pause, a tiny static Go program;
+#   - coredns: built from the Go module proxy at the tag kubeadm expects;
+#   - nestos/nkd-housekeeper:v<nkd version>: this repository's dist/ with the build machine's Node.js.
+# The names and tags come from `kubeadm config images list` of that version, never from a second list.
+# Images are single-layer, linux/amd64, pushed with crane (NKD_CRANE_BIN); MIRROR may be plain HTTP.
+# Go builds (pause, coredns) are cached next to the tools: ${NKD_TOOLS_CACHE:-~/.cache/nkd-tools}.
+# Prints one pushed reference per line on stdout; progress goes to stderr.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../tools/versions.env
+source "$repo/scripts/tools/versions.env"
+cache=${NKD_TOOLS_CACHE:-$HOME/.cache/nkd-tools}
+
+say() { printf 'images: %s\n' "$*" >&2; }
+fail() {
+  printf 'images: error: %s\n' "$*" >&2
+  exit 1
+}
+
+[ $# -eq 1 ] || fail "usage: scripts/images/build.sh MIRROR   (e.g. 127.0.0.1:5000/k8s)"
+mirror=$1
+[[ $mirror =~ ^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)*$ ]] || fail "'$mirror' is not host[:port][/path]"
+
+# The tools: from the environment, else from the export lines `npm run tools` keeps.
+if [ -f "$cache/env.sh" ]; then
+  # shellcheck disable=SC1091
+  source <(grep -E '^export (NKD_KUBE_BIN|NKD_CRANE_BIN)=' "$cache/env.sh" | sed 's/^export /: "${/; s/=/:=/; s/$/}"/')
+fi
+kube_bin=${NKD_KUBE_BIN:-}
+crane=${NKD_CRANE_BIN:-}
+[ -n "$kube_bin" ] && [ -x "$kube_bin/kubeadm" ] || fail "NKD_KUBE_BIN is not set or has no kubeadm: run \`npm run tools -- kube etcd\`"
+[ -n "$crane" ] && [ -x "$crane" ] || fail "NKD_CRANE_BIN is not set: run \`npm run tools -- crane\`"
+command -v go >/dev/null 2>&1 || fail "the Go toolchain is missing"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Copies a dynamically linked program of this machine into ROOT with the shared libraries it loads.
+add_program() {
+  local root=$1 bin=$2 lib
+  install -D -m 0755 "$(readlink -f "$bin")" "$root$bin"
+  for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+    [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+}
+
+# Packs ROOT as one layer and pushes it as REF with an entrypoint, linux/amd64, a PATH.
+push_image() {
+  local ref=$1 root=$2 entrypoint=$3
+  local layer="$work/layer.tar"
+  tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$root" -cf "$layer" .
+  # crane's progress lines are kept out of the output unless it fails.
+  "$crane" append --insecure --oci-empty-base -f "$layer" -t "$ref" >/dev/null 2>"$work/crane.log" &&
+    "$crane" mutate --insecure "$ref" --set-platform linux/amd64 --entrypoint "$entrypoint" \
+      --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -t "$ref" >/dev/null 2>>"$work/crane.log" ||
+    { cat "$work/crane.log" >&2; fail "could not push $ref"; }
+  rm -f "$layer"
+  say "pushed $ref"
+  echo "$ref"
+}
+
+# A Go program built once per version into the cache. Args: name version dir-or-module
+go_cached() {
+  local name=$1 version=$2 out="$cache/images-$1-$2"
+  if [ ! -f "$out/.complete" ]; then
+    say "building $name $version"
+    rm -rf "$out" && mkdir -p "$out/bin"
+    "build_$name" "$out/bin" "$version"
+    touch "$out/.complete"
+  fi
+  echo "$out/bin"
+}
+build_pause() { (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" .); }
+build_coredns() {
+  GOBIN=$1 GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$2"
+}
+
+fresh_root() {
+  rm -rf "$work/root" && mkdir -p "$work/root/tmp" && chmod 1777 "$work/root/tmp"
+  echo "$work/root"
+}
+
+refs=$("$kube_bin/kubeadm" config images list --kubernetes-version "$KUBE_VERSION" --image-repository "$mirror")
+for ref in $refs; do
+  name=${ref#"$mirror"/}
+  name=${name%%:*}
+  tag=${ref##*:}
+  root=$(fresh_root)
+  case $name in
+    etcd)
+      # The tag is <etcd version>-<image revision>: the binary must be that version.
+      have=$("$kube_bin/etcd" --version | sed -n 's/^etcd Version: //p')
+      [ "$have" = "${tag%-*}" ] ||
+        fail "kubeadm pulls etcd $tag but NKD_KUBE_BIN has etcd $have: set ETCD_VERSION=v${tag%-*} in scripts/tools/versions.env"
+      install -D -m 0755 "$(readlink -f "$kube_bin/etcd")" "$root/usr/local/bin/etcd"
+      mkdir -p "$root/var/lib/etcd"
+      push_image "$ref" "$root" /usr/local/bin/etcd
+      ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler)
+      install -D -m 0755 "$(readlink -f "$kube_bin/$name")" "$root/usr/local/bin/$name"
+      push_image "$ref" "$root" "/usr/local/bin/$name"
+      ;;
+    kube-proxy)
+      install -D -m 0755 "$(readlink -f "$kube_bin/$name")" "$root/usr/local/bin/$name"
+      # kube-proxy programs the node through iptables (or nft): the image carries the build machine's.
+      for tool in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft; do
+        [ -x "$tool" ] && add_program "$root" "$tool"
+      done
+      [ -x "$root/usr/sbin/xtables-nft-multi" ] || fail "kube-proxy needs iptables on this machine (apt-get install iptables)"
+      # The match and target extensions (comment, conntrack, MASQUERADE, ...) are loaded at run time.
+      xt=$(readlink -f "$(dirname "$(ldd /usr/sbin/xtables-nft-multi | grep -oE '/[^ ]+/libxtables\.so[^ ]*')")/xtables")
+      [ -d "$xt" ] || fail "no iptables extensions directory at $xt"
+      mkdir -p "$root$xt" && cp -a "$xt/." "$root$xt/"
+      for cmd in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+        ln -s xtables-nft-multi "$root/usr/sbin/$cmd"
+      done
+      push_image "$ref" "$root" "/usr/local/bin/$name"
+      ;;
+    pause)
+      install -D -m 0755 "$(go_cached pause v1)/pause" "$root/pause"
+      push_image "$ref" "$root" /pause
+      ;;
+    coredns)
+      install -D -m 0755 "$(go_cached coredns "$tag")/coredns" "$root/coredns"
+      push_image "$ref" "$root" /coredns
+      ;;
+    *) fail "kubeadm lists $ref, which this script does not know how to build" ;;
+  esac
+done
+
+# Housekeeper: nkd's own image of this version, at the path nkd derives from the mirror.
+version=$(node -p "require('$repo/package.json').version")
+[ -f "$repo/dist/src/housekeeper/main.js" ] || fail "dist/ is not built: run npm run build"
+root=$(fresh_root)
+# bin/housekeeper.js starts with `#!/usr/bin/env node`; the agent runs host commands with chroot.
+add_program "$root" "$(command -v node)"
+add_program "$root" /usr/bin/env
+add_program "$root" "$(command -v chroot)"
+mkdir -p "$root/app/bin" "$root/usr/local/bin"
+cp "$repo/package.json" "$root/app/"
+cp -r "$repo/dist" "$root/app/dist"
+install -m 0755 "$repo/bin/housekeeper.js" "$root/app/bin/housekeeper.js"
+# The production dependencies the housekeeper code imports, with theirs.
+node "$here/deps.cjs" "$repo" execa | while read -r dep; do
+  mkdir -p "$root/app/node_modules/$(dirname "$dep")"
+  cp -r "$repo/node_modules/$dep" "$root/app/node_modules/$dep"
+done
+[ "$(head -c 2 "$root/app/bin/housekeeper.js")" = '#!' ] || fail "bin/housekeeper.js has no #! line"
+ln -s /app/bin/housekeeper.js "$root/usr/local/bin/nkd-housekeeper"
+push_image "$mirror/nestos/nkd-housekeeper:v$version" "$root" nkd-housekeeper

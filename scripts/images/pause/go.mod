@@ -1,0 +1,3 @@
+module nkd/pause
+
+go 1.22
