@@ -100,6 +100,10 @@ build_image() {
   # presets, so the units Ignition enables get enabled); an empty file, which mmdebstrap leaves after
   # its hooks, is not a first boot on systemd 252.
   echo uninitialized >"$work/root/etc/machine-id"
+  # Nothing of the build host: mmdebstrap leaves its resolv.conf and hostname in the root. No resolver
+  # is configured (no systemd-resolved to take DHCP's); Ignition writes the hostname.
+  : >"$work/root/etc/resolv.conf"
+  echo localhost >"$work/root/etc/hostname"
   mkfs.ext4 -q -L root -d "$work/root" "$work/root.img" "$ROOT_SIZE"
   assemble_disk "$work/root" "$work/root.img" "$work/disk.raw"
   # Compressed: half the size to copy into each storage pool; QEMU decompresses natively, even under TCG.
