@@ -3,7 +3,7 @@
 import type { Runtime } from '../config/schema.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { NodeAssets } from './ignition.js';
-import { CONTAINERD_CERTS_DIR, insecureHosts, registryFiles, tomlString } from './registries.js';
+import { CONTAINERD_CERTS_DIR, insecureHosts, registryFiles } from './registries.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 
 export interface RuntimeProfile {
@@ -64,8 +64,9 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
       assets.file(
         '/etc/containerd/config.toml',
         renderTemplate(templates, 'runtime/containerd/etc/containerd/config.toml', {
-          pauseImage: tomlString(pauseImageOf(plan)),
-          certsDir: tomlString(CONTAINERD_CERTS_DIR),
+          // Quoted by the template: validated image references hold no character TOML would need escaped.
+          pauseImage: pauseImageOf(plan),
+          certsDir: CONTAINERD_CERTS_DIR,
         }),
       );
       writeRegistryFiles(assets, plan);
@@ -78,7 +79,8 @@ export const RUNTIMES: Record<Runtime, RuntimeProfile> = {
       assets.file(
         '/etc/crio/crio.conf.d/90-nkd.conf',
         renderTemplate(templates, 'runtime/crio/etc/crio/crio.conf.d/90-nkd.conf', {
-          pauseImage: tomlString(pauseImageOf(plan)),
+          // Quoted by the template: validated image references hold no character TOML would need escaped.
+          pauseImage: pauseImageOf(plan),
         }),
       );
       writeRegistryFiles(assets, plan);

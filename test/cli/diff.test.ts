@@ -76,7 +76,8 @@ describe('nkd diff', () => {
     const zone = writeConfig(sb.root, openstack({ availabilityZone: 'az2' }), 'zone.yaml');
     const refused = await sb.run(['diff', '-f', zone, '--offline', '--state-dir', sb.state]);
     expect(refused.exitCode).toBe(3);
-    expect(refused.stderr).toMatch(
+    // The listing is the output (stdout), also when a change is refused.
+    expect(refused.stdout).toMatch(
       /spec\.platform\.openstack\.availabilityZone: \(default\) → az2: Nova replaces an instance/,
     );
 
