@@ -149,7 +149,7 @@ cp "$repo/package.json" "$root/app/"
 cp -r "$repo/dist" "$root/app/dist"
 install -m 0755 "$repo/bin/housekeeper.js" "$root/app/bin/housekeeper.js"
 # The production dependencies the housekeeper code imports, with theirs.
-node "$here/deps.cjs" "$repo" execa | while read -r dep; do
+node "$here/deps.mjs" "$repo" execa | while read -r dep; do
   mkdir -p "$root/app/node_modules/$(dirname "$dep")"
   cp -r "$repo/node_modules/$dep" "$root/app/node_modules/$dep"
 done

@@ -19,7 +19,7 @@ import {
 afterAll(removeTempDirs);
 
 const EXAMPLE_TEXT = readFileSync(join(REPO_ROOT, 'examples', 'libvirt.yaml'), 'utf8');
-const KUBE_HEAD = /^  kubernetes:\n    version: v\d+\.\d+\.\d+\n/m.exec(EXAMPLE_TEXT)![0];
+const KUBE_HEAD = /^ {2}kubernetes:\n {4}version: v\d+\.\d+\.\d+\n/m.exec(EXAMPLE_TEXT)![0];
 
 /** Runs validate on `yaml`; returns the file path with the run. */
 async function validate(yaml: string) {

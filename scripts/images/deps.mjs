@@ -1,9 +1,9 @@
 // Prints the node_modules packages a package needs at run time (itself and its dependencies,
 // transitively) that sit at the top of node_modules, one per line. A dependency installed nested
 // inside its dependent's own node_modules is copied with that dependent and is not listed.
-// Usage: node deps.cjs REPO NAME...
-const { readFileSync, existsSync } = require('node:fs');
-const { join } = require('node:path');
+// Usage: node deps.mjs REPO NAME...
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const [repo, ...names] = process.argv.slice(2);
 const top = (name) => join(repo, 'node_modules', name);
