@@ -6,8 +6,8 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (default: all; tools: pulumi openstack kube etcd kwok crictl
-#        registry crane testnode)
+# Usage: scripts/tools/build.sh [TOOL ...]   (tools: pulumi openstack kube etcd kwok crictl registry crane
+#        testnode; default: all but testnode)
 # testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils.
 set -euo pipefail
 
@@ -122,7 +122,7 @@ build_testnode() {
 }
 
 want=("$@")
-[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl registry crane testnode)
+[ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl registry crane)
 need_build=0
 for t in "${want[@]}"; do
   case $t in
