@@ -8,7 +8,9 @@
 export const DEFAULT_IMAGE_REPOSITORY = 'registry.k8s.io';
 
 // A registry host: a DNS name or IPv4 address, lowercase, with an optional port. No scheme, no path.
-const HOST = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*';
+// A DNS label holds at most 63 characters.
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST = `${LABEL}(?:\\.${LABEL})*`;
 const PORT = '(?::[0-9]{1,5})?';
 // A repository path component of the OCI distribution spec.
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';

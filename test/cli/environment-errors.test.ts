@@ -112,7 +112,7 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
     ]) {
       const r = await w.run(args);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(4);
-      expect(oneNkdLine(r.stderr)).toContain('plan.json has no valid');
+      expect(oneNkdLine(r.stderr)).toContain('plan.json is corrupt (not the structure nkd writes)');
     }
   });
 
@@ -124,7 +124,7 @@ describe.concurrent('damaged state files are state errors (exit 4), named, never
     );
     const r = await w.run(['scale', 'demo', '--workers', '3', '--yes']);
     expect(r.exitCode, r.stderr).toBe(4);
-    expect(oneNkdLine(r.stderr)).toContain('deployed-config.json holds a config that does not validate');
+    expect(oneNkdLine(r.stderr)).toContain('deployed-config.json is corrupt (not the structure nkd writes)');
   });
 
   it('a truncated deploy-state.json makes wait exit 4 naming it', async () => {

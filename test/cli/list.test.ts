@@ -37,7 +37,7 @@ describe.concurrent('nkd list', () => {
   it('lists every cluster with platform, node counts, provisioning, last phase and when', async () => {
     const sb = world();
     const beta = join(sb.state, 'clusters', 'beta');
-    writeFileSync(join(beta, 'outputs.json'), JSON.stringify({ apiEndpoint: '127.0.0.1:6443' }));
+    writeFileSync(join(beta, 'outputs.json'), JSON.stringify({ apiEndpoint: '127.0.0.1:6443', nodes: [] }));
     writeFileSync(
       join(beta, 'deploy-state.json'),
       JSON.stringify({
@@ -88,7 +88,7 @@ describe.concurrent('nkd list', () => {
     writeFileSync(join(sb.state, 'clusters', 'alpha', 'plan.json'), '{"truncated');
     const r = await sb.run(['list', '--state-dir', sb.state]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^alpha .*damaged: .*plan\.json is not valid JSON/m);
+    expect(r.stdout).toMatch(/^alpha .*damaged: .*plan\.json is corrupt \(not valid JSON\)/m);
     expect(r.stdout).toMatch(/^beta +libvirt +3 cp/m);
   });
 

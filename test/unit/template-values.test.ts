@@ -25,7 +25,7 @@ describe('kubernetes.imageRepository', () => {
   ])('%j is refused at its line, in one line, as a registry and path', (value) => {
     const problems = problemsFor(value);
     expect(problems).toHaveLength(1);
-    expect(problems[0]!.message).toMatch(/is not a registry and path/);
+    expect(problems[0]!.message).toMatch(/must be host\[:port\]\[\/path\]/);
     expect(problems[0]!.message).not.toContain('\n');
     expect(problems[0]!.line).toBeGreaterThan(0);
   });
@@ -60,6 +60,7 @@ describe('renderTemplate', () => {
   it('renders validated values as they are', () => {
     const text = renderTemplate(templates, 'runtime/containerd/etc/containerd/config.toml', {
       pauseImage: 'registry.example:5000/k8s/pause:3.9',
+      certsDir: '/etc/containerd/certs.d',
     });
     expect(text).toContain('sandbox_image = "registry.example:5000/k8s/pause:3.9"');
   });
