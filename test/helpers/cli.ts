@@ -206,10 +206,25 @@ export interface TreeEntry {
 export function statTree(dir: string): TreeEntry[] {
   if (!existsSync(dir)) return [];
   const out: TreeEntry[] = [];
+  // Entries may vanish while a running nkd renames its temp files: those are skipped.
+  const gone = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
   const walk = (current: string): void => {
-    for (const name of readdirSync(current).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(current).sort();
+    } catch (err) {
+      if (gone(err)) return;
+      throw err;
+    }
+    for (const name of names) {
       const full = join(current, name);
-      const st = lstatSync(full);
+      let st;
+      try {
+        st = lstatSync(full);
+      } catch (err) {
+        if (gone(err)) continue;
+        throw err;
+      }
       const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
       out.push({ path: relative(dir, full).split('\\').join('/'), type, mode: st.mode & 0o7777 });
       if (type === 'dir') walk(full);
