@@ -55,6 +55,8 @@ kind: Cluster
 metadata:
   name: bench${nodes}
 spec:
+  # A /24 of pods per node: 1000 nodes need a /14.
+  kubernetes: { podSubnet: 10.64.0.0/14 }
   controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 }
   workers: { count: ${workers} }
   access:
