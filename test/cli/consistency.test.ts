@@ -1,38 +1,20 @@
 // Commands behave alike: the same words for the same state, durations for every timeout, --json where
 // the output is data, no flag a command ignores, suggestions in the form commands are typed. Through the
 // built CLI.
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nonEmptyLines, REPO_ROOT, removeTempDirs, sandbox, type Sandbox } from '../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nonEmptyLines, removeTempDirs, sandbox } from '../helpers/cli.js';
+import { dryRunWorlds } from '../helpers/dry-run-world.js';
 
-const EXAMPLE = join(REPO_ROOT, 'examples', 'libvirt.yaml');
-let rendered: string;
 const servers: Server[] = [];
-
-beforeAll(async () => {
-  const sb = sandbox();
-  const r = await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  rendered = sb.state;
-});
+const world = dryRunWorlds();
 afterAll(() => {
   for (const s of servers) s.close();
   removeTempDirs();
 });
-
-/** A sandbox holding the dry-run (never provisioned) cluster "demo". */
-function world(): { sb: Sandbox; dir: string; run: (args: string[]) => ReturnType<Sandbox['run']> } {
-  const sb = sandbox();
-  cpSync(rendered, sb.state, { recursive: true });
-  return {
-    sb,
-    dir: join(sb.state, 'clusters', 'demo'),
-    run: (args) => sb.run([...args, '--state-dir', sb.state]),
-  };
-}
 
 describe.concurrent('the same words for the same state', () => {
   it('status of a cluster only rendered says "never provisioned" (exit 4) and contacts nothing', async () => {

@@ -1,38 +1,19 @@
 // Problems of the environment (damaged state files, a cluster that refuses the connection, a path that
 // is a directory) exit with their documented code and one line naming the path: exit 1 ("internal
 // error") is only for nkd's own bugs. Through the built CLI.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, removeTempDirs, sandbox, tempDir, type Sandbox } from '../helpers/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir } from '../helpers/cli.js';
+import { dryRunWorlds } from '../helpers/dry-run-world.js';
 
-const EXAMPLE = join(REPO_ROOT, 'examples', 'libvirt.yaml');
-let rendered: string;
 const servers: Server[] = [];
-
-beforeAll(async () => {
-  // One dry-run, copied into each test's own state directory.
-  const sb = sandbox();
-  const r = await sb.run(['deploy', '-f', EXAMPLE, '--dry-run', '--state-dir', sb.state]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  rendered = sb.state;
-});
+const world = dryRunWorlds();
 afterAll(() => {
   for (const s of servers) s.close();
   removeTempDirs();
 });
-
-/** A sandbox holding the dry-run cluster "demo"; `dir` is its cluster directory. */
-function world(): { sb: Sandbox; dir: string; run: (args: string[]) => ReturnType<Sandbox['run']> } {
-  const sb = sandbox();
-  cpSync(rendered, sb.state, { recursive: true });
-  return {
-    sb,
-    dir: join(sb.state, 'clusters', 'demo'),
-    run: (args) => sb.run([...args, '--state-dir', sb.state]),
-  };
-}
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
