@@ -55,9 +55,14 @@ export interface ProviderDescriptor<C> {
   nodeNetwork(config: C): NodeNetworkConfig;
   /**
    * `platform`: nodes are sized by the platform (a flavor), so the config's cpus, memoryMiB and diskGiB
-   * are not used and the diff does not compare them. Default: `config`.
+   * are refused when set and the diff does not compare them. Default: `config`.
    */
   readonly nodeSizing?: 'config' | 'platform';
+  /**
+   * With `nodeSizing: 'platform'`: what sizes each instead (shown when the config sets one, which is
+   * refused), e.g. `the flavor sizes the nodes (spec.platform.openstack.flavor)`.
+   */
+  readonly sizedBy?: Readonly<Record<'cpus' | 'memoryMiB' | 'diskGiB', string>>;
   /** Settings whose edits the diff must see (see PlatformSetting). */
   planSettings?(config: C): PlatformSetting[];
   /** Checks across keys of the section; paths are relative to `spec.platform.<name>`. */

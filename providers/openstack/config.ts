@@ -26,7 +26,7 @@ export const openstackConfigSchema = z
       .describe('Region of the cloud; default: the one clouds.yaml or OS_REGION_NAME names'),
     image: z.string().min(1).describe('Glance image name or id'),
     flavor: flavor.describe(
-      'Flavor name, or per role: { controlPlane, workers }. Sizes the nodes: cpus, memoryMiB and diskGiB are not used on OpenStack',
+      'Flavor name, or per role: { controlPlane, workers }. Sizes the nodes: cpus, memoryMiB and diskGiB are refused on OpenStack',
     ),
     rootVolume: z
       .strictObject({

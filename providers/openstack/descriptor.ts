@@ -97,6 +97,11 @@ export const openstackProvider: ProviderDescriptor<OpenStackConfig> = {
   plugins: [{ name: 'openstack', version: OPENSTACK_PLUGIN_VERSION }],
   nodeNetwork: openstackNodeNetwork,
   nodeSizing: 'platform',
+  sizedBy: {
+    cpus: `the flavor sizes the nodes (${KEY}.flavor)`,
+    memoryMiB: `the flavor sizes the nodes (${KEY}.flavor)`,
+    diskGiB: `the flavor's disk sizes the root disk, or ${KEY}.rootVolume.sizeGiB`,
+  },
   planSettings: openstackPlanSettings,
   check: (config) => [...ignitionServiceChecks(config), ...checkOpenStackConfig(config)],
   ignitionService: (config) => ({

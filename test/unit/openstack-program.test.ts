@@ -76,7 +76,6 @@ interface Run {
 function buildInput(platform: Record<string, unknown> = {}, kubernetes: Record<string, unknown> = {}) {
   const config = validConfig({
     kubernetes,
-    controlPlane: { cpus: 4, memoryMiB: 8192 },
     platform: {
       openstack: {
         cloud: 'testcloud',
