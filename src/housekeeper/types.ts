@@ -209,15 +209,7 @@ export interface LeaseObject {
 }
 
 /** The API answered with an HTTP error status: 404, 409 (conflict), 429 (eviction blocked), ... */
-export class KubeStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KubeStatusError';
-  }
-}
+export { KubeStatusError } from '../kube/errors.js';
 
 /** JSON merge patch (RFC 7386): null deletes a key. */
 export type MergePatch<T> = {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { providerFor } from '../../providers/registry.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
-import { KubeApiError } from '../cluster/errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import { serializeManifests } from '../cluster/manifests.js';
 import type { KubeObject } from '../cluster/types.js';
 import { waitForNodesReady } from '../cluster/waits.js';

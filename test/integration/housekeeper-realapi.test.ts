@@ -20,7 +20,7 @@ import type { KubeObject } from '../../src/cluster/types.js';
 import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
 import { LeaderElector } from '../../src/housekeeper/leader.js';
 import { Operator } from '../../src/housekeeper/operator.js';
-import { kubeTransport, type KubeTransport } from '../../src/housekeeper/kube/transport.js';
+import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import {
   KubeStatusError,
   LEAVE_ANNOTATION,
@@ -106,7 +106,7 @@ async function certificates(dir: string): Promise<void> {
 interface ControlPlane {
   server: string;
   caPem: string;
-  admin: KubeTransport;
+  admin: KubeClient;
   stop(): void;
 }
 
@@ -152,7 +152,7 @@ async function startControlPlane(bin: string): Promise<ControlPlane> {
   ]);
   const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
   const server = `https://127.0.0.1:${apiPort}`;
-  const admin = kubeTransport({
+  const admin = kubeClient({
     server,
     caPem,
     auth: {
