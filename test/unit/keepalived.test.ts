@@ -7,6 +7,7 @@ import { openstackNodeNetwork } from '../../providers/openstack/addresses.js';
 import { openstackConfigSchema } from '../../providers/openstack/config.js';
 import { defaultVirtualRouterId } from '../../providers/vip.js';
 import { parseClusterConfig } from '../../src/config/load.js';
+import { diffPlans } from '../../src/plan/diff.js';
 import { planCluster } from '../../src/plan/plan.js';
 import type { IgnitionConfig } from '../../src/render/ignition-types.js';
 import { vrrpInstance } from '../../src/render/keepalived.js';
@@ -90,6 +91,35 @@ describe('an API VIP in the plan', () => {
     expect(net.apiAddress).toBe('10.0.0.127');
     expect(net.apiVip).toEqual({ virtualRouterId: 127 });
     expect(net.reserved?.find((r) => r.first === '10.0.0.127')?.why).toBe('it is the API VIP');
+  });
+});
+
+describe('the diff of a cluster with an API VIP', () => {
+  const paths = (deployed: ReturnType<typeof vipPlan>, desired: ReturnType<typeof vipPlan>) =>
+    diffPlans(deployed, desired).forbidden.map((f) => f.path);
+
+  it('refuses a new router id: the deployed control planes keep the one they booted with', () => {
+    expect(paths(vipPlan(), vipPlan({ type: 'vip', virtualRouterId: 9 }))).toEqual([
+      'spec.platform.*.apiEndpoint (VIP)',
+    ]);
+  });
+
+  it('refuses control planes added or removed (their unicast peers are fixed), not workers', () => {
+    const three = vipPlan();
+    const five = planCluster(validConfig({ platform: libvirt({ type: 'vip' }), controlPlane: { count: 5 } }));
+    // (Workers planned after the control planes move too, which the diff refuses on its own.)
+    expect(paths(three, five)).toContain('spec.controlPlane (with an API VIP)');
+    const moreWorkers = planCluster(
+      validConfig({ platform: libvirt({ type: 'vip' }), workers: { count: 4 } }),
+    );
+    expect(paths(three, moreWorkers)).toEqual([]);
+  });
+
+  it('leaves clusters without a VIP free to change their control planes', () => {
+    const three = planCluster(validConfig());
+    const five = planCluster(validConfig({ controlPlane: { count: 5 } }));
+    expect(paths(three, five)).not.toContain('spec.controlPlane (with an API VIP)');
+    expect(paths(three, five)).not.toContain('spec.platform.*.apiEndpoint (VIP)');
   });
 });
 
