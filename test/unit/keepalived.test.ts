@@ -2,6 +2,7 @@
 // certificate, no node is planned on it, every control plane (and only they) gets the VRRP instance
 // with the others as unicast peers, control plane 1 the highest priority, the password only 0600.
 // The real keepalived runs these files in test/integration/keepalived-vip.test.ts.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { openstackNodeNetwork } from '../../providers/openstack/addresses.js';
 import { openstackConfigSchema } from '../../providers/openstack/config.js';
@@ -9,6 +10,7 @@ import { defaultVirtualRouterId } from '../../providers/vip.js';
 import { parseClusterConfig } from '../../src/config/load.js';
 import { diffPlans } from '../../src/plan/diff.js';
 import { planCluster } from '../../src/plan/plan.js';
+import { formatPlanSummary } from '../../src/plan/summary.js';
 import type { IgnitionConfig } from '../../src/render/ignition-types.js';
 import { vrrpInstance } from '../../src/render/keepalived.js';
 import { renderCluster } from '../../src/render/node.js';
@@ -53,6 +55,13 @@ describe('an API VIP in the plan', () => {
       'c.yaml',
     );
     expect(parsed.errors.map((e) => e.message).join('\n')).toMatch(/API VIP/);
+  });
+
+  it('says in the plan summary who holds the endpoint', () => {
+    expect(formatPlanSummary(vipPlan())).toContain(
+      'API endpoint https://192.168.132.254:6443 (VIP 192.168.132.254 held by keepalived, VRRP id 254)',
+    );
+    expect(formatPlanSummary(planCluster(validConfig()))).not.toContain('keepalived');
   });
 
   it('leaves clusters without a VIP as they were', () => {
@@ -155,6 +164,16 @@ describe('keepalived on the control planes', () => {
     const unit = ignition.systemd?.units?.find((u) => u.name === 'nkd-keepalived.service');
     expect(unit?.enabled).toBe(true);
     expect(unit?.contents).toContain('ExecStart=/usr/local/bin/nkd-keepalived');
+  });
+
+  it('renders shell scripts that bash parses', () => {
+    const cp1 = byName.get(plan.nodes[0]!.name)!;
+    for (const path of ['/usr/local/bin/nkd-keepalived', '/usr/local/bin/nkd-apiserver-check']) {
+      const script = fileText(cp1, path)!.text;
+      expect(script.startsWith('#!/bin/bash\n'), path).toBe(true);
+      const syntax = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+      expect(syntax.status, `${path}: ${syntax.stderr}`).toBe(0);
+    }
   });
 
   it('gives workers nothing of it, and clusters without a VIP neither', () => {
