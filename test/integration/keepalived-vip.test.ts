@@ -4,7 +4,16 @@
 // HTTPS server standing in for the API server's /readyz on 6443. The VIP must land on control plane 1,
 // move when its check fails or its keepalived stops, and come back.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -76,9 +85,12 @@ describeReal('keepalived holds the API VIP with the rendered files', requirement
 
   /** Starts host's keepalived through the rendered launcher, exactly as the systemd unit does. */
   function startKeepalived(host: Host): void {
+    // keepalived logs to its console (--log-console), as it would to the journal under systemd.
+    const log = openSync(join(host.dir, 'keepalived.log'), 'a');
     const child = spawn('ip', ['netns', 'exec', host.ns, join(host.dir, 'nkd-keepalived')], {
-      stdio: ['ignore', 'ignore', 'ignore'],
+      stdio: ['ignore', log, log],
     });
+    closeSync(log);
     host.keepalived = child;
   }
 
@@ -204,13 +216,22 @@ describeReal('keepalived holds the API VIP with the rendered files', requirement
     for (const host of hosts) await stopKeepalived(host).catch(() => undefined);
     for (const server of servers) server.kill('SIGKILL');
     await lan?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    // KEEP_KA=1 keeps the files and keepalived logs for a look after a failure.
+    if (root && !process.env.KEEP_KA) rmSync(root, { recursive: true, force: true });
   });
 
   it('control plane 1 takes the VIP, and clients on the network reach its API through it', async () => {
     const ms = await waitForHolder(hosts[0]!.name);
     console.log(`keepalived: VIP on ${hosts[0]!.name} after ${ms} ms`);
     expect(await answerOnVip()).toBe(hosts[0]!.name);
+  });
+
+  it('reads the rendered configuration without a warning', () => {
+    for (const host of hosts) {
+      const log = readFileSync(join(host.dir, 'keepalived.log'), 'utf8');
+      expect(log, host.name).toMatch(/Entering MASTER STATE|Entering BACKUP STATE/);
+      expect(log, host.name).not.toMatch(/warning|unknown keyword|security violation|unsafe|error/i);
+    }
   });
 
   it('moves to control plane 2 when control plane 1 fails its check, and comes back', async () => {
