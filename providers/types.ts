@@ -14,6 +14,8 @@ export interface NodeNetworkConfig {
   reserved?: { first: string; last: string; why: string; path: readonly string[] }[];
   /** An address the platform holds for the API endpoint (a load balancer): the default endpoint host. */
   apiAddress?: string;
+  /** Set when `apiAddress` is a VIP that keepalived on the control planes holds (VRRP between them). */
+  apiVip?: { virtualRouterId: number };
   /** Further addresses the API is reached by and known before provisioning: API certificate SANs. */
   apiSANs?: string[];
 }

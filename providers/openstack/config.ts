@@ -2,6 +2,7 @@
 // from clouds.yaml (`cloud`) or OS_* environment variables.
 import { z } from 'zod';
 import { cidr, ipv4 } from '../schema-parts.js';
+import { virtualRouterIdSchema } from '../vip.js';
 
 const flavor = z.union([
   z.string().min(1),
@@ -71,16 +72,17 @@ export const openstackConfigSchema = z
     apiEndpoint: z
       .strictObject({
         type: z
-          .enum(['octavia', 'first-control-plane'])
+          .enum(['octavia', 'vip', 'first-control-plane'])
           .default('octavia')
           .describe(
-            'octavia: a load balancer in front of every control plane (survives losing one); first-control-plane: no load balancer (a single point of failure)',
+            'octavia: a load balancer in front of every control plane; vip: a VIP port held by keepalived on the control planes (for clouds without Octavia); both survive losing a control plane. first-control-plane: neither (a single point of failure)',
           ),
         address: ipv4
           .optional()
           .describe(
-            "The load balancer's fixed address in the node network; default: the last address before the allocation pool",
+            "The load balancer's or VIP's fixed address in the node network; default: the last address before the allocation pool",
           ),
+        virtualRouterId: virtualRouterIdSchema,
         floatingIP: ipv4
           .optional()
           .describe(
@@ -160,7 +162,8 @@ export const openstackTemplateSection = `  platform:
       externalNetwork: public    # for the router and floating IPs
       floatingIPs: api           # none | api | control-plane | all
       apiEndpoint:
-        type: octavia            # a load balancer in front of the control planes; or first-control-plane
+        type: octavia            # a load balancer in front of the control planes; vip (keepalived, no
+                                 # Octavia needed); or first-control-plane
       apiAllowedCIDRs: [203.0.113.0/24]   # who may reach the API (6443) from outside: include this machine
       ignitionService:
         advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy

@@ -105,16 +105,19 @@ export function wantsFloatingIp(
 export type ApiEndpointSource =
   /** The configured endpoint is a name or an address that is not nkd's: reported as is. */
   | { kind: 'configured'; endpoint: string }
-  /** The endpoint is the Octavia load balancer's address: its floating IP replaces it when it has one. */
-  | { kind: 'load-balancer'; address: string; port: number; planned: string }
+  /**
+   * The endpoint is the API's own address (the Octavia load balancer's or the keepalived VIP's port):
+   * its floating IP replaces it when it has one.
+   */
+  | { kind: 'api-port'; address: string; port: number; planned: string }
   /** The endpoint is a node address: that node's floating IP replaces it when it has one. */
   | { kind: 'node'; node: NodePlan; port: number; planned: string };
 
-export function apiEndpointSource(plan: ClusterPlan, lbAddress: string | undefined): ApiEndpointSource {
+export function apiEndpointSource(plan: ClusterPlan, ownAddress: string | undefined): ApiEndpointSource {
   const { host, port } = plan.kubernetes.controlPlaneEndpoint;
   const planned = `${host}:${port}`;
-  if (lbAddress !== undefined && host === lbAddress)
-    return { kind: 'load-balancer', address: host, port, planned };
+  if (ownAddress !== undefined && host === ownAddress)
+    return { kind: 'api-port', address: host, port, planned };
   const node = plan.nodes.find((n) => n.address === host);
   if (node === undefined) return { kind: 'configured', endpoint: planned };
   return { kind: 'node', node, port, planned };

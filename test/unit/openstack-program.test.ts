@@ -650,6 +650,70 @@ describe('openstack program: configuration variants', () => {
   });
 });
 
+describe('openstack program: a keepalived VIP instead of Octavia', () => {
+  const vip = () => runProgram(buildInput({ apiEndpoint: { type: 'vip' } }));
+
+  it('holds the VIP in a port of its own, with no device, below the pool, and makes no load balancer', async () => {
+    const run = await vip();
+    expect(buildInput({ apiEndpoint: { type: 'vip' } }).plan.kubernetes.apiVip).toEqual({
+      address: LB_ADDRESS,
+      virtualRouterId: 127,
+    });
+    for (const type of [T.lb, T.listener, T.pool, T.monitor, T.members])
+      expect(ofType(run, type)).toEqual([]);
+    const port = named(run, 'demo-port-api');
+    expect(port.inputs).toMatchObject({
+      fixedIps: [{ subnetId: 'demo-subnet-id', ipAddress: LB_ADDRESS }],
+      portSecurityEnabled: true,
+      securityGroupIds: [CP_SG],
+      tags: [TAG],
+    });
+    expect(port.inputs.deviceId).toBeUndefined();
+    expect(port.deleteBeforeReplace).toBe(true);
+    // No instance is attached to it: every instance boots from its own node port.
+    for (const instance of ofType(run, T.instance))
+      expect(instance.inputs.networks).toEqual([{ port: `demo-port-${instance.inputs.name as string}-id` }]);
+    const subnet = ofType(run, T.subnet)[0]!;
+    expect(subnet.inputs.allocationPools).toEqual([{ start: '10.20.0.128', end: '10.20.0.254' }]);
+  });
+
+  it('lets every control-plane port, and no worker port, answer for the VIP', async () => {
+    const run = await vip();
+    for (const name of CPS)
+      expect(named(run, `demo-port-${name}`).inputs.allowedAddressPairs).toEqual([
+        { ipAddress: '10.244.0.0/16' },
+        { ipAddress: LB_ADDRESS },
+      ]);
+    for (const name of WORKERS)
+      expect(named(run, `demo-port-${name}`).inputs.allowedAddressPairs).toEqual([
+        { ipAddress: '10.244.0.0/16' },
+      ]);
+  });
+
+  it('lets VRRP pass between control planes (any protocol from their group) and opens no API port to the node network', async () => {
+    const run = await vip();
+    const rules = ofType(run, T.rule).map((r) => r.inputs);
+    const anyFromCps = rules.filter(
+      (r) =>
+        r.securityGroupId === CP_SG &&
+        r.direction === 'ingress' &&
+        r.remoteGroupId === CP_SG &&
+        r.protocol === undefined,
+    );
+    expect(anyFromCps).toHaveLength(1); // VRRP is IP protocol 112: "any protocol" covers it
+    expect(rules.filter((r) => r.remoteIpPrefix === '10.20.0.0/24' && r.portRangeMin === 6443)).toEqual([]);
+  });
+
+  it('gives the VIP port the API floating IP and reports it as the endpoint', async () => {
+    const run = await vip();
+    expect(named(run, 'demo-fip-api').inputs).toMatchObject({
+      portId: 'demo-port-api-id',
+      fixedIp: LB_ADDRESS,
+    });
+    expect(run.outputs.apiEndpoint).toBe(`${run.fipAddress.get('demo-fip-api')}:6443`);
+  });
+});
+
 describe('openstack program: failing before anything is registered', () => {
   const expectNothingRegistered = async (
     input: ProgramInput<OpenStackConfig>,
