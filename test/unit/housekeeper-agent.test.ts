@@ -366,7 +366,7 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     ]);
   });
 
-  it('a failing staged kubeadm fails the node before the reboot: it stays on its current OS', async () => {
+  it('a failing staged kubeadm fails the node before the reboot and unstages the image: it stays on its current OS', async () => {
     const w = world();
     w.host.versionOfImage = () => 'v1.30.4';
     w.host.fail(`${STAGED}/kubeadm upgrade node`, 'error execution phase preflight: unhealthy');
@@ -377,7 +377,9 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
       message: 'failed while upgrading-kubernetes',
       lastError: `${STAGED}/kubeadm upgrade node: error execution phase preflight: unhealthy`,
     });
+    expect(w.host.commands.at(-1)).toBe('rpm-ostree cleanup --pending');
     expect(w.host.commands).not.toContain('systemctl reboot');
+    expect(w.host.staged).toBeUndefined();
   });
 });
 

@@ -14,6 +14,7 @@ import {
   runHost,
   sameImage,
   staticPodVersion,
+  tryHost,
 } from './host.js';
 import { StepFailure } from './progress.js';
 import { kubeletSkewProblem } from './skew.js';
@@ -77,7 +78,14 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
     if (progress.phase !== 'upgrading-kubernetes')
       await progress.enter('upgrading-kubernetes', { kubeadm: 'staged' });
     ctx.log(`running ${kubeadm.join(' ')} from the staged deployment, before the reboot`);
-    await runHost(host, kubeadm);
+    try {
+      await runHost(host, kubeadm);
+    } catch (err) {
+      // Unstaged, so that no later reboot (any shutdown finalizes a staged deployment) boots the image
+      // half-done: the node stays on its OS, and a failed `upgrade apply` rolled its static pods back.
+      await tryHost(host, ['rpm-ostree', 'cleanup', '--pending']);
+      throw err;
+    }
   }
   await progress.enter('rebooting', kubeadm ? { kubeadm: 'done' } : {});
   ctx.log('rebooting into the new deployment');
