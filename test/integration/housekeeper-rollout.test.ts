@@ -203,6 +203,13 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     expect(unedited.stderr).toContain(
       `warning: spec.os.releaseImage is not set, but Update ${name} rebased every node onto ${NEW}`,
     );
+    // nkd status shows what new nodes get.
+    const status = await w.sb.run(['status', 'demo', '--json', '--state-dir', w.sb.state]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { upgrades: unknown }).upgrades).toEqual({
+      kubernetes: { version: 'v1.37.2', update: name, completedAt: update.status!.completedAt },
+      os: { image: NEW, update: name, completedAt: update.status!.completedAt },
+    });
   }, 240_000);
 
   it('pause stops before the next node, resume finishes the rollout', async () => {
