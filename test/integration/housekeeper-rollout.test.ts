@@ -164,8 +164,15 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     );
     // Control planes one at a time, the first one running the cluster-wide kubeadm step; then workers.
     expect(handOrder(w.api)).toEqual(NODES.map((n) => n.name));
-    expect(s.hosts.get('demo-cp-1')!.commands).toContain('kubeadm upgrade apply v1.37.2 --yes');
-    for (const n of NODES.slice(1)) expect(s.hosts.get(n.name)!.commands).toContain('kubeadm upgrade node');
+    // Each from the staged deployment, before the node reboots into it (docs/housekeeper.md).
+    const staged = '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubeadm';
+    const before = (node: string, command: string) => {
+      const commands = s.hosts.get(node)!.commands;
+      expect(commands).toContain(command);
+      expect(commands.indexOf(command)).toBeLessThan(commands.indexOf('systemctl reboot'));
+    };
+    before('demo-cp-1', `${staged} upgrade apply v1.37.2 --yes`);
+    for (const n of NODES.slice(1)) before(n.name, `${staged} upgrade node`);
     for (const n of NODES) expect(s.hosts.get(n.name)!.booted).toBe(`ostree-unverified-registry:${NEW}`);
     for (const n of w.api.nodes)
       expect([n.kubeletVersion, n.unschedulable ?? false]).toEqual(['v1.37.2', false]);
@@ -196,6 +203,13 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     expect(unedited.stderr).toContain(
       `warning: spec.os.releaseImage is not set, but Update ${name} rebased every node onto ${NEW}`,
     );
+    // nkd status shows what new nodes get.
+    const status = await w.sb.run(['status', 'demo', '--json', '--state-dir', w.sb.state]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { upgrades: unknown }).upgrades).toEqual({
+      kubernetes: { version: 'v1.37.2', update: name, completedAt: update.status!.completedAt },
+      os: { image: NEW, update: name, completedAt: update.status!.completedAt },
+    });
   }, 240_000);
 
   it('pause stops before the next node, resume finishes the rollout', async () => {

@@ -1,6 +1,6 @@
 // Completed upgrades in nkd's state (issue 16, defect 8): what a completed Update brings every node to
 // is what nodes added later get, and what the diff compares against.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import { renderNode } from '../../src/render/node.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { clusterPaths, writePrivateFile } from '../../src/state/paths.js';
 import { deployedPlanPath } from '../../src/workflows/cluster-access.js';
+import { runDestroy } from '../../src/workflows/destroy.js';
 import {
   plansWithUpgrades,
   readUpgradeHistory,
@@ -235,6 +236,21 @@ describe('the record in the cluster state', () => {
     recordUpgrades(p, [toKube137]);
     expect(statSync(upgradesPath(p)).mtimeMs).toBe(written);
     expect(JSON.parse(readFileSync(upgradesPath(p), 'utf8'))).toEqual(history(toKube137));
+  });
+
+  it('destroy --keep-state forgets it with the machines it belonged to', async () => {
+    const p = paths();
+    recordUpgrades(p, [toKube137]);
+    await runDestroy({
+      cluster: 'demo',
+      paths: p,
+      engine: undefined,
+      reporter: { emit: () => {}, suspend: () => {}, resume: () => {}, close: () => {} },
+      signal: new AbortController().signal,
+      keepState: true,
+    });
+    expect(existsSync(upgradesPath(p))).toBe(false);
+    expect(existsSync(p.root)).toBe(true);
   });
 
   it('a corrupt record refuses the command by path (exit 4), never quoting it', () => {
