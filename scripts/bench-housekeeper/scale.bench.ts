@@ -99,7 +99,13 @@ afterAll(async () => {
 it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning time`, async () => {
   state = await dryRunState();
   const pki = await loadPki(join(state.clusterDir, 'pki'));
-  cluster = await startRealCluster({ clusterDir: state.clusterDir, scheduler: false });
+  // No controller manager: its garbage collector would delete the pods owned by a DaemonSet that is not
+  // there; the operator needs none of its controllers.
+  cluster = await startRealCluster({
+    clusterDir: state.clusterDir,
+    scheduler: false,
+    controllerManager: false,
+  });
   const real = cluster;
   const admin = clusterClientFromPki(pki, real.server, { tlsServerName: real.tlsServerName });
   const manifests = housekeeperManifests({ image: 'hub.example/nkd-housekeeper:bench', nkdVersion: '0.1.0' });
