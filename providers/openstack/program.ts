@@ -1,8 +1,7 @@
 // The OpenStack program: network (or an existing one, judged first), one security group and one
-// server group per role, the API endpoint (an Octavia load balancer, a keepalived VIP port, or the first
-// control plane), one
-// port and one instance per node, floating IPs. Loaded lazily by the descriptor, so importing
-// @pulumi/openstack (slow) costs nothing unless nkd provisions on OpenStack.
+// server group per role, the API endpoint (an Octavia load balancer, a keepalived VIP port, or the
+// first control plane), one port and one instance per node, floating IPs. Loaded lazily by the
+// descriptor, so importing @pulumi/openstack (slow) costs nothing unless nkd provisions on OpenStack.
 import * as openstack from '@pulumi/openstack';
 import * as pulumi from '@pulumi/pulumi';
 import { initNode } from '../../src/plan/plan.js';
@@ -45,7 +44,8 @@ function context(input: ProgramInput<OpenStackConfig>): Context {
 
 /**
  * Floating IPs per `floatingIPs`, and `apiEndpoint.floatingIP` associated with the API endpoint (the
- * load balancer's or VIP's port, or the API node). Returns the API endpoint's floating address, if it has one.
+ * load balancer's or VIP's port, or the API node). Returns the API endpoint's floating address, if it
+ * has one.
  */
 function floatingIps(
   ctx: Context,

@@ -166,6 +166,16 @@ describe('keepalived on the control planes', () => {
     expect(unit?.contents).toContain('ExecStart=/usr/local/bin/nkd-keepalived');
   });
 
+  it('leaves out the unicast block for a single control plane (no peer to send to)', () => {
+    const single = planCluster(
+      validConfig({ platform: libvirt({ type: 'vip' }), controlPlane: { count: 1 }, workers: { count: 0 } }),
+    );
+    const [only] = renderCluster({ plan: single, pki: FAKE_PKI, templates: loadTemplates() });
+    const conf = fileText(only!.ignition, '/etc/keepalived/keepalived.conf')!.text;
+    expect(conf).not.toContain('unicast_peer');
+    expect(conf).toContain('virtual_ipaddress');
+  });
+
   it('renders shell scripts that bash parses', () => {
     const cp1 = byName.get(plan.nodes[0]!.name)!;
     for (const path of ['/usr/local/bin/nkd-keepalived', '/usr/local/bin/nkd-apiserver-check']) {
