@@ -65,8 +65,8 @@ export async function deleteStoredConfig(
   const store = a.outputs?.ignitionStore;
   if (store === undefined) return `the config of ${a.node} stays in the object store until the next deploy`;
   const expires = Math.floor(a.nowMs / 1000) + DELETE_URL_SECONDS;
-  const url = delivery.deleteUrl(store, a.node, loadOrCreateTempUrlKey(a.clusterDir), expires);
   try {
+    const url = delivery.deleteUrl(store, a.node, loadOrCreateTempUrlKey(a.clusterDir), expires);
     const response = await (a.fetch ?? fetch)(url, { method: 'DELETE', signal: AbortSignal.timeout(30_000) });
     // 404: already gone (a second run, or the object store's expirer).
     if (response.ok || response.status === 404) return undefined;
