@@ -74,6 +74,12 @@ export interface ProviderDescriptor<C> {
    * config key path to name in errors.
    */
   ignitionService?(config: C): { listen: string; advertise: string | undefined; path: readonly string[] };
+  /**
+   * For `pointer` delivery: true when the program itself stores each node's full config in the
+   * platform's object store and signs the pointer's URL (ProgramInput.ignitionObjects), so no Ignition
+   * service runs and nothing calls back to this machine.
+   */
+  objectStoreDelivery?(config: C): ObjectStoreDelivery | undefined;
   loadProgram(): Promise<ProviderProgram<C>>;
 }
 
@@ -91,6 +97,29 @@ export interface ProgramInput<C> {
   nodes: NodeBootData[];
   /** The cluster's state directory, for files a provider must keep (never inside the user's repo). */
   clusterDir: string;
+  /** With object-store delivery: what the program needs to store configs and sign their URLs. */
+  ignitionObjects?: IgnitionObjects;
+}
+
+export interface ObjectStoreDelivery {
+  /** How long the pointers' URLs work, from the start of a deploy. */
+  urlLifetimeMinutes: number;
+  /** A URL that deletes a node's stored config (ProvisionOutputs.ignitionStore), valid until `expires`. */
+  deleteUrl(
+    store: { storageUrl: string; container: string },
+    node: string,
+    key: string,
+    expires: number,
+  ): string;
+}
+
+export interface IgnitionObjects {
+  /** The secret that signs the objects' temporary URLs (set on the container the program creates). */
+  tempUrlKey: string;
+  /** Unix time (seconds) until which the pointers' URLs work. */
+  expires: number;
+  /** Nodes whose configs are stored: those not known to have fetched theirs (joined nodes have). */
+  store: string[];
 }
 
 /** Every provider reports exactly this, as Pulumi stack outputs. */
@@ -107,6 +136,8 @@ export interface ProvisionOutputs {
   /** host:port of the Kubernetes API as reachable from the deployer. */
   apiEndpoint: string;
   nodes: ProvisionedNode[];
+  /** With object-store delivery: the object store's account URL and the container of the configs. */
+  ignitionStore?: { storageUrl: string; container: string };
 }
 
 export interface ProviderProgram<C> {

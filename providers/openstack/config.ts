@@ -117,6 +117,20 @@ export const openstackConfigSchema = z
       .describe(
         'Allow any traffic between all nodes (one policy for every role) instead of the per-role rules',
       ),
+    ignitionDelivery: z
+      .enum(['callback', 'swift'])
+      .default('callback')
+      .describe(
+        "How nodes get their full Ignition config: callback (from this machine's HTTPS Ignition service while deploy runs) or swift (from an object in a Swift container of the cluster, by a TempURL; nothing calls back)",
+      ),
+    swiftTempURLMinutes: z
+      .int()
+      .min(10, 'must be 10 or more')
+      .max(1440, 'must be 1440 (a day) or less')
+      .default(60)
+      .describe(
+        'ignitionDelivery swift: how long after deploy starts each node’s TempURL works; a node must boot within it',
+      ),
     ignitionService: z
       .strictObject({
         advertise: z
@@ -133,7 +147,9 @@ export const openstackConfigSchema = z
           ),
       })
       .prefault({})
-      .describe('The HTTPS service serving each node its full Ignition config while deploy runs'),
+      .describe(
+        'ignitionDelivery callback: the HTTPS service serving each node its full Ignition config while deploy runs',
+      ),
   })
   .transform((config) => ({
     ...config,
@@ -165,6 +181,7 @@ export const openstackTemplateSection = `  platform:
         type: octavia            # a load balancer in front of the control planes; vip (keepalived, no
                                  # Octavia needed); or first-control-plane
       apiAllowedCIDRs: [203.0.113.0/24]   # who may reach the API (6443) from outside: include this machine
+      ignitionDelivery: callback # or swift: nodes fetch their config from Swift by a TempURL
       ignitionService:
-        advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy
+        advertise: 203.0.113.10:22623   # callback: how the nodes reach this machine during deploy
 `;

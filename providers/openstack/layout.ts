@@ -3,6 +3,7 @@
 // import here, so these are cheap to test and reuse.
 import type { ClusterPlan, NodePlan } from '../../src/plan/types.js';
 import { assertUserDataFits } from '../../src/render/pointer.js';
+import type { Resource } from '@pulumi/pulumi';
 import type { ProgramInput } from '../types.js';
 import type { OpenStackConfig } from './config.js';
 
@@ -35,7 +36,10 @@ export function networkLookup(ref: string): { networkId: string } | { name: stri
 
 export interface NodeBoot {
   node: NodePlan;
+  /** The user data; with ignitionDelivery swift, filled in once the object store is known. */
   pointer: string;
+  /** Resources the instance waits for besides the network (its config's Swift object). */
+  after?: Resource[];
 }
 
 const where = 'spec.platform.openstack';
@@ -53,7 +57,16 @@ export function checkProgramInput(input: ProgramInput<OpenStackConfig>): NodeBoo
     if (!planned.has(extra.node.name))
       throw new Error(`openstack: boot data for unplanned node ${extra.node.name}`);
   }
+  const swift = platform.ignitionDelivery === 'swift';
+  if (swift && input.ignitionObjects === undefined)
+    throw new Error('openstack: ignitionDelivery swift needs a Temp-URL-Key and an expiry (ignitionObjects)');
   const boots = plan.nodes.map((node): NodeBoot => {
+    if (swift) {
+      // The pointer names the object store, which the program looks up first.
+      if (!byName.get(node.name)?.ignition)
+        throw new Error(`openstack: node ${node.name} has no Ignition config`);
+      return { node, pointer: '' };
+    }
     const pointer = byName.get(node.name)?.pointer;
     if (pointer === undefined || pointer === '') {
       throw new Error(

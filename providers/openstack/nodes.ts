@@ -105,7 +105,7 @@ export function nodeResources(ctx: Context, boot: NodeBoot, shared: NodeShared):
       protect: controlPlane ? true : undefined,
       ignoreChanges: INSTANCE_IGNORED_CHANGES,
       // Only the network path out; instances never wait for each other (all boot in parallel).
-      dependsOn: shared.net.ready,
+      dependsOn: [...shared.net.ready, ...(boot.after ?? [])],
     },
   );
   return { port, instance };

@@ -20,6 +20,7 @@ import {
   wantsFloatingIp,
   type NodeBoot,
 } from './layout.js';
+import { planIgnitionStore, registerIgnitionStore, withStorePointers } from './ignition-store.js';
 import { createdNetwork, existingNetwork } from './network.js';
 import { floatingIpFor, imageIdOf, nodeResources, type NodeResources } from './nodes.js';
 
@@ -89,9 +90,13 @@ function floatingIps(
 
 async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string, unknown>> {
   // Before anything is registered: every failure here leaves nothing half-made.
-  const boots = checkProgramInput(input);
+  let boots = checkProgramInput(input);
   const { plan, platform } = input;
   const ctx = context(input);
+  // ignitionDelivery swift: the object store is looked up (and its pointers signed) before anything else.
+  const objects = platform.ignitionDelivery === 'swift' ? input.ignitionObjects! : undefined;
+  const store = objects && (await planIgnitionStore(ctx, input.nodes, objects));
+  if (store) boots = withStorePointers(boots, store);
 
   const external =
     platform.externalNetwork === undefined
@@ -113,6 +118,10 @@ async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string,
     imageId: platform.rootVolume === undefined ? '' : imageIdOf(ctx, platform.image),
     apiVip: vipAddress,
   };
+  if (store) {
+    const stored = registerIgnitionStore(ctx, store, input.nodes, objects!);
+    boots = boots.map((b) => (stored.has(b.node.name) ? { ...b, after: [stored.get(b.node.name)!] } : b));
+  }
   const created = new Map<string, NodeResources>(
     boots.map((boot) => [boot.node.name, nodeResources(ctx, boot, shared)]),
   );
@@ -147,6 +156,7 @@ async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string,
     apiEndpoint = pulumi.interpolate`${apiAddress}:${source.port}`;
   return {
     apiEndpoint,
+    ...(store ? { ignitionStore: { storageUrl: store.storageUrl, container: store.container } } : {}),
     nodes: boots.map(({ node }) => ({
       name: node.name,
       role: node.role,

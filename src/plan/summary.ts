@@ -34,15 +34,15 @@ export function formatPlanSummary(plan: ClusterPlan): string {
       (plan.os.releaseImage === '' ? '' : `; OS rebased to ${plan.os.releaseImage}`),
     '',
   ];
-  const header = ['ROLE', 'NAME', 'ADDRESS', 'CPUS', 'MEMORY', 'DISK', 'BOOTSTRAP'];
+  // A platform that sizes nodes itself (a flavor) does not use the plan's sizes: they are not shown.
+  const sized = plan.platform.nodeSizing !== 'platform';
+  const header = ['ROLE', 'NAME', 'ADDRESS', ...(sized ? ['CPUS', 'MEMORY', 'DISK'] : []), 'BOOTSTRAP'];
   const shown = [...controlPlane.slice(0, MAX_ROWS_PER_ROLE), ...workers.slice(0, MAX_ROWS_PER_ROLE)];
   const cells = shown.map((n) => [
     n.role,
     n.name,
     n.address,
-    String(n.cpus),
-    `${n.memoryMiB} MiB`,
-    `${n.diskGiB} GiB`,
+    ...(sized ? [String(n.cpus), `${n.memoryMiB} MiB`, `${n.diskGiB} GiB`] : []),
     BOOTSTRAP_TEXT[n.bootstrap],
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));

@@ -250,3 +250,28 @@ describe('judging an existing network from Neutron answers', () => {
     expect(j.refusals).toEqual([expect.stringMatching(/has no gateway/)]);
   });
 });
+
+describe('OpenStack ignitionDelivery', () => {
+  const noService = { ignitionService: undefined };
+  it('with swift, needs no Ignition service address, and warns that one set is not used', () => {
+    expect(problems({ ...noService, ignitionDelivery: 'swift' })).toEqual({ errors: [], warnings: [] });
+    expect(problems({ ignitionDelivery: 'swift' }).warnings).toEqual([
+      'spec.platform.openstack.ignitionService: is not used with ignitionDelivery: swift (nodes fetch their configs from Swift); remove it',
+    ]);
+  });
+
+  it('with callback (the default), still warns that the advertise address is missing', () => {
+    expect(problems(noService).warnings).toEqual([
+      expect.stringMatching(/^spec\.platform\.openstack\.ignitionService\.advertise: is not set/),
+    ]);
+  });
+
+  it('bounds the TempURL lifetime', () => {
+    expect(problems({ ignitionDelivery: 'swift', swiftTempURLMinutes: 5 }).errors).toEqual([
+      'spec.platform.openstack.swiftTempURLMinutes: must be 10 or more',
+    ]);
+    expect(problems({ ignitionDelivery: 'swift', swiftTempURLMinutes: 2000 }).errors).toEqual([
+      'spec.platform.openstack.swiftTempURLMinutes: must be 1440 (a day) or less',
+    ]);
+  });
+});

@@ -2,6 +2,7 @@
 // program registered — type, name and inputs from the mocks' newResource, and the resource options
 // (protect, ignoreChanges, dependencies) from the RegisterResourceRequest the SDK sends to the monitor,
 // which is exactly what the engine would receive.
+import { createHmac } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import type { OpenStackConfig } from '../../providers/openstack/config.js';
@@ -36,6 +37,9 @@ const T = {
   getPort: 'openstack:networking/getPort:getPort',
   getRouter: 'openstack:networking/getRouter:getRouter',
   getImage: 'openstack:images/getImage:getImage',
+  container: 'openstack:objectstorage/container:Container',
+  object: 'openstack:objectstorage/containerObject:ContainerObject',
+  getAuthScope: 'openstack:identity/getAuthScope:getAuthScope',
 };
 const TAGGABLE = new Set([
   T.network,
@@ -121,7 +125,55 @@ interface CloudAnswers {
   /** Router interface port at the gateway, and its router. */
   routerPort?: Inputs;
   router?: Inputs;
+  /** Keystone's service catalog, as getAuthScope answers it. */
+  catalog?: Inputs[];
 }
+
+/** A catalog with Swift in two regions (recorded shape of getAuthScope's serviceCatalogs). */
+const SWIFT_CATALOG: Inputs[] = [
+  {
+    id: 'svc-compute',
+    name: 'nova',
+    type: 'compute',
+    endpoints: [
+      {
+        id: 'e1',
+        interface: 'public',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'https://nova.example:8774/v2.1',
+      },
+    ],
+  },
+  {
+    id: 'svc-swift',
+    name: 'swift',
+    type: 'object-store',
+    endpoints: [
+      {
+        id: 'e2',
+        interface: 'internal',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'http://10.0.0.5:8080/v1/AUTH_p1',
+      },
+      {
+        id: 'e3',
+        interface: 'public',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'https://swift.example:8080/v1/AUTH_p1',
+      },
+      {
+        id: 'e4',
+        interface: 'public',
+        region: 'RegionTwo',
+        regionId: 'RegionTwo',
+        url: 'https://swift2.example/v1/AUTH_p1',
+      },
+    ],
+  },
+];
 
 const FRESH_EXISTING: CloudAnswers = {
   subnet: {
@@ -139,8 +191,9 @@ const FRESH_EXISTING: CloudAnswers = {
 async function runProgram(
   input: ProgramInput<OpenStackConfig>,
   cloud: CloudAnswers = FRESH_EXISTING,
+  /** Where registrations are recorded (given: a run that throws still shows what it registered). */
+  resources: Registered[] = [],
 ): Promise<Run> {
-  const resources: Registered[] = [];
   const calls: Run['calls'] = [];
   const fipAddress = new Map<string, string>();
   const options = new Map<
@@ -185,6 +238,8 @@ async function runProgram(
         }
         if (args.token === T.getRouter) return cloud.router!;
         if (args.token === T.getImage) return { ...args.inputs, id: 'image-uuid' };
+        if (args.token === T.getAuthScope)
+          return { ...args.inputs, region: 'RegionOne', serviceCatalogs: cloud.catalog ?? SWIFT_CATALOG };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
@@ -811,5 +866,96 @@ describe('openstack program: failing before anything is registered', () => {
       /routed by router router-1 to external network other-net-id/,
       cloud,
     );
+  });
+});
+
+describe('openstack program: ignitionDelivery swift', () => {
+  const KEY = 'a'.repeat(64);
+  const EXPIRES = 1_900_000_000;
+  const swiftInput = (store: string[] = NODES) => {
+    const input = buildInput({ ignitionDelivery: 'swift' });
+    input.nodes = input.nodes.map(({ node }) => ({
+      node,
+      ignition: serializeIgnition({ ignition: { version: '3.3.0' }, storage: { files: [] } }).replace(
+        '{',
+        `{"n":"${node.name}",`,
+      ),
+    }));
+    input.ignitionObjects = { tempUrlKey: KEY, expires: EXPIRES, store };
+    return input;
+  };
+
+  it("stores each unfetched node's config in the cluster's container, whose Temp-URL-Key signs the pointers' URLs", async () => {
+    const input = swiftInput(NODES.filter((n) => n !== 'demo-cp-1'));
+    const run = await runProgram(input);
+    const container = named(run, 'demo-ignition').inputs;
+    expect(container).toMatchObject({ name: 'demo-ignition', forceDestroy: true });
+    expect(secretValue(container.metadata)).toEqual({ 'Temp-Url-Key': KEY });
+    // demo-cp-1 has fetched its config in an earlier run: no object for it.
+    expect(
+      ofType(run, T.object)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(
+      NODES.filter((n) => n !== 'demo-cp-1')
+        .map((n) => `demo-ignition-${n}`)
+        .sort(),
+    );
+    for (const boot of input.nodes.filter((b) => b.node.name !== 'demo-cp-1')) {
+      const object = named(run, `demo-ignition-${boot.node.name}`);
+      expect(object.inputs).toMatchObject({ containerName: 'demo-ignition', name: `${boot.node.name}.ign` });
+      expect(secretValue(object.inputs.content)).toBe(boot.ignition);
+      // The instance boots only once its config is stored.
+      expect(named(run, `demo-instance-${boot.node.name}`).dependsOn).toContain(
+        `demo-ignition-${boot.node.name}`,
+      );
+    }
+    expect(run.outputs).toMatchObject({
+      ignitionStore: { storageUrl: 'https://swift.example:8080/v1/AUTH_p1', container: 'demo-ignition' },
+    });
+    expect(run.calls.filter((c) => c.token === T.getAuthScope)).toHaveLength(1);
+  });
+
+  it('boots every node with a pointer that merges its object by a GET TempURL of the public endpoint, with its sha512', async () => {
+    const input = swiftInput();
+    const run = await runProgram(input);
+    for (const boot of input.nodes) {
+      const pointer = JSON.parse(
+        secretValue(named(run, `demo-instance-${boot.node.name}`).inputs.userData),
+      ) as {
+        ignition: {
+          config: { merge: { source: string; verification: { hash: string }; httpHeaders?: unknown }[] };
+        };
+      };
+      const [merge] = pointer.ignition.config.merge;
+      const path = `/v1/AUTH_p1/demo-ignition/${boot.node.name}.ign`;
+      // Swift's signature, computed here independently of the program's code.
+      const sig = createHmac('sha256', KEY).update(`GET\n${EXPIRES}\n${path}`).digest('hex');
+      expect(merge!.source).toBe(
+        `https://swift.example:8080${path}?temp_url_sig=${sig}&temp_url_expires=${EXPIRES}`,
+      );
+      expect(merge!.verification.hash).toBe(`sha512-${sha512Hex(boot.ignition)}`);
+      expect(merge!.httpHeaders).toBeUndefined();
+    }
+  });
+
+  it('refuses, with nothing registered, a cloud whose catalog has no public Swift endpoint, or only plain HTTP', async () => {
+    const noSwift = { ...FRESH_EXISTING, catalog: [SWIFT_CATALOG[0]!] };
+    const registered: Registered[] = [];
+    await expect(runProgram(swiftInput(), noSwift, registered)).rejects.toThrow(
+      /no public object-store \(Swift\) endpoint in region RegionOne: ignitionDelivery: swift needs one/,
+    );
+    await pulumi.runtime.disconnect();
+    expect(registered.filter((r) => r.type !== T.provider)).toEqual([]);
+    const plain = {
+      ...FRESH_EXISTING,
+      catalog: [
+        {
+          type: 'object-store',
+          endpoints: [{ interface: 'public', region: 'RegionOne', url: 'http://swift.example/v1/AUTH_p1' }],
+        },
+      ],
+    };
+    await expect(runProgram(swiftInput(), plain)).rejects.toThrow(/is not HTTPS/);
   });
 });
