@@ -12,7 +12,7 @@ import { plansWithUpgrades, reconcileBeforeDeploy } from '../workflows/upgrade-r
 export default class Diff extends NkdCommand {
   static override summary = 'Show what deploying this config would change in the cluster, without acting.';
   static override description = [
-    "Compares the config with the plan the cluster was last provisioned for (in its state) and prints the consequences in cluster terms: nodes added, nodes drained and removed, nodes resized, control-plane changes and what they mean for etcd quorum. Settings that cannot change in place (platform, node network, pod and service subnets, DNS domain, API endpoint, runtime, network plugin, an existing node's address or role) are reported as errors; Kubernetes and OS versions change with `nkd upgrade`.",
+    "Compares the config with the plan the cluster was last provisioned for (in its state) and prints the consequences in cluster terms: nodes added, nodes drained and removed, nodes resized, control-plane changes and what they mean for etcd quorum. Settings that cannot change in place (platform, node network, pod and service subnets, DNS domain, API endpoint, runtime, network plugin, an existing node's address or role) are reported as errors; Kubernetes and OS versions change with `nkd upgrade`. After an upgrade the comparison is with the versions it completed: a config naming them shows no change, one naming older ones keeps the upgraded ones with a warning saying which edit matches the cluster.",
     'Exit codes: 0 (changes or "nothing to do"), 2 usage, 3 invalid config or a change nkd refuses to make.',
   ].join('\n\n');
   static override examples = [

@@ -30,15 +30,20 @@ export default class Status extends NkdCommand {
     const { plan, pki, target } = await provisionedClusterAccess(paths);
     const client = adminClientFor(pki, target, flags['request-timeout']);
     let status: ClusterStatus;
-    let history;
+    let upgrades: CurrentVersions = {};
     try {
       status = await gatherClusterStatus(client, { plan, pki });
       // The record of completed upgrades, with those the cluster completed since (best effort).
-      history = await reconcileUpgrades(paths, client).catch(() => readUpgradeHistory(paths));
+      try {
+        upgrades = currentVersions(
+          await reconcileUpgrades(paths, client).catch(() => readUpgradeHistory(paths)),
+        );
+      } catch (err) {
+        status.warnings.push(err instanceof Error ? err.message : String(err));
+      }
     } finally {
       client.close();
     }
-    const upgrades = currentVersions(history);
     this.debugLog.debug(
       `status of ${args.name}: healthy=${status.healthy} api=${status.api.error ?? 'ready'} warnings=${status.warnings.length}`,
     );

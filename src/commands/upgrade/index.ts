@@ -105,7 +105,15 @@ export default class Upgrade extends NkdCommand {
         }),
       );
       // Recorded in the cluster's state: nodes added later (nkd scale, deploy) boot on these versions.
-      recordCompletedUpdate(paths, done);
+      try {
+        recordCompletedUpdate(paths, done);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        emit(
+          { type: 'warning', message: `not recorded: ${why}` },
+          `warning: the upgrade completed, but nkd could not record it (${why}); the next deploy, scale or status reads it from the cluster`,
+        );
+      }
       if (!this.jsonEnabled())
         this.out(`Upgrade ${name} completed on ${done.status?.nodes?.length ?? 0} node(s).`);
       return { type: 'result', cluster: args.name, update: name, completed: true, status: done.status };
