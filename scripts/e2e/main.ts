@@ -156,8 +156,10 @@ async function main(): Promise<number> {
     });
     await steps.step('nkd status', async () => {
       const out = mustSucceed('nkd status', await w.nkd('status', ['status', name]));
-      for (const n of nodeNames)
-        if (!out.includes(n)) throw new Error(`nkd status does not mention ${n}:\n${out}`);
+      for (const line of out.trim().split('\n')) steps.note(`status: ${line}`);
+      if (!out.includes(`Cluster ${name}: healthy`))
+        throw new Error('nkd status does not call the cluster healthy');
+      for (const n of nodeNames) if (!out.includes(n)) throw new Error(`nkd status does not mention ${n}`);
     });
     await steps.step('workload from the mirror runs on a worker', async () => {
       const node = await deployWorkload(w, mirrorHost, workloadPath);

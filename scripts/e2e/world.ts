@@ -110,13 +110,15 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
   mkdirSync(home, { recursive: true });
   const adminKubeconfig = join(work, 'admin.conf');
 
+  const { KUBECONFIG: _ignored, ...inherited } = process.env;
   const exec: E2eWorld['exec'] = (label, file, args, options = {}) =>
     new Promise((resolve, reject) => {
       const { file: f, args: a } = daemon.inNetns(file, args);
       const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
       const child = spawn(f, a, {
         stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        env: { PATH: BASE_PATH, HOME: home, ...options.env },
+        // This process's environment (Node, Go) without a kubeconfig of the caller's.
+        env: { ...inherited, PATH: `${BASE_PATH}:${process.env.PATH ?? ''}`, HOME: home, ...options.env },
       });
       let out = '';
       let partial = '';
