@@ -1,7 +1,7 @@
 // Swift TempURLs, signed here: nodes fetch their Ignition config from a Swift object without
 // credentials and without calling back to the deployer. Swift's tempurl middleware accepts a request
-// whose `temp_url_sig` is the HMAC of "METHOD\nEXPIRES\nPATH" under a Temp-URL-Key set on the account
-// or the container, until `temp_url_expires` (Unix seconds). HMAC-SHA256 (64 hex digits) is in Swift's
+// whose `temp_url_sig` is the HMAC of "METHOD\nEXPIRES\nPATH" (PATH from /v1/ on) under a
+// Temp-URL-Key set on the account or the container, until `temp_url_expires` (Unix seconds). HMAC-SHA256 (64 hex digits) is in Swift's
 // default allowed digests; SHA-1 is deprecated there, so it is not used.
 import { createHmac } from 'node:crypto';
 
@@ -27,7 +27,7 @@ export function tempUrlSignedText(method: TempUrlMethod, expires: number, path: 
   return `${method}\n${expires}\n${path}`;
 }
 
-/** The object's path as Swift sees it: the storage URL's path, the container, the object. */
+/** The object's URL path: the storage URL's path, the container, the object. */
 export function objectPath(storageUrl: string, container: string, object: string): string {
   for (const name of [container, object]) {
     if (!PLAIN_NAME.test(name)) throw new Error(`swift: "${name}" is not a plain container or object name`);
@@ -36,6 +36,16 @@ export function objectPath(storageUrl: string, container: string, object: string
   // Swift signs the decoded path; a storage URL with escapes would sign something else than it serves.
   if (base.includes('%')) throw new Error(`swift: the storage URL path ${base} holds escaped characters`);
   return `${base}/${container}/${object}`;
+}
+
+/**
+ * The part of the object's path the signature covers: from `/v1/` on. An endpoint behind a path prefix
+ * (e.g. https://cloud.example/swift/v1/AUTH_x) reaches Swift with the prefix stripped, so the prefix
+ * is not signed.
+ */
+export function signedPath(path: string): string {
+  const at = path.indexOf('/v1/');
+  return at < 0 ? path : path.slice(at);
 }
 
 export function tempUrlSignature(key: string, text: string): string {
@@ -49,7 +59,10 @@ export function tempUrl(request: TempUrlRequest): string {
   if (request.key === '') throw new Error('swift: the Temp-URL-Key is empty');
   const url = new URL(request.storageUrl);
   const path = objectPath(request.storageUrl, request.container, request.object);
-  const sig = tempUrlSignature(request.key, tempUrlSignedText(request.method, request.expires, path));
+  const sig = tempUrlSignature(
+    request.key,
+    tempUrlSignedText(request.method, request.expires, signedPath(path)),
+  );
   return `${url.origin}${path}?temp_url_sig=${sig}&temp_url_expires=${request.expires}`;
 }
 

@@ -68,6 +68,14 @@ describe('Swift TempURL', () => {
     );
   });
 
+  it('signs the path from /v1/ on when the endpoint sits behind a path prefix', () => {
+    const url = tempUrl({ ...REQUEST, storageUrl: 'https://cloud.example/swift/v1/AUTH_demo' });
+    const sig = opensslHmac('secret-key', 'GET\n1700000000\n/v1/AUTH_demo/demo-ignition/demo-cp-1.ign');
+    expect(url).toBe(
+      `https://cloud.example/swift/v1/AUTH_demo/demo-ignition/demo-cp-1.ign?temp_url_sig=${sig}&temp_url_expires=1700000000`,
+    );
+  });
+
   it('keeps a storage URL path with a trailing slash and refuses names it would have to escape', () => {
     expect(tempUrl({ ...REQUEST, storageUrl: 'https://swift.example/v1/AUTH_demo/' })).toContain(
       'https://swift.example/v1/AUTH_demo/demo-ignition/demo-cp-1.ign?',
