@@ -178,7 +178,12 @@ export interface NodeObject {
 
 export interface PodObject {
   metadata: ObjectMeta;
-  spec?: { nodeName?: string; priorityClassName?: string; volumes?: { name: string; emptyDir?: object }[] };
+  spec?: {
+    nodeName?: string;
+    priorityClassName?: string;
+    terminationGracePeriodSeconds?: number;
+    volumes?: { name: string; emptyDir?: object }[];
+  };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];

@@ -159,6 +159,20 @@ export function adminKube(pki: ClusterPki, target: ApiTarget): ReturnType<typeof
   });
 }
 
+/** Kubernetes' default grace period, for pods that do not set their own. */
+const DEFAULT_GRACE_SECONDS = 30;
+/** Beyond the grace period: the kubelet's and the API's own latency on a loaded machine. */
+const TERMINATION_SLACK_MS = 15_000;
+
+/** How long deleted pods may take to go: the longest grace period among them, plus some slack. */
+function terminationAllowanceMs(pods: PodObject[]): number {
+  const grace = Math.max(
+    0,
+    ...pods.map((p) => p.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS),
+  );
+  return grace * 1000 + TERMINATION_SLACK_MS;
+}
+
 function drainable(pod: PodObject): boolean {
   if (pod.metadata.annotations?.['kubernetes.io/config.mirror']) return false;
   if (pod.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet')) return false;
@@ -195,7 +209,8 @@ async function drainNode(kube: HousekeeperKube, node: string, options: DrainOpti
   if (!existing.spec?.unschedulable) await kube.patchNode(node, { spec: { unschedulable: true } });
   options.log(`${node}: cordoned; draining`);
   const deadline = Date.now() + options.timeoutMs;
-  let forced = false;
+  // Set once the pods were deleted at the deadline: they may take their grace period to terminate.
+  let forcedUntil: number | undefined;
   for (;;) {
     if (options.signal?.aborted)
       throw new NkdError('interrupted; run the same command again to resume', ExitCode.Interrupted);
@@ -208,15 +223,19 @@ async function drainNode(kube: HousekeeperKube, node: string, options: DrainOpti
     if (Date.now() > deadline) {
       if (blocked.length > 0 && !options.force)
         throw await blockedError(kube, node, blocked, options.timeoutMs);
-      if (forced) {
-        // Deleted once already and still there: the node's kubelet is not finishing them.
+      if (forcedUntil !== undefined) {
+        if (Date.now() <= forcedUntil) {
+          await abortableDelay(options.pollMs ?? 2000, options.signal);
+          continue;
+        }
+        // Deleted and still there after their grace period: the node's kubelet is not finishing them.
         throw new NkdError(
           `cannot drain ${node}: ${pods.map(podName).join(', ')} never finished terminating; check the node, or remove it by hand`,
           ExitCode.ClusterOperation,
         );
       }
       for (const pod of pods) await deleteIgnoringMissing(kube, pod);
-      forced = true;
+      forcedUntil = Date.now() + terminationAllowanceMs(pods);
     }
     await abortableDelay(options.pollMs ?? 2000, options.signal);
   }

@@ -23,6 +23,8 @@ export interface FakePod {
   ready?: boolean;
   /** Default Running. */
   phase?: string;
+  /** spec.terminationGracePeriodSeconds (unset: Kubernetes' default of 30 s). */
+  graceSeconds?: number;
 }
 
 export interface FakePodDisruptionBudget {
@@ -70,7 +72,11 @@ export function podObject(pod: FakePod, resourceVersion: string): Json {
         : {}),
       ...(owner ? { ownerReferences: [owner] } : {}),
     },
-    spec: { nodeName: pod.nodeName, containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
+    spec: {
+      nodeName: pod.nodeName,
+      containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }],
+      ...(pod.graceSeconds !== undefined ? { terminationGracePeriodSeconds: pod.graceSeconds } : {}),
+    },
     status: {
       phase: pod.phase ?? 'Running',
       conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
