@@ -2,7 +2,7 @@
 // cluster that refuses the connection. Exit 1 is kept for nkd's own bugs (docs/exit-codes.md), so
 // every such error that reaches the command boundary is mapped here to its documented code and one
 // line naming the path (or the server) and what to do.
-import { KubeApiError } from '../cluster/errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { capValue } from '../lib/cap.js';
 

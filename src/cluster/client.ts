@@ -1,13 +1,11 @@
 /**
- * A small Kubernetes API client built from the cluster's own material: the deployer-owned cluster CA
- * and admin client certificate (src/pki), so no kubeconfig file is needed and nothing is fetched from
- * the nodes.
+ * The deployer's calls on the API server, made through nkd's one Kubernetes client (src/kube) with the
+ * cluster's own material: the deployer-owned cluster CA and admin client certificate (src/pki), so no
+ * kubeconfig file is needed and nothing is fetched from the nodes.
  *
- * - readyz(), listNodes(), getObject() and listObjects() are plain HTTPS GETs through node:https: they
- *   are polled by the waits, and must not pull in @kubernetes/client-node (~0.7 s to import).
- * - serverCertificate() is a bare TLS handshake reporting the serving certificate (for `nkd status`).
- * - apply() is server-side apply through @kubernetes/client-node's KubernetesObjectApi, imported
- *   lazily on first use.
+ * - readyz(), listNodes(), getObject() and listObjects() are GETs (lists paged), polled by the waits;
+ * - serverCertificate() is a bare TLS handshake reporting the serving certificate (for `nkd status`);
+ * - apply() is server-side apply (src/kube/apply.ts).
  *
  * Every request verifies the server against the cluster CA, with `rejectUnauthorized: true` set
  * explicitly (an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 must not turn verification off), and against
@@ -18,15 +16,14 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterPki } from '../pki/types.js';
-import { createApplier } from './apply.js';
-import { KubeApiError } from './errors.js';
-import { apiConnection } from './connection.js';
-import { createGetter, probeServerCertificate } from './https-get.js';
+import { KubeApiError } from '../kube/errors.js';
+import { kubeClient } from '../kube/client.js';
+import { listAll } from '../kube/list.js';
 import { summarizeNode, type NodeObject } from './nodes.js';
-import type { ClusterClient, ClusterClientOptions, NodeSummary } from './types.js';
+import type { ClusterClient, ClusterClientOptions } from './types.js';
 
 export * from './types.js';
-export { KubeApiError, transportError, type KubeApiErrorKind } from './errors.js';
+export { KubeApiError, KubeStatusError, transportError, type KubeApiErrorKind } from '../kube/errors.js';
 export { nodeRoles, summarizeNode } from './nodes.js';
 export const DEFAULT_FIELD_MANAGER = 'nkd';
 
@@ -52,75 +49,53 @@ export function clusterClientFromPki(
 }
 
 export function clusterClient(options: ClusterClientOptions): ClusterClient {
-  const conn = apiConnection(options);
-  const { server, hostname, port, tls, agent, timeoutMs } = conn;
-  const { get, getJson, getJsonOrMissing, mergePatch } = createGetter(conn);
-  const applyObjects = createApplier({ server, options, agent, timeoutMs });
+  const kube = kubeClient({
+    server: options.server,
+    caPem: options.caPem,
+    auth: { clientCertPem: options.clientCertPem, clientKeyPem: options.clientKeyPem },
+    ...(options.tlsServerName !== undefined ? { tlsServerName: options.tlsServerName } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+  });
+  const { server } = kube;
 
-  async function listPages(path: string, what: string): Promise<Record<string, unknown>[] | undefined> {
-    const items: Record<string, unknown>[] = [];
-    const separator = path.includes('?') ? '&' : '?';
-    let cont: string | undefined;
-    do {
-      const query = `limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
-      const list = (await getJsonOrMissing(`${path}${separator}${query}`, what)) as
-        { items?: unknown; metadata?: { continue?: string } } | undefined;
-      // A 404 on a later page would mean the resource vanished mid-listing: report it as missing too.
-      if (list === undefined) return undefined;
-      if (!Array.isArray(list.items)) {
-        throw new KubeApiError(`${server}: ${what} did not return a list`, 'protocol');
-      }
-      items.push(...(list.items as Record<string, unknown>[]));
-      cont = list.metadata?.continue || undefined;
-    } while (cont);
-    return items;
+  function asObject(obj: unknown, path: string): Record<string, unknown> {
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new KubeApiError(`${server}: ${path} did not return an object`, 'protocol');
+    }
+    return obj as Record<string, unknown>;
   }
 
   return {
     server,
     async readyz() {
-      const res = await get('/readyz', 'text/plain, */*');
+      const res = await kube.request('GET', '/readyz', 'text/plain, */*');
       return { ok: res.status === 200, status: res.status, body: res.body };
     },
     async listNodes() {
-      const nodes: NodeSummary[] = [];
-      let cont: string | undefined;
-      do {
-        const query = `limit=500${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
-        const list = (await getJson(`/api/v1/nodes?${query}`, 'GET /api/v1/nodes')) as {
-          items?: NodeObject[];
-          metadata?: { continue?: string };
-        };
-        if (!Array.isArray(list.items)) {
-          throw new KubeApiError(`${server}: GET /api/v1/nodes did not return a NodeList`, 'protocol');
-        }
-        nodes.push(...list.items.map(summarizeNode));
-        cont = list.metadata?.continue || undefined;
-      } while (cont);
-      return nodes;
+      return (await listAll<NodeObject>(kube, '/api/v1/nodes')).map(summarizeNode);
     },
     async mergePatch(path, patch) {
-      return (await mergePatch(path, patch, `PATCH ${path}`)) as Record<string, unknown>;
+      const patched = await kube.call('PATCH', path, {
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
+      return asObject(patched, `PATCH ${path}`);
     },
     async getObject(path) {
-      const obj = await getJsonOrMissing(path, `GET ${path}`);
-      if (obj === undefined) return undefined;
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-        throw new KubeApiError(`${server}: GET ${path} did not return an object`, 'protocol');
-      }
-      return obj as Record<string, unknown>;
+      const obj = await kube.call('GET', path, { allowMissing: true });
+      return obj === undefined ? undefined : asObject(obj, `GET ${path}`);
     },
     listObjects(path) {
-      return listPages(path, `GET ${path}`);
+      return listAll<Record<string, unknown>>(kube, path, { allowMissing: true });
     },
     serverCertificate() {
-      return probeServerCertificate({ server, hostname, port, tls, timeoutMs });
+      return kube.serverCertificate();
     },
     apply(objects, fieldManager = DEFAULT_FIELD_MANAGER) {
-      return applyObjects(objects, fieldManager);
+      return kube.apply(objects, fieldManager);
     },
     close() {
-      agent.destroy();
+      kube.close();
     },
   };
 }

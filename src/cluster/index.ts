@@ -1,5 +1,4 @@
-// Public surface of the Kubernetes API side. Importing this never loads @kubernetes/client-node: the
-// client imports it lazily, on the first apply().
+// Public surface of the deployer's Kubernetes API side, built on nkd's one client (src/kube).
 export {
   apiServerUrl,
   clusterClient,

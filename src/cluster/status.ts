@@ -16,7 +16,7 @@ import {
 import type { ClusterPki } from '../pki/types.js';
 import { certificateExpiries, daysUntil, type CertificateExpiry } from '../pki/expiry.js';
 import type { ClusterPlan } from '../plan/types.js';
-import { KubeApiError } from './errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import type { ClusterClient, NodeSummary, ServerCertificate, WorkloadRef } from './types.js';
 import { oneLine } from './wait.js';
 import { failingReadyzChecks } from './waits.js';

@@ -1,4 +1,7 @@
 // The cluster client's public shapes.
+import type { AppliedObject, KubeObject, ServerCertificate } from '../kube/types.js';
+
+export type { AppliedObject, KubeObject, ServerCertificate } from '../kube/types.js';
 export interface ClusterClientOptions {
   /** `https://host:port` of the API server (the plan's controlPlaneEndpoint; see apiServerUrl). */
   server: string;
@@ -41,34 +44,6 @@ export interface NodeSummary {
   /** From node-role.kubernetes.io/<role> labels (and kubernetes.io/role), sorted. */
   roles: string[];
   internalIP?: string;
-}
-
-/** A manifest object as parsed from YAML/JSON; sent to the server verbatim. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata?: { name?: string; namespace?: string; [key: string]: unknown };
-  [key: string]: unknown;
-}
-
-/** The serving certificate an API server presented (see ClusterClient.serverCertificate). */
-export interface ServerCertificate {
-  /** "CN=kube-apiserver" (RDNs joined with ", "). */
-  subject: string;
-  issuer: string;
-  /** ISO 8601. */
-  notBefore: string;
-  notAfter: string;
-  /** "DNS:kubernetes", "IP Address:10.0.0.10", ... as OpenSSL prints them. */
-  subjectAltNames: string[];
-}
-
-export interface AppliedObject {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  /** Set for namespaced kinds ("default" when the manifest named none). */
-  namespace?: string;
 }
 
 export interface ClusterClient {

@@ -1,6 +1,7 @@
 /**
- * HousekeeperKube over node:https: what the Housekeeper operator and node agent ask of the API server,
- * without @kubernetes/client-node (their image must stay small and start fast).
+ * HousekeeperKube: what the Housekeeper operator and node agent (and the deployer's scale-in drain) ask
+ * of the API server, made through nkd's one Kubernetes client (src/kube, node:https only: the image
+ * carries no client library).
  *
  * - every request verifies the server against the cluster CA with `rejectUnauthorized: true`;
  * - authentication by bearer token (in a pod: the service account's projected token, re-read as it
@@ -8,11 +9,12 @@
  * - JSON bodies; patches are JSON merge patches (`application/merge-patch+json`, RFC 7386);
  * - lists are paged (limit/continue);
  * - an HTTP error status rejects with KubeStatusError (status, one line with the API's message); get*
- *   resolve undefined on 404; a transport failure rejects with the cluster client's KubeApiError.
+ *   resolve undefined on 404; a transport failure rejects with KubeApiError.
  */
-import { KubeApiError } from '../cluster/errors.js';
-import { inClusterConfig, type InClusterOptions } from './kube/service-account.js';
-import { kubeTransport, type KubeTransportOptions } from './kube/transport.js';
+import { kubeClient, type KubeClientOptions } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
+import { inClusterConfig, type InClusterOptions } from '../kube/in-cluster.js';
+import { listAll } from '../kube/list.js';
 import {
   UPDATE_API_VERSION,
   UPDATE_PLURAL,
@@ -25,11 +27,10 @@ import {
   type UpdateStatus,
 } from './types.js';
 
-export { SERVICE_ACCOUNT_DIR, type InClusterOptions } from './kube/service-account.js';
-export type { KubeAuth } from './kube/transport.js';
+export { SERVICE_ACCOUNT_DIR, type InClusterOptions } from '../kube/in-cluster.js';
+export type { KubeAuth } from '../kube/client.js';
 
 const MERGE_PATCH = 'application/merge-patch+json';
-const DEFAULT_PAGE_SIZE = 500;
 const LEASE_API_VERSION = 'coordination.k8s.io/v1';
 /** Every field of UpdateStatus: those a new status leaves out are deleted (null in the merge patch). */
 const UPDATE_STATUS_FIELDS: readonly (keyof UpdateStatus)[] = [
@@ -41,7 +42,7 @@ const UPDATE_STATUS_FIELDS: readonly (keyof UpdateStatus)[] = [
   'completedAt',
 ];
 
-export interface HousekeeperKubeOptions extends KubeTransportOptions {
+export interface HousekeeperKubeOptions extends KubeClientOptions {
   /** Items per list page (default 500). */
   listPageSize?: number;
 }
@@ -64,9 +65,8 @@ const leasesPath = (namespace: string): string =>
   namespaced(`/apis/${LEASE_API_VERSION}`, namespace, 'leases');
 
 export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousekeeperKube {
-  const transport = kubeTransport(options);
+  const transport = kubeClient({ userAgent: 'nkd-housekeeper', ...options });
   const { server } = transport;
-  const pageSize = options.listPageSize ?? DEFAULT_PAGE_SIZE;
 
   async function object<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     const result = await transport.call(method, path, {
@@ -88,21 +88,11 @@ export function housekeeperKube(options: HousekeeperKubeOptions): ClosableHousek
     return result as T;
   }
 
-  async function list<T>(path: string, query: Record<string, string> = {}): Promise<T[]> {
-    const items: T[] = [];
-    let cont: string | undefined;
-    do {
-      const params = new URLSearchParams({ ...query, limit: String(pageSize) });
-      if (cont) params.set('continue', cont);
-      const page = (await transport.call('GET', `${path}?${params.toString()}`)) as
-        { items?: unknown; metadata?: { continue?: string } } | undefined;
-      if (!page || !Array.isArray(page.items)) {
-        throw new KubeApiError(`${server}: GET ${path} did not return a list`, 'protocol');
-      }
-      items.push(...(page.items as T[]));
-      cont = page.metadata?.continue || undefined;
-    } while (cont);
-    return items;
+  function list<T>(path: string, query: Record<string, string> = {}): Promise<T[]> {
+    return listAll<T>(transport, path, {
+      query,
+      ...(options.listPageSize !== undefined ? { pageSize: options.listPageSize } : {}),
+    });
   }
 
   return {

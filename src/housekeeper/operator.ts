@@ -41,16 +41,18 @@ export class Operator {
   async reconcileOnce(): Promise<void> {
     const { kube, namespace } = this.options;
     const updates = (await kube.listUpdates(namespace)).sort(byAge);
-    if (updates.length === 0) return;
+    // One rollout at a time: the oldest unfinished Update drives the nodes, later ones wait their turn.
+    const active = updates.find(
+      (u) => u.status?.phase !== 'Completed' || u.status.observedGeneration !== (u.metadata.generation ?? 0),
+    );
+    // Idle (no Update, or every one Completed for its generation): nothing to plan or write, so nodes and
+    // pods are not read. An idle operator costs one small list per pass whatever the cluster's size.
+    if (!active) return;
     const nodes = (await kube.listNodes()).map(nodeViewOf);
     const pods = await kube.listPods({});
     const unhealthy = unhealthyPods(pods);
     const etcd = etcdProblem(pods, nodes.filter((n) => n.role === 'control-plane').length);
     const now = this.now().toISOString();
-    // One rollout at a time: the oldest unfinished Update drives the nodes, later ones wait their turn.
-    const active = updates.find(
-      (u) => u.status?.phase !== 'Completed' || u.status.observedGeneration !== (u.metadata.generation ?? 0),
-    );
     for (const update of updates) {
       if (update === active) {
         const decision = planRollout({
@@ -86,7 +88,7 @@ export class Operator {
         }
         if (unhealthy.length > 0) this.log(`system pods not healthy: ${unhealthy.slice(0, 5).join(', ')}`);
         await this.writeStatus(update, decision.status);
-      } else if (update.status?.phase !== 'Completed' && active) {
+      } else if (update.status?.phase !== 'Completed') {
         await this.writeStatus(update, this.queued(update, active, now));
       }
     }

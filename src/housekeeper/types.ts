@@ -145,6 +145,11 @@ export interface NodeProgress {
   message?: string;
   /** Set by the agent once it cordoned the node, so it uncordons only what it cordoned. */
   cordonedByAgent?: boolean;
+  /**
+   * kubeadm run from the staged deployment before the reboot: `staged` while it runs (a restarted agent
+   * runs it again, it is idempotent, then reboots), `done` once it succeeded (nothing left after the boot).
+   */
+  kubeadm?: 'staged' | 'done';
 }
 
 // ------------------------------------------------------------------ the Kubernetes surface they use
@@ -209,15 +214,7 @@ export interface LeaseObject {
 }
 
 /** The API answered with an HTTP error status: 404, 409 (conflict), 429 (eviction blocked), ... */
-export class KubeStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KubeStatusError';
-  }
-}
+export { KubeStatusError } from '../kube/errors.js';
 
 /** JSON merge patch (RFC 7386): null deletes a key. */
 export type MergePatch<T> = {

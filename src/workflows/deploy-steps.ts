@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { providerFor } from '../../providers/registry.js';
 import type { ProvisionOutputs } from '../../providers/types.js';
-import { KubeApiError } from '../cluster/errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import { serializeManifests } from '../cluster/manifests.js';
 import type { KubeObject } from '../cluster/types.js';
 import { waitForNodesReady } from '../cluster/waits.js';
@@ -81,7 +81,11 @@ export function diagnostics(ctx: DeployContext): string[] {
   const { plan } = ctx.prepared;
   const provider = providerFor(plan.platform.name);
   const lines: string[] = [];
-  if (provider.delivery === 'pointer') {
+  if (provider.objectStoreDelivery?.(ctx.prepared.config.spec.platform[plan.platform.name])) {
+    lines.push(
+      "the nodes fetch their configs from the object store by a TempURL: check that they reach it (the catalog's public object-store endpoint) and that its TempURL middleware is on",
+    );
+  } else if (provider.delivery === 'pointer') {
     const fetched = plan.nodes.filter((n) => ctx.state.ignitionFetched[n.name]).map((n) => n.name);
     const never = plan.nodes.filter((n) => !ctx.state.ignitionFetched[n.name]).map((n) => n.name);
     if (fetched.length > 0) lines.push(`fetched their Ignition config: ${fetched.join(', ')}`);

@@ -2,7 +2,7 @@
 // cluster's generated CA and admin certificate. Loopback only; ms-scale timeouts.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { generatePki, renderAdminKubeconfig, type ClusterPki } from '../../src/pki/index.js';
+import { generatePki, type ClusterPki } from '../../src/pki/index.js';
 import {
   clusterClient,
   clusterClientFromPki,
@@ -200,7 +200,7 @@ describe('TLS trust', () => {
       /^certificate verification failed: https:\/\/127\.0\.0\.1:\d+ presented a certificate not issued by the cluster CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate\)$/,
     );
     expect(err.message).not.toContain('\n');
-    // apply() goes through @kubernetes/client-node: same trust, same verdict.
+    // apply() (discovery, then PATCH): same trust, same verdict.
     const applyErr = (await c
       .apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }])
       .catch((e: unknown) => e)) as KubeApiError;
@@ -217,7 +217,7 @@ describe('TLS trust', () => {
     expect(api.requests).toEqual([]);
   });
 
-  it('keeps verifying with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment (client-node alone would not)', async () => {
+  it('keeps verifying with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', async () => {
     const api = await startFakeKubeApiWithForeignCa({ pki });
     cleanups.push(() => api.stop());
     const c = client(api.url);
@@ -278,7 +278,7 @@ describe('TLS trust', () => {
         'DNS:api.demo.test',
         'IP Address:10.1.2.3',
       ]);
-      // apply() goes through @kubernetes/client-node, with the same agent.
+      // apply() goes through the same connection.
       await byIp.apply([MANIFESTS[0]!]);
       const viaIp = api.requests.slice(before);
       expect(viaIp.length).toBeGreaterThanOrEqual(4);
@@ -461,7 +461,7 @@ const MANIFESTS: KubeObject[] = [
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nkd-info' }, data: { cluster: 'test' } },
 ];
 
-describe('apply (server-side apply through @kubernetes/client-node)', () => {
+describe('apply (server-side apply: discovery, then PATCH application/apply-patch+yaml)', () => {
   it('applies a Namespace, CRD, RBAC, Deployment and DaemonSet as server-side apply with fieldManager nkd', async () => {
     const api = await fake();
     const input = structuredClone(MANIFESTS);
@@ -496,7 +496,7 @@ describe('apply (server-side apply through @kubernetes/client-node)', () => {
         client: { cn: 'nkd-admin', o: 'system:masters' },
       });
     }
-    // Bodies arrive as written — including the CRD schema fields client-node's typed serializer drops.
+    // Bodies arrive as written, including a CRD schema's `default`, `enum`, `x-kubernetes-*` fields.
     expect(api.applied[1]!.body).toEqual(MANIFESTS[1]);
     expect(api.applied[5]!.body).toEqual(MANIFESTS[5]);
     expect(api.applied[6]!.body).toEqual(MANIFESTS[6]);
@@ -565,31 +565,6 @@ describe('apply (server-side apply through @kubernetes/client-node)', () => {
       .apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }])
       .catch((e: unknown) => e)) as Error;
     expect(noName.message).toBe('manifest #1 (ConfigMap) has no metadata.name');
-  });
-});
-
-describe('kubeconfig from src/pki', () => {
-  it('renderAdminKubeconfig for the fake works with @kubernetes/client-node CoreV1Api', async () => {
-    const api = await fake({
-      nodes: [
-        { name: 'master-0', ready: true, roles: ['control-plane'] },
-        { name: 'worker-0', ready: false },
-      ],
-    });
-    await client(api.url).apply([MANIFESTS[0]!]);
-    const k8s = await import('@kubernetes/client-node');
-    const kc = new k8s.KubeConfig();
-    kc.loadFromString(renderAdminKubeconfig(pki, 'test-cluster', api.url));
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const list = await core.listNode();
-    expect(list.items.map((n) => n.metadata?.name)).toEqual(['master-0', 'worker-0']);
-    expect(list.items[0]!.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    const ns = await core.readNamespace({ name: 'housekeeper-system' });
-    expect(ns.metadata?.name).toBe('housekeeper-system');
-    expect(api.requests.filter((r) => r.path === '/api/v1/nodes').at(-1)!.client).toEqual({
-      cn: 'nkd-admin',
-      o: 'system:masters',
-    });
   });
 });
 

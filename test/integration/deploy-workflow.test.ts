@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ExitCode, NkdError } from '../../src/errors.js';
 import { loadPki } from '../../src/pki/index.js';
 import { resolvePassphrase } from '../../src/engine/passphrase.js';
@@ -138,17 +139,21 @@ describeReal('deploy workflow (engine double + real Kubernetes API)', realApiReq
     // The kubeconfig points at the reachable endpoint, verifies the planned name, and works.
     const kubeconfig = result!.kubeconfig;
     expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
-    const k8s = await import('@kubernetes/client-node');
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    expect(kc.getCurrentCluster()).toMatchObject({ server: cluster.server, tlsServerName: ENDPOINT_NAME });
-    const list = await kc.makeApiClient(k8s.CoreV1Api).listNode();
-    expect(list.items.map((n) => n.metadata?.name).sort()).toEqual([
-      'demo-cp-1',
-      'demo-cp-2',
-      'demo-cp-3',
-      'demo-worker-1',
-      'demo-worker-2',
+    const written = parse(readFileSync(kubeconfig, 'utf8')) as {
+      clusters: { cluster: { server: string; 'tls-server-name'?: string } }[];
+    };
+    expect(written.clusters[0]!.cluster).toMatchObject({
+      server: cluster.server,
+      'tls-server-name': ENDPOINT_NAME,
+    });
+    // The real kubectl uses it as it is (a later --kubeconfig replaces the harness's own).
+    const names = await cluster.kubectl(['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name']);
+    expect(names.trim().split('\n').sort()).toEqual([
+      'node/demo-cp-1',
+      'node/demo-cp-2',
+      'node/demo-cp-3',
+      'node/demo-worker-1',
+      'node/demo-worker-2',
     ]);
 
     const deployState = readDeployState(result!.clusterDir);
@@ -316,6 +321,7 @@ describeReal('deploy workflow (engine double + real Kubernetes API)', realApiReq
       pki.bootstrapToken,
       pki.bootstrapToken.split('.')[1]!,
       pki.certificateKey,
+      pki.vrrpPassword,
       passphrase,
       ...[pki.clusterCa, pki.etcdCa, pki.frontProxyCa, pki.admin].map((c) => c.keyPem.split('\n')[1]!),
       pki.serviceAccount.privateKeyPem.split('\n')[1]!,

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { housekeeperKube, type KubeAuth } from '../../src/housekeeper/kube-client.js';
-import type { KubeStatusError, UpdateObject } from '../../src/housekeeper/types.js';
+import { Operator } from '../../src/housekeeper/operator.js';
+import { OS_IMAGE_ANNOTATION, type KubeStatusError, type UpdateObject } from '../../src/housekeeper/types.js';
 import { loadPki } from '../../src/pki/index.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
@@ -193,5 +194,45 @@ describeReal('HousekeeperKube against the real API server', realApiRequirement()
     });
     await k.evictPod('shop', pods[0]!.metadata.name);
     expect((await rejection(k.evictPod('shop', 'no-such-pod'))).status).toBe(404);
+  });
+
+  it('an idle operator reads only the Updates: its cost per pass does not grow with the node count', async () => {
+    // A namespace of its own, so the Updates of the other tests are not this operator's.
+    const ns = 'hk-idle';
+    const image = 'hub.example/nestos:now';
+    await cluster.api('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+    const atTarget = (name: string) => ({ name, annotations: { [OS_IMAGE_ANNOTATION]: image } });
+    await cluster.addNodes(['n1', 'n2', 'n3'].map(atTarget));
+    const updates = `/apis/housekeeper.io/v1alpha1/namespaces/${ns}/updates`;
+    await cluster.api('POST', updates, {
+      apiVersion: 'housekeeper.io/v1alpha1',
+      kind: 'Update',
+      metadata: { name: 'os-now' },
+      spec: { osImageURL: image },
+    });
+    const operator = new Operator({
+      kube: kube({ bearerToken: () => token }),
+      namespace: ns,
+      identity: 'op',
+    });
+    const user = `system:serviceaccount:${NS}:hk-test`;
+    const pass = async (): Promise<string[]> => {
+      const before = (await cluster.requests()).length;
+      await operator.reconcileOnce();
+      return (await cluster.requests())
+        .slice(before)
+        .filter((e) => e.user.username === user)
+        .map((e) => `${e.verb} ${e.requestURI.split('?')[0]}`);
+    };
+    // Every node already runs the image: the first pass lists what it plans from and completes the Update.
+    expect(await pass()).toEqual(
+      expect.arrayContaining(['list /api/v1/nodes', 'list /api/v1/pods', `patch ${updates}/os-now/status`]),
+    );
+    const done = (await cluster.api('GET', `${updates}/os-now`)) as UpdateObject;
+    expect(done.status?.phase).toBe('Completed');
+    // Idle now: one list of the Updates per pass, with 3 nodes and with 43.
+    expect(await pass()).toEqual([`list ${updates}`]);
+    await cluster.addNodes(Array.from({ length: 40 }, (_, i) => atTarget(`idle-${i + 1}`)));
+    expect(await pass()).toEqual([`list ${updates}`]);
   });
 });

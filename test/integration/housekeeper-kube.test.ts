@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { clusterClientFromPki } from '../../src/cluster/client.js';
-import { KubeApiError } from '../../src/cluster/errors.js';
+import { KubeApiError } from '../../src/kube/errors.js';
 import { housekeeperKube, inClusterKube, type KubeAuth } from '../../src/housekeeper/kube-client.js';
-import { inClusterConfig } from '../../src/housekeeper/kube/service-account.js';
-import { kubeTransport } from '../../src/housekeeper/kube/transport.js';
+import { inClusterConfig } from '../../src/kube/in-cluster.js';
+import { kubeClient } from '../../src/kube/client.js';
 import {
   KubeStatusError,
   type MergePatch,
@@ -60,8 +60,8 @@ function kube(api: FakeKubeApi, auth: KubeAuth, listPageSize?: number): ReturnTy
 }
 
 /** The deployer's admin, for setting up what Housekeeper only reads (the CRD, Updates, specs). */
-function admin(api: FakeKubeApi): ReturnType<typeof kubeTransport> {
-  const t = kubeTransport({ server: api.url, caPem: pki.clusterCa.certPem, auth: adminAuth() });
+function admin(api: FakeKubeApi): ReturnType<typeof kubeClient> {
+  const t = kubeClient({ server: api.url, caPem: pki.clusterCa.certPem, auth: adminAuth() });
   cleanups.push(() => t.close());
   return t;
 }

@@ -2,186 +2,58 @@
  * Housekeeper's RBAC and admission policies against a real kube-apiserver (and etcd) on loopback: the
  * rendered manifests are created as nkd renders them, an agent token is issued for a pod on node A by
  * the API server's TokenRequest (so it carries the node claim), and the agent's real client
- * (src/housekeeper/kube-client.ts) is what calls. Binaries from NKD_KUBE_BIN (`npm run tools`).
- *
- * The control plane here is deliberately minimal (no controller manager, no kubelet): what is tested is
- * the API server's authorization and admission of the agent's requests. It can move onto the shared
- * real-API harness (test/helpers/real-api.ts) once that lands.
+ * (src/housekeeper/kube-client.ts) is what calls. The control plane is test/helpers/real-api.ts's, with
+ * nkd's PKI, deliberately minimal (no controller manager, scheduler or kwok: no kubelet either): what is
+ * tested is the API server's authorization and admission of the agent's requests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import type { KubeObject } from '../../src/cluster/types.js';
 import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
 import { LeaderElector } from '../../src/housekeeper/leader.js';
 import { Operator } from '../../src/housekeeper/operator.js';
-import { kubeTransport, type KubeTransport } from '../../src/housekeeper/kube/transport.js';
+import { kubeClient, type KubeClient } from '../../src/kube/client.js';
 import {
   KubeStatusError,
   LEAVE_ANNOTATION,
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
 } from '../../src/housekeeper/types.js';
-import { requireToolEnv, skipReason } from '../helpers/tools.js';
+import { loadPki } from '../../src/pki/index.js';
+import { describeReal } from '../helpers/real.js';
+import { dryRunState, realApiRequirement, startRealCluster } from '../helpers/real-api.js';
 
-const KUBE_BIN = requireToolEnv('NKD_KUBE_BIN');
 const NS = 'housekeeper-system';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function openssl(dir: string, args: string[]): Promise<void> {
-  await execa('openssl', args, { cwd: dir });
-}
-
-/** A CA, the API server's serving certificate (127.0.0.1), an admin client (system:masters), SA keys. */
-async function certificates(dir: string): Promise<void> {
-  await openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test-ca',
-  ]);
-  const leaf = async (name: string, subject: string, ext: string) => {
-    await openssl(dir, [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      subject,
-    ]);
-    await execa('bash', ['-c', `printf '%s\\n' "${ext}" > ${name}.ext`], { cwd: dir });
-    await openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-    ]);
-  };
-  await leaf('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
-  await leaf('admin', '/O=system:masters/CN=nkd-admin', 'extendedKeyUsage=clientAuth');
-  await openssl(dir, ['genrsa', '-out', 'sa.key', '2048']);
-  await openssl(dir, ['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
-}
+const OPTIONS = { controllerManager: false, scheduler: false, kwok: false } as const;
 
 interface ControlPlane {
   server: string;
   caPem: string;
-  admin: KubeTransport;
-  stop(): void;
+  admin: KubeClient;
+  stop(): Promise<void>;
 }
 
-async function startControlPlane(bin: string): Promise<ControlPlane> {
-  const dir = mkdtempSync(join(tmpdir(), 'nkd-hk-realapi-'));
-  await certificates(dir);
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const processes: ChildProcess[] = [];
-  const exited: string[] = [];
-  const start = (program: string, args: string[]) => {
-    const child = spawn(join(bin, program), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    child.on('exit', (code) => {
-      if (code !== null && code !== 0) process.stderr.write(`${program} exited ${code}: ${log}\n`);
-    });
-    child.on('exit', () => exited.push(program));
-    processes.push(child);
-  };
-  start('etcd', [
-    `--data-dir=${join(dir, 'etcd')}`,
-    `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-    `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-    `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-  ]);
-  start('kube-apiserver', [
-    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
-    `--secure-port=${apiPort}`,
-    '--tls-cert-file=apiserver.crt',
-    '--tls-private-key-file=apiserver.key',
-    '--client-ca-file=ca.crt',
-    '--service-account-key-file=sa.pub',
-    '--service-account-signing-key-file=sa.key',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    '--authorization-mode=RBAC',
-    '--service-cluster-ip-range=10.96.0.0/12',
-    // No kubernetes Service endpoints for a loopback address (the reconciler refuses them).
-    '--endpoint-reconciler-type=none',
-  ]);
-  const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
-  const server = `https://127.0.0.1:${apiPort}`;
-  const admin = kubeTransport({
-    server,
-    caPem,
-    auth: {
-      clientCertPem: readFileSync(join(dir, 'admin.crt'), 'utf8'),
-      clientKeyPem: readFileSync(join(dir, 'admin.key'), 'utf8'),
-    },
+/** The shared harness's etcd and kube-apiserver; nkd's admin certificate (system:masters) as admin. */
+async function startControlPlane(): Promise<ControlPlane> {
+  const state = await dryRunState();
+  const pki = await loadPki(join(state.clusterDir, 'pki'));
+  const cluster = await startRealCluster({ clusterDir: state.clusterDir, ...OPTIONS });
+  const admin = kubeClient({
+    server: cluster.server,
+    caPem: pki.clusterCa.certPem,
+    auth: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
   });
-  const stop = () => {
-    admin.close();
-    for (const p of processes) p.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    server: cluster.server,
+    caPem: pki.clusterCa.certPem,
+    admin,
+    async stop() {
+      admin.close();
+      await cluster.stop();
+      state.remove();
+    },
   };
-  // Ready once RBAC's bootstrap roles exist (the admin may then do everything).
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    try {
-      await admin.call('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/cluster-admin');
-      break;
-    } catch (err) {
-      if (Date.now() > deadline || exited.length > 0) {
-        stop();
-        throw new Error(
-          `the control plane did not become ready (exited: ${exited.join(', ') || 'none'}): ${String(err)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  return { server, caPem, admin, stop };
 }
 
 /** Where each kind rendered for Housekeeper is created. */
@@ -206,14 +78,15 @@ function collection(obj: KubeObject): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.runIf(KUBE_BIN)(
-  KUBE_BIN ? 'Housekeeper RBAC and admission on a real API server' : skipReason('NKD_KUBE_BIN'),
+describeReal(
+  'Housekeeper RBAC and admission on a real API server',
+  realApiRequirement({ ...OPTIONS, kubectl: false }),
   () => {
     let cp: ControlPlane;
     let agentA: ReturnType<typeof housekeeperKube>;
 
     beforeAll(async () => {
-      cp = await startControlPlane(KUBE_BIN!);
+      cp = await startControlPlane();
       const rendered = housekeeperManifests({
         image: 'hub.example/nkd-housekeeper:test',
         nkdVersion: '0.1.0',
@@ -285,9 +158,9 @@ describe.runIf(KUBE_BIN)(
       }
     }, 180_000);
 
-    afterAll(() => {
+    afterAll(async () => {
       agentA?.close();
-      cp?.stop();
+      await cp?.stop();
     });
 
     const annotate = (node: string, annotations: Record<string, string>) =>

@@ -2,7 +2,7 @@
  * Every Kubernetes API call the Housekeeper operator and agent make is allowed by the RBAC nkd renders for
  * them. Nothing here is a hand list of calls: the client methods each role uses are read from its source
  * (every `kube.<method>(` in the files its entry point reaches), and the request each method sends is
- * recorded from the real client (src/housekeeper/kube-client.ts) over a recording transport. Only the
+ * recorded from the real client (src/housekeeper/kube-client.ts) over a recording client (src/kube/client.ts). Only the
  * arguments are chosen here, one representative set per method.
  */
 import { readFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 
 const sent: { method: string; path: string }[] = [];
-vi.mock('../../src/housekeeper/kube/transport.js', () => ({
-  kubeTransport: () => ({
+vi.mock('../../src/kube/client.js', () => ({
+  kubeClient: () => ({
     server: 'https://recorder.invalid',
     async call(method: string, path: string) {
       sent.push({ method, path });

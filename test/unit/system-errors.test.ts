@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifySystemError } from '../../src/cli/system-errors.js';
-import { KubeApiError } from '../../src/cluster/errors.js';
+import { KubeApiError } from '../../src/kube/errors.js';
 import { capValue } from '../../src/lib/cap.js';
 
 function thrown(fn: () => unknown): Error {

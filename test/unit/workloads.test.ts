@@ -2,7 +2,7 @@
 // sleep so that a 15-minute wait runs instantly.
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { KubeApiError } from '../../src/cluster/errors.js';
+import { KubeApiError } from '../../src/kube/errors.js';
 import type { KubeObject, WorkloadRef } from '../../src/cluster/types.js';
 import { WaitTimeoutError } from '../../src/cluster/wait.js';
 import {

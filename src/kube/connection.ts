@@ -1,13 +1,13 @@
-// One HTTPS connection setup and one request/response exchange for everything that talks to the API
-// server (nkd's cluster client and the Housekeeper operator/agent): node:https with the cluster CA as
-// the only trust anchor and rejectUnauthorized set explicitly (an inherited
-// NODE_TLS_REJECT_UNAUTHORIZED=0 must not turn verification off), a timeout per request covering the
-// connection, and a cap on the body size. Failures become the one-line KubeApiError.
+// One HTTPS connection setup and one request/response exchange under client.ts, for everything that
+// talks to the API server: node:https with the cluster CA as the only trust anchor and
+// rejectUnauthorized set explicitly (an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 must not turn
+// verification off), a timeout per request covering the connection, and a cap on the body size.
+// Failures become the one-line KubeApiError.
 import { Agent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { KubeApiError, transportError } from './errors.js';
-import { formatDuration } from './wait.js';
+import { formatDuration } from '../cluster/wait.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { oneLine } from '../../cluster/wait.js';
+import { oneLine } from '../cluster/wait.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const TOKEN_REFRESH_MS = 60_000;

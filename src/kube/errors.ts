@@ -1,6 +1,6 @@
 // One-line errors for everything that can go wrong talking to the API server: TLS trust, refused
 // client certificates, connection failures, timeouts, HTTP statuses with the API's own message.
-import { formatDuration, oneLine } from './wait.js';
+import { formatDuration, oneLine } from '../cluster/wait.js';
 
 export type KubeApiErrorKind =
   /** The server's certificate did not verify against the cluster CA (or did not cover the host). */
@@ -59,11 +59,10 @@ const CONNECTION_CODES: Record<string, string> = {
 };
 
 function reasonOf(err: Error): string {
-  // node-fetch wraps system errors as "request to URL failed, reason: <message>".
-  return oneLine(err).replace(/^request to \S+ failed, reason: /, '');
+  return oneLine(err);
 }
 
-/** Turns a transport-level failure (node:https or node-fetch) into a one-line KubeApiError. */
+/** Turns a transport-level failure of node:https or node:tls into a one-line KubeApiError. */
 export function transportError(err: unknown, server: string, timeoutMs: number): KubeApiError {
   if (err instanceof KubeApiError) return err;
   if (!(err instanceof Error)) return new KubeApiError(`${server}: ${String(err)}`, 'protocol');
@@ -143,61 +142,56 @@ export function transportError(err: unknown, server: string, timeoutMs: number):
   );
 }
 
-/** The API's own message from a Status body (JSON), else the body's first line, shortened. */
-function statusMessage(body: unknown): string {
-  let text = typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body);
+const MAX_MESSAGE_CHARS = 400;
+
+/**
+ * The API's own message from a Status body, with its `details.causes` (they carry what a bare message
+ * lacks, e.g. which disruption budget blocks an eviction), else the body's first line; one line, capped.
+ */
+function statusMessage(body: string): string {
+  let message = body;
   try {
-    const parsed = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
-    if (
-      parsed &&
-      typeof parsed === 'object' &&
-      typeof (parsed as { message?: unknown }).message === 'string'
-    ) {
-      text = (parsed as { message: string }).message;
+    const parsed = JSON.parse(body) as { message?: unknown; details?: { causes?: { message?: unknown }[] } };
+    if (parsed && typeof parsed === 'object' && typeof parsed.message === 'string') {
+      const causes = (Array.isArray(parsed.details?.causes) ? parsed.details.causes : [])
+        .map((c) => (typeof c?.message === 'string' ? c.message : ''))
+        .filter((m) => m !== '' && m !== parsed.message);
+      message = causes.length > 0 ? `${parsed.message} (${causes.join('; ')})` : parsed.message;
     }
   } catch {
     // not JSON: keep the text
   }
-  const line = oneLine(text);
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
+  const line = message.replace(/\s*\n\s*/g, ' ').trim();
+  return line.length > MAX_MESSAGE_CHARS ? `${line.slice(0, MAX_MESSAGE_CHARS - 3)}...` : line;
 }
 
-export function httpError(status: number, what: string, body: unknown): KubeApiError {
+/** The API answered with an HTTP error status: 404, 409 (conflict), 429 (eviction blocked), ... */
+export class KubeStatusError extends KubeApiError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message, 'http', status);
+    this.name = 'KubeStatusError';
+  }
+}
+
+/**
+ * `HTTP 429 from POST /api/v1/...: <Status.message> (<causes>)`, on one line. `clientCertificate`: the
+ * request authenticated with one, so a 401 gets a hint about it.
+ */
+export function httpError(
+  status: number,
+  what: string,
+  body: string,
+  auth: { clientCertificate?: boolean } = {},
+): KubeStatusError {
   const message = statusMessage(body);
   // kube-apiserver accepts any client certificate in the handshake and authenticates afterwards: one it
   // cannot verify makes the request anonymous, which /readyz allows and everything else answers 401.
   const hint =
-    status === 401
+    status === 401 && auth.clientCertificate
       ? " (the API server did not accept nkd's client certificate: is it issued by this cluster's CA?)"
       : '';
-  return new KubeApiError(
-    `HTTP ${status} from ${what}${message && message !== '(no detail)' ? `: ${message}` : ''}${hint}`,
-    'http',
-    status,
-  );
-}
-
-/** One-line message for an error thrown by @kubernetes/client-node. */
-export function clientNodeError(err: unknown, server: string, timeoutMs: number): KubeApiError {
-  if (err instanceof KubeApiError) return err;
-  const e = err as { code?: unknown; body?: unknown; message?: unknown };
-  // ApiException: numeric code, body = response text. Its message is a multi-line header dump; the
-  // discovery call prefixes it with "Failed to fetch resource metadata for <gv>/<kind>: ".
-  if (err instanceof Error && typeof e.code === 'number') {
-    const discovery = /^Failed to fetch resource metadata for (\S+?)\/([^/:]+):/.exec(err.message);
-    const what = discovery ? `discovery of ${discovery[1]}` : 'the API server';
-    return httpError(e.code, what, e.body);
-  }
-  if (err instanceof Error && err.message.startsWith('Unrecognized API version and kind: ')) {
-    const gvk = err.message.slice('Unrecognized API version and kind: '.length);
-    return new KubeApiError(
-      `the API server does not serve ${gvk} (is its CustomResourceDefinition installed and established?)`,
-      'protocol',
-    );
-  }
-  if (err instanceof Error && /^Failed to fetch resource metadata/.test(err.message)) {
-    // A transport failure during discovery: classify the underlying error.
-    return transportError(err, server, timeoutMs);
-  }
-  return transportError(err, server, timeoutMs);
+  return new KubeStatusError(status, `HTTP ${status} from ${what}${message ? `: ${message}` : ''}${hint}`);
 }
