@@ -4,7 +4,7 @@
 //   control plane: the shared CA material (init and join-control-plane);
 //   workers: only the cluster CA certificate (public) and the join token, never a private key.
 import type { ClusterPki } from '../pki/types.js';
-import { endpointText } from '../plan/plan.js';
+import { API_SERVER_PORT, endpointText } from '../plan/plan.js';
 import type { ClusterPlan, NodePlan } from '../plan/types.js';
 import {
   MODE_EXECUTABLE,
@@ -151,6 +151,9 @@ function addBootstrap(assets: NodeAssets, inputs: RenderInputs, node: NodePlan, 
     action,
     command,
     joins: node.bootstrap !== 'init',
+    // Only the first control plane resumes a failed attempt; joins reset (docs/node-bootstrap.md).
+    resumes: node.bootstrap === 'init',
+    localEndpoint: endpointText({ host: node.address, port: API_SERVER_PORT }),
     controlPlane,
     endpoint: endpointText(plan.kubernetes.controlPlaneEndpoint),
     criSocket: plan.runtime.criSocket,

@@ -487,8 +487,15 @@ async function expectBootstrapScript({ c, plan, node, root }: NodeContext): Prom
 
   const readyz = `https://${expectedEndpoint(c, plan)}/readyz`;
   if (node.bootstrap === 'init') {
-    expect(script).not.toContain('/readyz');
+    // The first control plane never waits for the cluster endpoint; only a resume waits for its own
+    // API server, before the full init (test/unit/kubeadm-script.test.ts runs those branches).
+    const local = `https://${node.address}:6443/readyz`;
+    expect(script.split('/readyz')).toHaveLength(2);
+    expect(script.indexOf(local)).toBeGreaterThan(0);
+    expect(script.indexOf(local)).toBeLessThan(script.indexOf(command));
+    expect(script).toContain('kubeadm init phase $phase --config "$CONFIG"');
   } else {
+    expect(script).not.toContain('kubeadm init phase');
     const wait = script.indexOf(readyz);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThan(script.indexOf(command));
