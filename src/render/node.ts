@@ -17,6 +17,7 @@ import {
 import type { IgnitionConfig } from './ignition-types.js';
 import { addKeepalived } from './keepalived.js';
 import { kubeadmDocuments, serializeKubeadm } from './kubeadm.js';
+import { KUBEADM_PATCHES_DIR, kubeadmPatchFiles } from './kubeadm-patches.js';
 import { RUNTIMES } from './runtimes.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 
@@ -142,6 +143,9 @@ function addBootstrap(assets: NodeAssets, inputs: RenderInputs, node: NodePlan, 
   if (controlPlane) assets.directory('/etc/nkd/pki/etcd', MODE_PRIVATE_DIRECTORY);
   for (const file of pkiFiles) assets.file(`/etc/nkd/pki/${file.name}`, file.contents, file.mode);
   assets.file('/etc/nkd/kubeadm.yaml', kubeadmText, MODE_SECRET);
+  const patches = controlPlane ? kubeadmPatchFiles(plan) : [];
+  if (patches.length > 0) assets.directory(KUBEADM_PATCHES_DIR);
+  for (const patch of patches) assets.file(`${KUBEADM_PATCHES_DIR}/${patch.name}`, patch.contents);
 
   const { action, command } = ACTIONS[node.bootstrap];
   const runtimeService = RUNTIMES[plan.runtime.name].service;
