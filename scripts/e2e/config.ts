@@ -1,7 +1,8 @@
 // The cluster config the end-to-end run deploys: its own (1 control plane + 1 worker, flannel), or a
 // user's (`npm run e2e -- -f CONFIG`) with what this machine dictates filled in: the stand-in image and
 // its Kubernetes version, the libvirt platform with domainType qemu (TCG), the mirror as
-// imageRepository with its plain-HTTP registry entry, and the run's SSH key. Everything else is kept.
+// imageRepository with its plain-HTTP registry entry, the run's SSH key, and (unless the config sets
+// it) a probe tolerance for TCG. Everything else is kept.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -17,6 +18,12 @@ export interface Fill {
 }
 
 type Obj = Record<string, unknown>;
+
+/**
+ * Emulated guests on a shared host answer probes slowly: kubeadm's thresholds and timeouts times 4
+ * (the first run saw the API server restarted during kubeadm init's admin bootstrap, docs/e2e.md).
+ */
+export const TCG_PROBE_TOLERANCE = 4;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 
 export function defaultConfig(name: string): Obj {
@@ -66,6 +73,7 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
           ...kubernetes,
           version: fill.kubeVersion,
           imageRepository: `${fill.registryHost}/k8s`,
+          probeTolerance: kubernetes.probeTolerance ?? TCG_PROBE_TOLERANCE,
         },
         registries: [...registries, { host: fill.registryHost, plainHTTP: true }],
         access: { ...access, sshAuthorizedKeys: [...keys, fill.sshPublicKey] },

@@ -83,6 +83,14 @@ const kubernetes = z.strictObject({
     .regex(/^[a-z0-9.-]+$/)
     .default('cluster.local')
     .describe('Cluster DNS domain'),
+  probeTolerance: z
+    .int()
+    .min(1)
+    .max(10)
+    .default(1)
+    .describe(
+      "For slow machines (emulated guests, overloaded hosts): multiplies the control plane's liveness probe failures and probe timeouts, how long kubeadm waits for the control plane (which sizes its startup probes) and kubeadm's API call timeout; 1 keeps the defaults, at most 10 (see docs/node-bootstrap.md)",
+    ),
 });
 
 const registry = z

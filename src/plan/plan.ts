@@ -77,6 +77,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       ...(net.apiVip && net.apiAddress !== undefined
         ? { apiVip: { address: net.apiAddress, virtualRouterId: net.apiVip.virtualRouterId } }
         : {}),
+      ...(spec.kubernetes.probeTolerance > 1 ? { probeTolerance: spec.kubernetes.probeTolerance } : {}),
     },
     runtime: { name: spec.runtime, criSocket: CRI_SOCKETS[spec.runtime] },
     registries: spec.registries,

@@ -52,6 +52,11 @@ export interface ClusterPlan {
      * absent otherwise, and in plans of older nkd versions.
      */
     apiVip?: ApiVip;
+    /**
+     * How many times kubeadm's probe thresholds and timeouts the control plane gets (slow machines);
+     * absent for kubeadm's defaults, and in plans of older nkd versions.
+     */
+    probeTolerance?: number;
   };
   runtime: { name: Runtime; criSocket: string };
   /** How the runtimes reach registries over plain HTTP, without verification, or with a private CA. */

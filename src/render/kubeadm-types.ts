@@ -37,7 +37,13 @@ export interface InitConfiguration {
   bootstrapTokens: BootstrapToken[];
   nodeRegistration: NodeRegistration;
   localAPIEndpoint: APIEndpoint;
-  timeouts: { controlPlaneComponentHealthCheck: string };
+  patches?: Patches;
+  timeouts: { controlPlaneComponentHealthCheck: string; kubernetesAPICall?: string };
+}
+
+/** Where kubeadm finds patch files for the static pods it writes. */
+export interface Patches {
+  directory: string;
 }
 
 export interface ClusterConfiguration {
@@ -61,7 +67,8 @@ export interface JoinConfiguration {
   };
   nodeRegistration: NodeRegistration;
   controlPlane?: { localAPIEndpoint: APIEndpoint };
-  timeouts: { discovery: string };
+  patches?: Patches;
+  timeouts: { discovery: string; controlPlaneComponentHealthCheck?: string; kubernetesAPICall?: string };
 }
 
 export interface KubeletConfiguration {

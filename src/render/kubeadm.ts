@@ -13,6 +13,7 @@ import type {
   NodeRegistration,
   Taint,
 } from './kubeadm-types.js';
+import { KUBEADM_PATCHES_DIR, probeTolerance } from './kubeadm-patches.js';
 
 /** Secrets the kubeadm configs carry; never the CA keys (those travel as files). */
 export interface KubeadmSecrets {
@@ -25,6 +26,30 @@ export const KUBEADM_PKI_DIR = '/etc/kubernetes/pki';
 /** The deploy-time token outlives the slowest realistic first boot; later joins mint their own tokens. */
 const BOOTSTRAP_TOKEN_TTL = '24h0m0s';
 const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
+
+/** How long kubeadm init waits for the control plane; kubeadm also sizes the startup probes from it. */
+const CONTROL_PLANE_HEALTH_CHECK_MINUTES = 10;
+
+/**
+ * With a probe tolerance above 1 (slow machines): the control plane's probe patches, its health check
+ * (and so its startup probes) that many times longer, and kubeadm's API calls (1 minute by default,
+ * e.g. bootstrapping the admin user right after the API server came up) given as many minutes.
+ */
+function slowHostSettings(plan: ClusterPlan, controlPlane: boolean) {
+  const tolerance = probeTolerance(plan);
+  const healthCheck = `${CONTROL_PLANE_HEALTH_CHECK_MINUTES}m0s`;
+  if (tolerance <= 1) return { patches: undefined, healthCheck, timeouts: {} };
+  const timeouts = { kubernetesAPICall: `${tolerance}m0s` };
+  if (!controlPlane) return { patches: undefined, healthCheck, timeouts };
+  return {
+    patches: { directory: KUBEADM_PATCHES_DIR },
+    healthCheck: `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s`,
+    timeouts: {
+      controlPlaneComponentHealthCheck: `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s`,
+      ...timeouts,
+    },
+  };
+}
 
 function args(values: Record<string, string>): Args {
   return Object.entries(values).map(([name, value]) => ({ name, value }));
@@ -78,6 +103,7 @@ function kubeletConfiguration(): KubeletConfiguration {
 }
 
 function initConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSecrets): InitConfiguration {
+  const slow = slowHostSettings(plan, true);
   return {
     apiVersion: plan.kubernetes.kubeadmApiVersion,
     kind: 'InitConfiguration',
@@ -92,12 +118,14 @@ function initConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSe
     ],
     nodeRegistration: nodeRegistration(plan, node),
     localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT },
-    timeouts: { controlPlaneComponentHealthCheck: '10m0s' },
+    ...(slow.patches ? { patches: slow.patches } : {}),
+    timeouts: { controlPlaneComponentHealthCheck: slow.healthCheck, ...slow.timeouts },
   };
 }
 
 function joinConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSecrets): JoinConfiguration {
   const controlPlane = { localAPIEndpoint: { advertiseAddress: node.address, bindPort: API_SERVER_PORT } };
+  const slow = slowHostSettings(plan, node.bootstrap === 'join-control-plane');
   return {
     apiVersion: plan.kubernetes.kubeadmApiVersion,
     kind: 'JoinConfiguration',
@@ -110,7 +138,8 @@ function joinConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSe
     },
     nodeRegistration: nodeRegistration(plan, node),
     ...(node.bootstrap === 'join-control-plane' ? { controlPlane } : {}),
-    timeouts: { discovery: '5m0s' },
+    ...(slow.patches ? { patches: slow.patches } : {}),
+    timeouts: { discovery: '5m0s', ...slow.timeouts },
   };
 }
 

@@ -4,7 +4,7 @@
 //   control plane: the shared CA material (init and join-control-plane);
 //   workers: only the cluster CA certificate (public) and the join token, never a private key.
 import type { ClusterPki } from '../pki/types.js';
-import { endpointText } from '../plan/plan.js';
+import { API_SERVER_PORT, endpointText } from '../plan/plan.js';
 import type { ClusterPlan, NodePlan } from '../plan/types.js';
 import {
   MODE_EXECUTABLE,
@@ -17,6 +17,7 @@ import {
 import type { IgnitionConfig } from './ignition-types.js';
 import { addKeepalived } from './keepalived.js';
 import { kubeadmDocuments, serializeKubeadm } from './kubeadm.js';
+import { KUBEADM_PATCHES_DIR, kubeadmPatchFiles } from './kubeadm-patches.js';
 import { RUNTIMES } from './runtimes.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
 
@@ -142,6 +143,9 @@ function addBootstrap(assets: NodeAssets, inputs: RenderInputs, node: NodePlan, 
   if (controlPlane) assets.directory('/etc/nkd/pki/etcd', MODE_PRIVATE_DIRECTORY);
   for (const file of pkiFiles) assets.file(`/etc/nkd/pki/${file.name}`, file.contents, file.mode);
   assets.file('/etc/nkd/kubeadm.yaml', kubeadmText, MODE_SECRET);
+  const patches = controlPlane ? kubeadmPatchFiles(plan) : [];
+  if (patches.length > 0) assets.directory(KUBEADM_PATCHES_DIR);
+  for (const patch of patches) assets.file(`${KUBEADM_PATCHES_DIR}/${patch.name}`, patch.contents);
 
   const { action, command } = ACTIONS[node.bootstrap];
   const runtimeService = RUNTIMES[plan.runtime.name].service;
@@ -151,6 +155,9 @@ function addBootstrap(assets: NodeAssets, inputs: RenderInputs, node: NodePlan, 
     action,
     command,
     joins: node.bootstrap !== 'init',
+    // Only the first control plane resumes a failed attempt; joins reset (docs/node-bootstrap.md).
+    resumes: node.bootstrap === 'init',
+    localEndpoint: endpointText({ host: node.address, port: API_SERVER_PORT }),
     controlPlane,
     endpoint: endpointText(plan.kubernetes.controlPlaneEndpoint),
     criSocket: plan.runtime.criSocket,

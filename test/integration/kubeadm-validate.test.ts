@@ -37,6 +37,11 @@ describeReal('real kubeadm config validate', toolRequirement('NKD_KUBE_BIN', 'ku
       runtime: 'containerd',
       kubernetes: { controlPlaneEndpoint: 'api.demo.example:6443' },
     }),
+    'containerd, 3 control planes + 1 worker, probe tolerance 4 (patches, longer timeouts)': validConfig({
+      runtime: 'containerd',
+      workers: { count: 1 },
+      kubernetes: { probeTolerance: 4 },
+    }),
     'crio, 1 control plane, no workers': validConfig({
       runtime: 'crio',
       controlPlane: { count: 1 },

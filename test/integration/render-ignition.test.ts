@@ -133,6 +133,8 @@ interface Case {
   firstWorker?: { hostname: string; ip: string };
   /** The API on a keepalived VIP (apiEndpoint.type vip): control planes get keepalived. */
   vip?: true;
+  /** kubernetes.probeTolerance: control planes get kubeadm probe patches. */
+  probeTolerance?: number;
 }
 
 const CASES: Case[] = [
@@ -150,7 +152,7 @@ const CASES: Case[] = [
   { runtime: 'isulad', version: 'v1.37.2', controlPlanes: 3, workers: 0 },
   { runtime: 'docker', version: 'v1.35.4', controlPlanes: 3, workers: 0 },
   { runtime: 'docker', version: 'v1.37.2', controlPlanes: 1, workers: 2 },
-  { runtime: 'containerd', version: 'v1.37.2', controlPlanes: 3, workers: 2, vip: true },
+  { runtime: 'containerd', version: 'v1.37.2', controlPlanes: 3, workers: 2, vip: true, probeTolerance: 3 },
 ];
 
 function caseName(c: Case): string {
@@ -159,6 +161,7 @@ function caseName(c: Case): string {
     c.endpoint ? `endpoint ${c.endpoint}` : '',
     c.firstWorker ? `fixed worker ${c.firstWorker.hostname}` : '',
     c.vip ? 'keepalived VIP' : '',
+    c.probeTolerance ? `probe tolerance ${c.probeTolerance}` : '',
   ].filter((e) => e !== '');
   const base = `${c.runtime}, ${c.version} (${VERSIONS[c.version].short}), ${c.controlPlanes} control-plane + ${c.workers} workers`;
   return extras.length > 0 ? `${base}, ${extras.join(', ')}` : base;
@@ -169,6 +172,7 @@ function configYaml(c: Case): string {
   const minor = c.version.split('.')[1];
   const kubernetes: Record<string, unknown> = { version: c.version };
   if (c.endpoint) kubernetes.controlPlaneEndpoint = c.endpoint;
+  if (c.probeTolerance) kubernetes.probeTolerance = c.probeTolerance;
   const workers: Record<string, unknown> = { count: c.workers, cpus: 2, memoryMiB: 4096 };
   if (c.firstWorker) workers.hosts = [c.firstWorker];
   return stringify({
@@ -387,6 +391,22 @@ function expectUnitsEnabled({ c, root }: NodeContext): void {
   expect(root.readFile('/etc/systemd/system/nkd-swapoff.service')).toMatch(/^ExecStart=.*swapoff/m);
 }
 
+/** Control planes of a cluster with a probe tolerance get kubeadm's patch files and point kubeadm at them. */
+function expectProbePatches({ c, node, root, rendered }: NodeContext): void {
+  const dir = '/etc/nkd/kubeadm-patches';
+  const patched = c.probeTolerance !== undefined && node.role === 'control-plane';
+  expect(root.exists(dir)).toBe(patched);
+  expect(rendered.kubeadmText.includes(`directory: ${dir}`)).toBe(patched);
+  if (!patched) return;
+  const names = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+  expect(readdirSync(join(root.root, dir)).sort()).toEqual(names.map((n) => `${n}+strategic.yaml`));
+  for (const name of names) {
+    const path = `${dir}/${name}+strategic.yaml`;
+    expect(root.mode(path)).toBe(0o644);
+    expect(root.readFile(path)).toContain(`name: ${name}\n`);
+  }
+}
+
 function expectKubeadmConfig({ c, plan, node, root, pki, rendered }: NodeContext): void {
   const { api } = VERSIONS[c.version];
   const endpoint = expectedEndpoint(c, plan);
@@ -487,8 +507,15 @@ async function expectBootstrapScript({ c, plan, node, root }: NodeContext): Prom
 
   const readyz = `https://${expectedEndpoint(c, plan)}/readyz`;
   if (node.bootstrap === 'init') {
-    expect(script).not.toContain('/readyz');
+    // The first control plane never waits for the cluster endpoint; only a resume waits for its own
+    // API server, before the full init (test/unit/kubeadm-script.test.ts runs those branches).
+    const local = `https://${node.address}:6443/readyz`;
+    expect(script.split('/readyz')).toHaveLength(2);
+    expect(script.indexOf(local)).toBeGreaterThan(0);
+    expect(script.indexOf(local)).toBeLessThan(script.indexOf(command));
+    expect(script).toContain('kubeadm init phase $phase --config "$CONFIG"');
   } else {
+    expect(script).not.toContain('kubeadm init phase');
     const wait = script.indexOf(readyz);
     expect(wait).toBeGreaterThan(0);
     expect(wait).toBeLessThan(script.indexOf(command));
@@ -711,6 +738,9 @@ describe.skipIf(!ignitionAvailable() || process.getuid?.() !== 0)(
           });
           it(`gets a private ${VERSIONS[c.version].short} kubeadm.yaml for ${node.bootstrap}`, () => {
             expectKubeadmConfig(context());
+          });
+          it(c.probeTolerance ? 'gets probe patches on control planes only' : 'gets no probe patches', () => {
+            expectProbePatches(context());
           });
           it('gets a bootstrap script that validates the kubeadm config first', async () => {
             await expectBootstrapScript(context());

@@ -22,6 +22,7 @@ spec:
       podSubnet: '10.244.0.0/16',
       serviceSubnet: '10.96.0.0/16',
       dnsDomain: 'cluster.local',
+      probeTolerance: 1,
     });
     expect(config?.spec.runtime).toBe('containerd');
     expect(config?.spec.network.plugin).toBe('calico');

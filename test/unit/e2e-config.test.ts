@@ -17,7 +17,11 @@ describe('e2e config', () => {
     const { config, notes } = fillConfig(defaultConfig('nkde2e-x'), FILL);
     const spec = config.spec as Record<string, Record<string, unknown>>;
     expect(notes).toEqual(['platform -> libvirt (this machine has no other)']);
-    expect(spec.kubernetes).toEqual({ version: 'v1.37.2', imageRepository: '10.213.5.1:5000/k8s' });
+    expect(spec.kubernetes).toEqual({
+      version: 'v1.37.2',
+      imageRepository: '10.213.5.1:5000/k8s',
+      probeTolerance: 4,
+    });
     expect(spec.registries).toEqual([{ host: '10.213.5.1:5000', plainHTTP: true }]);
     expect(spec.platform).toEqual({
       libvirt: {
@@ -37,7 +41,7 @@ describe('e2e config', () => {
       kind: 'Cluster',
       metadata: { name: 'mine' },
       spec: {
-        kubernetes: { version: 'v1.36.0', podSubnet: '10.50.0.0/16' },
+        kubernetes: { version: 'v1.36.0', podSubnet: '10.50.0.0/16', probeTolerance: 2 },
         network: { plugin: 'flannel' },
         workers: { count: 2, memoryMiB: 4096 },
         access: { user: 'ops', sshAuthorizedKeys: ['ssh-ed25519 BBBB me'] },
@@ -61,6 +65,7 @@ describe('e2e config', () => {
     expect(spec.kubernetes).toEqual({
       version: 'v1.37.2',
       podSubnet: '10.50.0.0/16',
+      probeTolerance: 2,
       imageRepository: '192.168.77.1:5000/k8s',
     });
     expect(spec.workers).toEqual({ count: 2, memoryMiB: 4096 });

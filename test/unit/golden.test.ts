@@ -27,10 +27,12 @@ const CASES: Record<string, ConfigOverrides> = {
     kubernetes: { controlPlaneEndpoint: 'api.demo.example:6443' },
   },
   // The API on a keepalived VIP: control planes get keepalived, its health check and the VRRP password.
+  // With a probe tolerance: control planes get kubeadm probe patches, every kubeadm config longer timeouts.
   'containerd-1.37-vip': {
     version: 'v1.37.2',
     runtime: 'containerd',
     workers: { count: 1 },
+    kubernetes: { probeTolerance: 2 },
     platform: {
       libvirt: {
         image: '/var/lib/libvirt/images/nestos.qcow2',

@@ -94,4 +94,43 @@ describe('kubeadm configuration', () => {
         .bootstrapToken.apiServerEndpoint,
     ).toBe('api.example:6443');
   });
+
+  describe('probeTolerance (slow machines)', () => {
+    const tolerant = { workers: { count: 1 }, kubernetes: { probeTolerance: 3 } };
+
+    it('leaves patches out and keeps the timeouts at 1, the default', () => {
+      const [init] = docsFor({}, 'demo-cp-1');
+      expect(init).not.toHaveProperty('patches');
+      expect(init!.timeouts).toEqual({ controlPlaneComponentHealthCheck: '10m0s' });
+      expect(docsFor({}, 'demo-cp-2')[0]!.timeouts).toEqual({ discovery: '5m0s' });
+    });
+
+    it('points control planes at the patches and scales their waits', () => {
+      const [init] = docsFor(tolerant, 'demo-cp-1');
+      expect(init!.patches).toEqual({ directory: '/etc/nkd/kubeadm-patches' });
+      expect(init!.timeouts).toEqual({
+        controlPlaneComponentHealthCheck: '30m0s',
+        kubernetesAPICall: '3m0s',
+      });
+      const [join] = docsFor(tolerant, 'demo-cp-2');
+      expect(join!.patches).toEqual({ directory: '/etc/nkd/kubeadm-patches' });
+      expect(join!.timeouts).toEqual({
+        discovery: '5m0s',
+        controlPlaneComponentHealthCheck: '30m0s',
+        kubernetesAPICall: '3m0s',
+      });
+    });
+
+    it('gives workers (no static pods) only the longer API calls', () => {
+      const [join] = docsFor(tolerant, 'demo-worker-1');
+      expect(join).not.toHaveProperty('patches');
+      expect(join!.timeouts).toEqual({ discovery: '5m0s', kubernetesAPICall: '3m0s' });
+    });
+
+    it('is refused outside 1-10 and when not a whole number', () => {
+      for (const probeTolerance of [0, 11, 1.5]) {
+        expect(() => validConfig({ kubernetes: { probeTolerance } })).toThrow(/probeTolerance/);
+      }
+    });
+  });
 });
