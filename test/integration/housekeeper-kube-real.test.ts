@@ -128,6 +128,57 @@ describeReal('HousekeeperKube against the real API server', realApiRequirement()
     },
   );
 
+  it('nodes: get (undefined when missing), list paged, merge patches that add and (null) delete', async () => {
+    const k = housekeeperKube({
+      server: cluster.server,
+      caPem: pki.clusterCa.certPem,
+      auth: { bearerToken: () => token },
+      tlsServerName: 'kubernetes.default.svc',
+      listPageSize: 2,
+    });
+    closers.push(() => k.close());
+    expect((await k.getNode('n2'))?.metadata.name).toBe('n2');
+    expect(await k.getNode('nope')).toBeUndefined();
+    const before = (await cluster.requests()).length;
+    expect((await k.listNodes()).map((n) => n.metadata.name)).toEqual(
+      expect.arrayContaining(['n1', 'n2', 'n3']),
+    );
+    const lists = (await cluster.requests())
+      .slice(before)
+      .filter((e) => e.verb === 'list' && e.objectRef?.resource === 'nodes');
+    // Pages of 2: at least two requests, every one after the first carrying the server's continue token.
+    expect(lists.length).toBeGreaterThanOrEqual(2);
+    expect(lists.every((e) => e.requestURI.includes('limit=2'))).toBe(true);
+    expect(lists.slice(1).every((e) => e.requestURI.includes('continue='))).toBe(true);
+
+    const patched = await k.patchNode('n1', {
+      metadata: { annotations: { 'example.test/target': '{"key":"a"}', keep: 'me' }, labels: { pool: 'a' } },
+      spec: { unschedulable: true },
+    });
+    expect(patched.metadata.annotations).toMatchObject({ 'example.test/target': '{"key":"a"}', keep: 'me' });
+    expect(patched.spec?.unschedulable).toBe(true);
+    expect(patched.metadata.labels).toMatchObject({ pool: 'a' });
+    // null deletes (RFC 7386). MergePatch<NodeObject> does not admit null below an optional field.
+    const uncordon = {
+      metadata: { annotations: { 'example.test/target': null } },
+      spec: { unschedulable: null },
+    } as unknown as Parameters<typeof k.patchNode>[1];
+    const uncordoned = await k.patchNode('n1', uncordon);
+    expect(uncordoned.metadata.annotations?.['example.test/target']).toBeUndefined();
+    expect(uncordoned.metadata.annotations?.keep).toBe('me');
+    expect(uncordoned.spec?.unschedulable).toBeUndefined();
+    const missing = await rejection(k.patchNode('nope', { spec: { unschedulable: true } }));
+    expect([missing.status, missing.message]).toEqual([
+      404,
+      'HTTP 404 from PATCH /api/v1/nodes/nope: nodes "nope" not found',
+    ]);
+  });
+
+  it('401 for a token the server did not issue, with no certificate hint', async () => {
+    const err = await rejection(kube({ bearerToken: () => 'stolen' }).listNodes());
+    expect([err.status, err.message]).toEqual([401, 'HTTP 401 from GET /api/v1/nodes: Unauthorized']);
+  });
+
   it('updates: the real status subresource drops a created status, /status replaces it, spec and generation stay', async () => {
     const created = (await cluster.api('POST', UPDATES, {
       apiVersion: 'housekeeper.io/v1alpha1',
