@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/golden/**'] },
+  { ignores: ['dist/**', '.e2e-build/**', 'node_modules/**', 'coverage/**', 'test/golden/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

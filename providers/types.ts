@@ -14,6 +14,8 @@ export interface NodeNetworkConfig {
   reserved?: { first: string; last: string; why: string; path: readonly string[] }[];
   /** An address the platform holds for the API endpoint (a load balancer): the default endpoint host. */
   apiAddress?: string;
+  /** Set when `apiAddress` is a VIP that keepalived on the control planes holds (VRRP between them). */
+  apiVip?: { virtualRouterId: number };
   /** Further addresses the API is reached by and known before provisioning: API certificate SANs. */
   apiSANs?: string[];
 }
@@ -55,9 +57,14 @@ export interface ProviderDescriptor<C> {
   nodeNetwork(config: C): NodeNetworkConfig;
   /**
    * `platform`: nodes are sized by the platform (a flavor), so the config's cpus, memoryMiB and diskGiB
-   * are not used and the diff does not compare them. Default: `config`.
+   * are refused when set and the diff does not compare them. Default: `config`.
    */
   readonly nodeSizing?: 'config' | 'platform';
+  /**
+   * With `nodeSizing: 'platform'`: what sizes each instead (shown when the config sets one, which is
+   * refused), e.g. `the flavor sizes the nodes (spec.platform.openstack.flavor)`.
+   */
+  readonly sizedBy?: Readonly<Record<'cpus' | 'memoryMiB' | 'diskGiB', string>>;
   /** Settings whose edits the diff must see (see PlatformSetting). */
   planSettings?(config: C): PlatformSetting[];
   /** Checks across keys of the section; paths are relative to `spec.platform.<name>`. */
@@ -67,6 +74,12 @@ export interface ProviderDescriptor<C> {
    * config key path to name in errors.
    */
   ignitionService?(config: C): { listen: string; advertise: string | undefined; path: readonly string[] };
+  /**
+   * For `pointer` delivery: true when the program itself stores each node's full config in the
+   * platform's object store and signs the pointer's URL (ProgramInput.ignitionObjects), so no Ignition
+   * service runs and nothing calls back to this machine.
+   */
+  objectStoreDelivery?(config: C): ObjectStoreDelivery | undefined;
   loadProgram(): Promise<ProviderProgram<C>>;
 }
 
@@ -84,6 +97,29 @@ export interface ProgramInput<C> {
   nodes: NodeBootData[];
   /** The cluster's state directory, for files a provider must keep (never inside the user's repo). */
   clusterDir: string;
+  /** With object-store delivery: what the program needs to store configs and sign their URLs. */
+  ignitionObjects?: IgnitionObjects;
+}
+
+export interface ObjectStoreDelivery {
+  /** How long the pointers' URLs work, from the start of a deploy. */
+  urlLifetimeMinutes: number;
+  /** A URL that deletes a node's stored config (ProvisionOutputs.ignitionStore), valid until `expires`. */
+  deleteUrl(
+    store: { storageUrl: string; container: string },
+    node: string,
+    key: string,
+    expires: number,
+  ): string;
+}
+
+export interface IgnitionObjects {
+  /** The secret that signs the objects' temporary URLs (set on the container the program creates). */
+  tempUrlKey: string;
+  /** Unix time (seconds) until which the pointers' URLs work. */
+  expires: number;
+  /** Nodes whose configs are stored: those not known to have fetched theirs (joined nodes have). */
+  store: string[];
 }
 
 /** Every provider reports exactly this, as Pulumi stack outputs. */
@@ -100,6 +136,8 @@ export interface ProvisionOutputs {
   /** host:port of the Kubernetes API as reachable from the deployer. */
   apiEndpoint: string;
   nodes: ProvisionedNode[];
+  /** With object-store delivery: the object store's account URL and the container of the configs. */
+  ignitionStore?: { storageUrl: string; container: string };
 }
 
 export interface ProviderProgram<C> {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { capValue } from '../../src/lib/cap.js';
 import type { ProviderDescriptor } from '../types.js';
 import { libvirtConfigSchema, libvirtTemplateSection, type LibvirtConfig } from './config.js';
+import { libvirtNodeNetwork, vipChecks } from './network.js';
 
 export const libvirtProvider: ProviderDescriptor<LibvirtConfig> = {
   name: 'libvirt',
@@ -13,8 +14,13 @@ export const libvirtProvider: ProviderDescriptor<LibvirtConfig> = {
   // Creates adopt an object of the same name that carries nkd's UUID (storage-operations.ts).
   adoptsInterruptedCreates: true,
   plugins: [],
-  nodeNetwork: (config) => ({ cidr: config.network.cidr, gateway: config.network.gateway }),
-  check: (config) => [...uriChecks(config), ...imageChecks(config), ...domainTypeChecks(config)],
+  nodeNetwork: libvirtNodeNetwork,
+  check: (config) => [
+    ...uriChecks(config),
+    ...imageChecks(config),
+    ...domainTypeChecks(config),
+    ...vipChecks(config),
+  ],
   loadProgram: async () => (await import('./program.js')).libvirtProgram,
 };
 

@@ -6,6 +6,7 @@
 // the cidr, and nodes are planned below it.
 import { broadcastAddress, formatIpv4, isCidr, parseCidr, parseIpv4 } from '../../src/lib/ipv4.js';
 import type { NodeNetworkConfig } from '../types.js';
+import { defaultVirtualRouterId } from '../vip.js';
 import type { OpenStackConfig } from './config.js';
 
 export interface Range {
@@ -31,14 +32,25 @@ export function allocationPool(config: OpenStackConfig): Range | undefined {
 }
 
 /**
- * The load balancer's fixed address: `apiEndpoint.address`, else the last address below the default
- * pool (the top of nkd's node range, which the planner fills from the bottom).
+ * The API's own fixed address (the load balancer's, or the keepalived VIP's): `apiEndpoint.address`,
+ * else the last address below the default pool (the top of nkd's node range, which the planner fills
+ * from the bottom).
  */
-export function apiLoadBalancerAddress(config: OpenStackConfig): string | undefined {
-  if (config.apiEndpoint.type !== 'octavia') return undefined;
+export function apiEndpointAddress(config: OpenStackConfig): string | undefined {
+  if (config.apiEndpoint.type === 'first-control-plane') return undefined;
   if (config.apiEndpoint.address !== undefined) return config.apiEndpoint.address;
   const pool = allocationPool(config) ?? defaultAllocationPool(config.network.cidr);
   return pool === undefined ? undefined : formatIpv4(pool.first - 1);
+}
+
+/** The Octavia load balancer's address, when the endpoint is one. */
+export function apiLoadBalancerAddress(config: OpenStackConfig): string | undefined {
+  return config.apiEndpoint.type === 'octavia' ? apiEndpointAddress(config) : undefined;
+}
+
+/** The keepalived VIP's address, when the endpoint is one. */
+export function apiVipAddress(config: OpenStackConfig): string | undefined {
+  return config.apiEndpoint.type === 'vip' ? apiEndpointAddress(config) : undefined;
 }
 
 const where = ['spec', 'platform', 'openstack'];
@@ -55,21 +67,26 @@ export function openstackNodeNetwork(config: OpenStackConfig): NodeNetworkConfig
       path: [...where, 'network', 'allocationPool'],
     });
   }
-  const lb = apiLoadBalancerAddress(config);
-  if (lb !== undefined) {
+  const api = apiEndpointAddress(config);
+  if (api !== undefined) {
     reserved.push({
-      first: lb,
-      last: lb,
-      why: 'it is the API load balancer address',
+      first: api,
+      last: api,
+      why: config.apiEndpoint.type === 'vip' ? 'it is the API VIP' : 'it is the API load balancer address',
       path: [...where, 'apiEndpoint', 'address'],
     });
   }
   const fip = config.apiEndpoint.floatingIP;
+  const vip =
+    config.apiEndpoint.type === 'vip' && api !== undefined
+      ? { virtualRouterId: config.apiEndpoint.virtualRouterId ?? defaultVirtualRouterId(api) }
+      : undefined;
   return {
     cidr: config.network.cidr,
     gateway: config.network.gateway,
     reserved,
-    apiAddress: lb,
+    apiAddress: api,
+    ...(vip ? { apiVip: vip } : {}),
     apiSANs: fip === undefined ? [] : [fip],
   };
 }

@@ -80,8 +80,8 @@ function checkApiAddress(config: OpenStackConfig, cidr: Cidr): ConfigProblem[] {
   const address = config.apiEndpoint.address;
   if (address === undefined) return [];
   const path = ['apiEndpoint', 'address'];
-  if (config.apiEndpoint.type !== 'octavia')
-    return [problem(path, 'is the load balancer address: it needs apiEndpoint.type octavia')];
+  if (config.apiEndpoint.type === 'first-control-plane')
+    return [problem(path, 'is the load balancer or VIP address: it needs apiEndpoint.type octavia or vip')];
   const value = parseIpv4(address);
   if (value === undefined || !cidrContains(cidr, value))
     return [problem(path, `${address} is not inside network.cidr ${config.network.cidr}`)];
@@ -104,8 +104,21 @@ function checkApiSources(config: OpenStackConfig): ConfigProblem[] {
   ];
 }
 
+/** VRRP settings mean nothing without keepalived; Octavia has no VRRP id to choose. */
+function checkVip(config: OpenStackConfig): ConfigProblem[] {
+  if (config.apiEndpoint.virtualRouterId === undefined || config.apiEndpoint.type === 'vip') return [];
+  return [
+    problem(['apiEndpoint', 'virtualRouterId'], 'is a keepalived setting: it needs apiEndpoint.type vip'),
+  ];
+}
+
 export function checkOpenStackConfig(config: OpenStackConfig): ConfigProblem[] {
-  const out = [...checkNetworks(config), ...checkCreatedOnly(config), ...checkApiSources(config)];
+  const out = [
+    ...checkNetworks(config),
+    ...checkCreatedOnly(config),
+    ...checkApiSources(config),
+    ...checkVip(config),
+  ];
   const cidr = parseCidr(config.network.cidr);
   if (!isCidr(cidr)) return out; // reported by the generic network checks
   return [...out, ...checkPool(config, cidr), ...checkApiAddress(config, cidr)];

@@ -2,6 +2,7 @@
 // from clouds.yaml (`cloud`) or OS_* environment variables.
 import { z } from 'zod';
 import { cidr, ipv4 } from '../schema-parts.js';
+import { virtualRouterIdSchema } from '../vip.js';
 
 const flavor = z.union([
   z.string().min(1),
@@ -26,7 +27,7 @@ export const openstackConfigSchema = z
       .describe('Region of the cloud; default: the one clouds.yaml or OS_REGION_NAME names'),
     image: z.string().min(1).describe('Glance image name or id'),
     flavor: flavor.describe(
-      'Flavor name, or per role: { controlPlane, workers }. Sizes the nodes: cpus, memoryMiB and diskGiB are not used on OpenStack',
+      'Flavor name, or per role: { controlPlane, workers }. Sizes the nodes: cpus, memoryMiB and diskGiB are refused on OpenStack',
     ),
     rootVolume: z
       .strictObject({
@@ -71,16 +72,17 @@ export const openstackConfigSchema = z
     apiEndpoint: z
       .strictObject({
         type: z
-          .enum(['octavia', 'first-control-plane'])
+          .enum(['octavia', 'vip', 'first-control-plane'])
           .default('octavia')
           .describe(
-            'octavia: a load balancer in front of every control plane (survives losing one); first-control-plane: no load balancer (a single point of failure)',
+            'octavia: a load balancer in front of every control plane; vip: a VIP port held by keepalived on the control planes (for clouds without Octavia); both survive losing a control plane. first-control-plane: neither (a single point of failure)',
           ),
         address: ipv4
           .optional()
           .describe(
-            "The load balancer's fixed address in the node network; default: the last address before the allocation pool",
+            "The load balancer's or VIP's fixed address in the node network; default: the last address before the allocation pool",
           ),
+        virtualRouterId: virtualRouterIdSchema,
         floatingIP: ipv4
           .optional()
           .describe(
@@ -115,6 +117,20 @@ export const openstackConfigSchema = z
       .describe(
         'Allow any traffic between all nodes (one policy for every role) instead of the per-role rules',
       ),
+    ignitionDelivery: z
+      .enum(['callback', 'swift'])
+      .default('callback')
+      .describe(
+        "How nodes get their full Ignition config: callback (from this machine's HTTPS Ignition service while deploy runs) or swift (from an object in a Swift container of the cluster, by a TempURL; nothing calls back)",
+      ),
+    swiftTempURLMinutes: z
+      .int()
+      .min(10, 'must be 10 or more')
+      .max(1440, 'must be 1440 (a day) or less')
+      .default(60)
+      .describe(
+        'ignitionDelivery swift: how long after deploy starts each node’s TempURL works; a node must boot within it',
+      ),
     ignitionService: z
       .strictObject({
         advertise: z
@@ -131,7 +147,9 @@ export const openstackConfigSchema = z
           ),
       })
       .prefault({})
-      .describe('The HTTPS service serving each node its full Ignition config while deploy runs'),
+      .describe(
+        'ignitionDelivery callback: the HTTPS service serving each node its full Ignition config while deploy runs',
+      ),
   })
   .transform((config) => ({
     ...config,
@@ -160,8 +178,10 @@ export const openstackTemplateSection = `  platform:
       externalNetwork: public    # for the router and floating IPs
       floatingIPs: api           # none | api | control-plane | all
       apiEndpoint:
-        type: octavia            # a load balancer in front of the control planes; or first-control-plane
+        type: octavia            # a load balancer in front of the control planes; vip (keepalived, no
+                                 # Octavia needed); or first-control-plane
       apiAllowedCIDRs: [203.0.113.0/24]   # who may reach the API (6443) from outside: include this machine
+      ignitionDelivery: callback # or swift: nodes fetch their config from Swift by a TempURL
       ignitionService:
-        advertise: 203.0.113.10:22623   # how the nodes reach this machine during deploy
+        advertise: 203.0.113.10:22623   # callback: how the nodes reach this machine during deploy
 `;

@@ -1,6 +1,7 @@
 import { capValue } from '../../src/lib/cap.js';
 import type { PlatformSetting, ProviderDescriptor } from '../types.js';
 import { openstackNodeNetwork } from './addresses.js';
+import { configDeleteUrl } from './tempurl.js';
 import { checkOpenStackConfig } from './checks.js';
 import {
   DEFAULT_IGNITION_PORT,
@@ -97,6 +98,11 @@ export const openstackProvider: ProviderDescriptor<OpenStackConfig> = {
   plugins: [{ name: 'openstack', version: OPENSTACK_PLUGIN_VERSION }],
   nodeNetwork: openstackNodeNetwork,
   nodeSizing: 'platform',
+  sizedBy: {
+    cpus: `the flavor sizes the nodes (${KEY}.flavor)`,
+    memoryMiB: `the flavor sizes the nodes (${KEY}.flavor)`,
+    diskGiB: `the flavor's disk sizes the root disk, or ${KEY}.rootVolume.sizeGiB`,
+  },
   planSettings: openstackPlanSettings,
   check: (config) => [...ignitionServiceChecks(config), ...checkOpenStackConfig(config)],
   ignitionService: (config) => ({
@@ -105,6 +111,10 @@ export const openstackProvider: ProviderDescriptor<OpenStackConfig> = {
     advertise: config.ignitionService.advertise,
     path: ['spec', 'platform', 'openstack', 'ignitionService'],
   }),
+  objectStoreDelivery: (config) =>
+    config.ignitionDelivery === 'swift'
+      ? { urlLifetimeMinutes: config.swiftTempURLMinutes, deleteUrl: configDeleteUrl }
+      : undefined,
   loadProgram: async () => (await import('./program.js')).openstackProgram,
 };
 
@@ -126,6 +136,15 @@ function ignitionServiceChecks(
 ): { path: string[]; message: string; severity: 'error' | 'warning' }[] {
   const { advertise, listen } = config.ignitionService;
   const problems: { path: string[]; message: string; severity: 'error' | 'warning' }[] = [];
+  if (config.ignitionDelivery === 'swift') {
+    if (advertise !== undefined || listen !== undefined)
+      problems.push({
+        path: ['ignitionService'],
+        message: 'is not used with ignitionDelivery: swift (nodes fetch their configs from Swift); remove it',
+        severity: 'warning',
+      });
+    return problems;
+  }
   if (advertise === undefined)
     problems.push({ path: ['ignitionService', 'advertise'], message: ADVERTISE_UNSET, severity: 'warning' });
   else if (!isHostPort(advertise))

@@ -1,8 +1,9 @@
-// The API endpoint as an Octavia load balancer in front of every control plane: a VIP port at the
+// The API endpoint as a keepalived VIP port, or as an Octavia load balancer in front of every control plane: a VIP port at the
 // planned address (in the certificate), a TCP listener on 6443, a pool with a health monitor on
 // /readyz and every control plane as a member. Losing (or rebooting) one control plane no longer
 // takes the API away from kubelets, kube-proxy and kubeconfigs.
 import * as openstack from '@pulumi/openstack';
+import type * as pulumi from '@pulumi/pulumi';
 import { API_SERVER_PORT } from '../../src/plan/plan.js';
 import type { ClusterPlan } from '../../src/plan/types.js';
 import type { Context, NodeNetwork } from './context.js';
@@ -13,6 +14,33 @@ export const LISTENER_TIMEOUT_MS = 3_600_000;
 export interface LoadBalancer {
   vipPort: openstack.networking.Port;
   loadBalancer: openstack.loadbalancer.LoadBalancer;
+}
+
+/**
+ * The keepalived VIP as a Neutron port: it holds the address (no other port, and no DHCP, can take it;
+ * nkd recognises it on an existing network) and carries the floating IP, but no device is attached:
+ * the control plane keepalived elects answers for it, which its port's allowed address pairs permit.
+ */
+export function apiVipPort(
+  ctx: Context,
+  net: NodeNetwork,
+  address: string,
+  securityGroupId: pulumi.Input<string>,
+): openstack.networking.Port {
+  return new openstack.networking.Port(
+    ctx.name('port', 'api'),
+    {
+      name: ctx.name('port', 'api'),
+      description: `nkd cluster ${ctx.cluster}: Kubernetes API VIP held by keepalived on the control planes`,
+      networkId: net.networkId,
+      adminStateUp: true,
+      fixedIps: [{ subnetId: net.subnetId, ipAddress: address }],
+      portSecurityEnabled: true,
+      securityGroupIds: [securityGroupId],
+      tags: ctx.tags,
+    },
+    { ...ctx.opts, deleteBeforeReplace: true },
+  );
 }
 
 export function apiLoadBalancer(

@@ -3,6 +3,7 @@
 // import here, so these are cheap to test and reuse.
 import type { ClusterPlan, NodePlan } from '../../src/plan/types.js';
 import { assertUserDataFits } from '../../src/render/pointer.js';
+import type { Resource } from '@pulumi/pulumi';
 import type { ProgramInput } from '../types.js';
 import type { OpenStackConfig } from './config.js';
 
@@ -35,7 +36,10 @@ export function networkLookup(ref: string): { networkId: string } | { name: stri
 
 export interface NodeBoot {
   node: NodePlan;
+  /** The user data; with ignitionDelivery swift, filled in once the object store is known. */
   pointer: string;
+  /** Resources the instance waits for besides the network (its config's Swift object). */
+  after?: Resource[];
 }
 
 const where = 'spec.platform.openstack';
@@ -53,7 +57,16 @@ export function checkProgramInput(input: ProgramInput<OpenStackConfig>): NodeBoo
     if (!planned.has(extra.node.name))
       throw new Error(`openstack: boot data for unplanned node ${extra.node.name}`);
   }
+  const swift = platform.ignitionDelivery === 'swift';
+  if (swift && input.ignitionObjects === undefined)
+    throw new Error('openstack: ignitionDelivery swift needs a Temp-URL-Key and an expiry (ignitionObjects)');
   const boots = plan.nodes.map((node): NodeBoot => {
+    if (swift) {
+      // The pointer names the object store, which the program looks up first.
+      if (!byName.get(node.name)?.ignition)
+        throw new Error(`openstack: node ${node.name} has no Ignition config`);
+      return { node, pointer: '' };
+    }
     const pointer = byName.get(node.name)?.pointer;
     if (pointer === undefined || pointer === '') {
       throw new Error(
@@ -105,16 +118,19 @@ export function wantsFloatingIp(
 export type ApiEndpointSource =
   /** The configured endpoint is a name or an address that is not nkd's: reported as is. */
   | { kind: 'configured'; endpoint: string }
-  /** The endpoint is the Octavia load balancer's address: its floating IP replaces it when it has one. */
-  | { kind: 'load-balancer'; address: string; port: number; planned: string }
+  /**
+   * The endpoint is the API's own address (the Octavia load balancer's or the keepalived VIP's port):
+   * its floating IP replaces it when it has one.
+   */
+  | { kind: 'api-port'; address: string; port: number; planned: string }
   /** The endpoint is a node address: that node's floating IP replaces it when it has one. */
   | { kind: 'node'; node: NodePlan; port: number; planned: string };
 
-export function apiEndpointSource(plan: ClusterPlan, lbAddress: string | undefined): ApiEndpointSource {
+export function apiEndpointSource(plan: ClusterPlan, ownAddress: string | undefined): ApiEndpointSource {
   const { host, port } = plan.kubernetes.controlPlaneEndpoint;
   const planned = `${host}:${port}`;
-  if (lbAddress !== undefined && host === lbAddress)
-    return { kind: 'load-balancer', address: host, port, planned };
+  if (ownAddress !== undefined && host === ownAddress)
+    return { kind: 'api-port', address: host, port, planned };
   const node = plan.nodes.find((n) => n.address === host);
   if (node === undefined) return { kind: 'configured', endpoint: planned };
   return { kind: 'node', node, port, planned };

@@ -5,7 +5,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { formatIpv4 } from '../../src/lib/ipv4.js';
 import type { ClusterPlan } from '../../src/plan/types.js';
 import { clusterTag } from '../types.js';
-import { allocationPool, apiLoadBalancerAddress } from './addresses.js';
+import { allocationPool, apiEndpointAddress } from './addresses.js';
 import type { Context, NodeNetwork } from './context.js';
 import { networkLookup, resourceName } from './layout.js';
 import {
@@ -66,11 +66,11 @@ export function plannedAddresses(plan: ClusterPlan, ctx: Context): PlannedAddres
     owner: `node ${n.name}`,
     portName: resourceName(plan.name, 'port', n.name),
   }));
-  const lb = apiLoadBalancerAddress(ctx.platform);
-  if (lb !== undefined)
+  const api = apiEndpointAddress(ctx.platform);
+  if (api !== undefined)
     out.push({
-      address: lb,
-      owner: 'the API load balancer',
+      address: api,
+      owner: ctx.platform.apiEndpoint.type === 'vip' ? 'the API VIP' : 'the API load balancer',
       portName: resourceName(plan.name, 'port', 'api'),
     });
   return out;

@@ -20,6 +20,19 @@ export interface NodeShared {
   podSubnet: string;
   /** The image's Glance id, for boot volumes (looked up once when `image` is a name). */
   imageId: pulumi.Input<string>;
+  /** The keepalived API VIP, which control-plane ports must be allowed to answer for. */
+  apiVip?: string;
+}
+
+/**
+ * Port security drops traffic whose source is not the port's own address: pod addresses routed
+ * without encapsulation (Calico BGP, host-gw) must be allowed explicitly, and on control planes the
+ * API VIP, which keepalived moves between them.
+ */
+export function allowedAddressPairs(shared: Pick<NodeShared, 'podSubnet' | 'apiVip'>, role: string) {
+  const pairs = [{ ipAddress: shared.podSubnet }];
+  if (shared.apiVip !== undefined && role === 'control-plane') pairs.push({ ipAddress: shared.apiVip });
+  return pairs;
 }
 
 export interface NodeResources {
@@ -65,9 +78,7 @@ export function nodeResources(ctx: Context, boot: NodeBoot, shared: NodeShared):
       // Explicit, whatever the network's default: security groups and address pairs need it.
       portSecurityEnabled: true,
       securityGroupIds: [shared.securityGroups[node.role].id],
-      // Port security drops traffic whose source is not the port's own address: pod addresses routed
-      // without encapsulation (Calico BGP, host-gw) must be allowed explicitly.
-      allowedAddressPairs: [{ ipAddress: shared.podSubnet }],
+      allowedAddressPairs: allowedAddressPairs(shared, node.role),
       tags,
     },
     // The fixed address is the node's: a replacement port can only take it once the old one is gone.
@@ -94,7 +105,7 @@ export function nodeResources(ctx: Context, boot: NodeBoot, shared: NodeShared):
       protect: controlPlane ? true : undefined,
       ignoreChanges: INSTANCE_IGNORED_CHANGES,
       // Only the network path out; instances never wait for each other (all boot in parallel).
-      dependsOn: shared.net.ready,
+      dependsOn: [...shared.net.ready, ...(boot.after ?? [])],
     },
   );
   return { port, instance };

@@ -1,16 +1,16 @@
 // The OpenStack program: network (or an existing one, judged first), one security group and one
-// server group per role, the API endpoint (an Octavia load balancer, or the first control plane), one
-// port and one instance per node, floating IPs. Loaded lazily by the descriptor, so importing
-// @pulumi/openstack (slow) costs nothing unless nkd provisions on OpenStack.
+// server group per role, the API endpoint (an Octavia load balancer, a keepalived VIP port, or the
+// first control plane), one port and one instance per node, floating IPs. Loaded lazily by the
+// descriptor, so importing @pulumi/openstack (slow) costs nothing unless nkd provisions on OpenStack.
 import * as openstack from '@pulumi/openstack';
 import * as pulumi from '@pulumi/pulumi';
 import { initNode } from '../../src/plan/plan.js';
 import type { NodePlan } from '../../src/plan/types.js';
 import { clusterTag, type ProgramInput, type ProviderProgram } from '../types.js';
-import { apiLoadBalancerAddress } from './addresses.js';
+import { apiEndpointAddress, apiLoadBalancerAddress, apiVipAddress } from './addresses.js';
 import type { OpenStackConfig } from './config.js';
 import type { Context, NodeNetwork } from './context.js';
-import { apiLoadBalancer } from './endpoint.js';
+import { apiLoadBalancer, apiVipPort } from './endpoint.js';
 import { securityGroups, serverGroups } from './groups.js';
 import {
   apiEndpointSource,
@@ -20,6 +20,7 @@ import {
   wantsFloatingIp,
   type NodeBoot,
 } from './layout.js';
+import { planIgnitionStore, registerIgnitionStore, withStorePointers } from './ignition-store.js';
 import { createdNetwork, existingNetwork } from './network.js';
 import { floatingIpFor, imageIdOf, nodeResources, type NodeResources } from './nodes.js';
 
@@ -44,7 +45,8 @@ function context(input: ProgramInput<OpenStackConfig>): Context {
 
 /**
  * Floating IPs per `floatingIPs`, and `apiEndpoint.floatingIP` associated with the API endpoint (the
- * load balancer, or the API node). Returns the API endpoint's floating address, if it has one.
+ * load balancer's or VIP's port, or the API node). Returns the API endpoint's floating address, if it
+ * has one.
  */
 function floatingIps(
   ctx: Context,
@@ -54,7 +56,8 @@ function floatingIps(
     boots: NodeBoot[];
     created: Map<string, NodeResources>;
     apiNode: NodePlan | undefined;
-    lb: { port: openstack.networking.Port; address: string } | undefined;
+    /** The port holding the API's own address: the load balancer's, or the keepalived VIP's. */
+    apiPort: { port: openstack.networking.Port; address: string } | undefined;
   },
 ): pulumi.Output<string> | undefined {
   const { platform } = ctx;
@@ -62,11 +65,11 @@ function floatingIps(
   const canFloat = a.external !== undefined && platform.floatingIPs !== 'none';
   const given = platform.apiEndpoint.floatingIP;
   let apiAddress: pulumi.Output<string> | undefined;
-  if (a.lb !== undefined && (canFloat || given !== undefined)) {
+  if (a.apiPort !== undefined && (canFloat || given !== undefined)) {
     apiAddress = floatingIpFor(
       ctx,
       'api',
-      { portId: a.lb.port.id, fixedIp: a.lb.address, ready: a.net.ready },
+      { portId: a.apiPort.port.id, fixedIp: a.apiPort.address, ready: a.net.ready },
       { existing: given, pool },
     );
   }
@@ -87,9 +90,13 @@ function floatingIps(
 
 async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string, unknown>> {
   // Before anything is registered: every failure here leaves nothing half-made.
-  const boots = checkProgramInput(input);
+  let boots = checkProgramInput(input);
   const { plan, platform } = input;
   const ctx = context(input);
+  // ignitionDelivery swift: the object store is looked up (and its pointers signed) before anything else.
+  const objects = platform.ignitionDelivery === 'swift' ? input.ignitionObjects! : undefined;
+  const store = objects && (await planIgnitionStore(ctx, input.nodes, objects));
+  if (store) boots = withStorePointers(boots, store);
 
   const external =
     platform.externalNetwork === undefined
@@ -102,39 +109,54 @@ async function run(input: ProgramInput<OpenStackConfig>): Promise<Record<string,
       ? await existingNetwork(ctx, plan, platform.network.name)
       : createdNetwork(ctx, plan.network.gateway, external!);
   const lbAddress = apiLoadBalancerAddress(platform);
+  const vipAddress = apiVipAddress(platform);
   const shared = {
     net,
     securityGroups: securityGroups(ctx, lbAddress !== undefined),
     serverGroups: serverGroups(ctx),
     podSubnet: plan.kubernetes.podSubnet,
     imageId: platform.rootVolume === undefined ? '' : imageIdOf(ctx, platform.image),
+    apiVip: vipAddress,
   };
+  if (store) {
+    const stored = registerIgnitionStore(ctx, store, input.nodes, objects!);
+    boots = boots.map((b) => (stored.has(b.node.name) ? { ...b, after: [stored.get(b.node.name)!] } : b));
+  }
   const created = new Map<string, NodeResources>(
     boots.map((boot) => [boot.node.name, nodeResources(ctx, boot, shared)]),
   );
 
-  const source = apiEndpointSource(plan, lbAddress);
-  // Without a load balancer the API is one node: the endpoint's, or the first control plane.
-  const apiNode = lbAddress !== undefined ? undefined : source.kind === 'node' ? source.node : initNode(plan);
-  const lbPort = lbAddress === undefined ? undefined : apiLoadBalancer(ctx, plan, net, lbAddress).vipPort;
+  // The API's own address: the load balancer's or keepalived's VIP port holds it.
+  const ownAddress = apiEndpointAddress(platform);
+  const source = apiEndpointSource(plan, ownAddress);
+  // Without one the API is one node: the endpoint's, or the first control plane.
+  const apiNode =
+    ownAddress !== undefined ? undefined : source.kind === 'node' ? source.node : initNode(plan);
+  const apiPort =
+    lbAddress !== undefined
+      ? apiLoadBalancer(ctx, plan, net, lbAddress).vipPort
+      : vipAddress !== undefined
+        ? apiVipPort(ctx, net, vipAddress, shared.securityGroups['control-plane'].id)
+        : undefined;
   const apiAddress = floatingIps(ctx, {
     external,
     net,
     boots,
     created,
     apiNode,
-    lb: lbPort && { port: lbPort, address: lbAddress! },
+    apiPort: apiPort && { port: apiPort, address: ownAddress! },
   });
 
   let apiEndpoint: pulumi.Input<string> = source.kind === 'configured' ? source.endpoint : source.planned;
   if (
     source.kind !== 'configured' &&
     apiAddress !== undefined &&
-    (source.kind === 'load-balancer' || source.node.name === apiNode?.name)
+    (source.kind === 'api-port' || source.node.name === apiNode?.name)
   )
     apiEndpoint = pulumi.interpolate`${apiAddress}:${source.port}`;
   return {
     apiEndpoint,
+    ...(store ? { ignitionStore: { storageUrl: store.storageUrl, container: store.container } } : {}),
     nodes: boots.map(({ node }) => ({
       name: node.name,
       role: node.role,

@@ -6,8 +6,12 @@
 #     `npm run tools` builds (NKD_KUBE_BIN); kube-proxy with the build machine's iptables;
 #   - pause: scripts/images/pause, a tiny static Go program;
 #   - coredns: built from the Go module proxy at the tag kubeadm expects;
-#   - nestos/nkd-housekeeper:v<nkd version>: this repository's dist/ with the build machine's Node.js.
-# The names and tags come from `kubeadm config images list` of that version, never from a second list.
+#   - nestos/nkd-housekeeper:v<nkd version>: this repository's dist/ with the build machine's Node.js;
+#   - flannel/flannel and flannel/flannel-cni-plugin at the tags of nkd's default flannel manifest:
+#     flanneld from the Go module proxy with the build machine's iptables, and nkd's own CNI plugin
+#     (scripts/images/flannel-cni), each with the `cp` the manifest's init containers run.
+# The names and tags come from `kubeadm config images list` of that version and from nkd's own code
+# (dist/: the flannel manifest's images through the mirror), never from a second list.
 # Images are single-layer, linux/amd64, pushed with crane (NKD_CRANE_BIN); MIRROR may be plain HTTP.
 # Go builds (pause, coredns) are cached next to the tools: ${NKD_TOOLS_CACHE:-~/.cache/nkd-tools}.
 # Prints one pushed reference per line on stdout; progress goes to stderr.
@@ -45,8 +49,12 @@ trap 'rm -rf "$work"' EXIT
 
 # Copies a dynamically linked program of this machine into ROOT with the shared libraries it loads.
 add_program() {
+  install -D -m 0755 "$(readlink -f "$2")" "$1$2"
+  add_libs "$1" "$2"
+}
+# The shared libraries the program BIN loads (none for a static one), copied into ROOT at their paths.
+add_libs() {
   local root=$1 bin=$2 lib
-  install -D -m 0755 "$(readlink -f "$bin")" "$root$bin"
   for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
     [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
   done
@@ -79,8 +87,31 @@ go_cached() {
   echo "$out/bin"
 }
 build_pause() { (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" .); }
+build_flannelcni() { (cd "$here/flannel-cni" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/flannel" .); }
+# flanneld's UDP backend is C (cgo): a dynamically linked binary, shipped with its libraries.
+build_flanneld() {
+  GOBIN=$1 GOFLAGS=-mod=mod CGO_ENABLED=1 go install -trimpath \
+    -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$2" "github.com/flannel-io/flannel@$2"
+  mv "$1/flannel" "$1/flanneld"
+}
 build_coredns() {
   GOBIN=$1 GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$2"
+}
+
+# kube-proxy and flanneld program the node through iptables (or nft): the image carries the build
+# machine's, with the match and target extensions (comment, conntrack, MASQUERADE, ...) it loads at run time.
+add_iptables() {
+  local root=$1 who=$2 tool xt cmd
+  for tool in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft; do
+    if [ -x "$tool" ]; then add_program "$root" "$tool"; fi
+  done
+  [ -x "$root/usr/sbin/xtables-nft-multi" ] || fail "$who needs iptables on this machine (apt-get install iptables)"
+  xt=$(readlink -f "$(dirname "$(ldd /usr/sbin/xtables-nft-multi | grep -oE '/[^ ]+/libxtables\.so[^ ]*')")/xtables")
+  [ -d "$xt" ] || fail "no iptables extensions directory at $xt"
+  mkdir -p "$root$xt" && cp -a "$xt/." "$root$xt/"
+  for cmd in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+    ln -s xtables-nft-multi "$root/usr/sbin/$cmd"
+  done
 }
 
 fresh_root() {
@@ -110,18 +141,7 @@ for ref in $refs; do
       ;;
     kube-proxy)
       install -D -m 0755 "$(readlink -f "$kube_bin/$name")" "$root/usr/local/bin/$name"
-      # kube-proxy programs the node through iptables (or nft): the image carries the build machine's.
-      for tool in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft; do
-        [ -x "$tool" ] && add_program "$root" "$tool"
-      done
-      [ -x "$root/usr/sbin/xtables-nft-multi" ] || fail "kube-proxy needs iptables on this machine (apt-get install iptables)"
-      # The match and target extensions (comment, conntrack, MASQUERADE, ...) are loaded at run time.
-      xt=$(readlink -f "$(dirname "$(ldd /usr/sbin/xtables-nft-multi | grep -oE '/[^ ]+/libxtables\.so[^ ]*')")/xtables")
-      [ -d "$xt" ] || fail "no iptables extensions directory at $xt"
-      mkdir -p "$root$xt" && cp -a "$xt/." "$root$xt/"
-      for cmd in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-        ln -s xtables-nft-multi "$root/usr/sbin/$cmd"
-      done
+      add_iptables "$root" kube-proxy
       push_image "$ref" "$root" "/usr/local/bin/$name"
       ;;
     pause)
@@ -156,3 +176,26 @@ done
 [ "$(head -c 2 "$root/app/bin/housekeeper.js")" = '#!' ] || fail "bin/housekeeper.js has no #! line"
 ln -s /app/bin/housekeeper.js "$root/usr/local/bin/nkd-housekeeper"
 push_image "$mirror/nestos/nkd-housekeeper:v$version" "$root" nkd-housekeeper
+
+# The network plugin: the images nkd's default flannel manifest names under the mirror. Their init
+# containers run `cp` (the CNI plugin binary and the conflist onto the host).
+node "$here/addon-images.mjs" "$repo" "$mirror" >"$work/addons"
+while read -r what ref version <&3; do
+  root=$(fresh_root)
+  add_program "$root" "$(command -v cp)"
+  case $what in
+    flannel)
+      install -D -m 0755 "$(go_cached flanneld "$version")/flanneld" "$root/opt/bin/flanneld"
+      add_libs "$root" "$root/opt/bin/flanneld"
+      add_iptables "$root" flanneld
+      push_image "$ref" "$root" /opt/bin/flanneld
+      ;;
+    flannel-cni-plugin)
+      # nkd's own plugin (docs/air-gap.md): its source decides the cache key, not the upstream tag.
+      key=$(cat "$here"/flannel-cni/*.go "$here/flannel-cni/go.mod" | sha256sum | cut -c1-12)
+      install -D -m 0755 "$(go_cached flannelcni "$key")/flannel" "$root/flannel"
+      push_image "$ref" "$root" /flannel
+      ;;
+    *) fail "addon-images.mjs lists $what, which this script does not know how to build" ;;
+  esac
+done 3<"$work/addons"

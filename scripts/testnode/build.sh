@@ -29,7 +29,9 @@ done
 
 # Debian packages of the node: packages.txt without its comments.
 mapfile -t PACKAGES < <(sed -e 's/#.*//' "$here/packages.txt" | tr -s ' \t' '\n' | sed '/^$/d')
-ROOT_SIZE=4G
+# Room for the cluster's images (containerd keeps each compressed and unpacked) above the kubelet's
+# eviction thresholds; fits the 10 GiB disks of the tests.
+ROOT_SIZE=8G
 
 rootfs_key=$( (
   cd "$here"
@@ -100,9 +102,11 @@ build_image() {
   # presets, so the units Ignition enables get enabled); an empty file, which mmdebstrap leaves after
   # its hooks, is not a first boot on systemd 252.
   echo uninitialized >"$work/root/etc/machine-id"
-  # Nothing of the build host: mmdebstrap leaves its resolv.conf and hostname in the root. No resolver
-  # is configured (no systemd-resolved to take DHCP's); Ignition writes the hostname.
-  : >"$work/root/etc/resolv.conf"
+  # Nothing of the build host: mmdebstrap copies its resolv.conf and hostname into the root. The node's
+  # resolv.conf is systemd-resolved's (customize.sh); replaced, never written through (a link's target
+  # would be the build host's file). Ignition writes the hostname.
+  rm -f "$work/root/etc/resolv.conf"
+  ln -s ../run/systemd/resolve/stub-resolv.conf "$work/root/etc/resolv.conf"
   echo localhost >"$work/root/etc/hostname"
   mkfs.ext4 -q -L root -d "$work/root" "$work/root.img" "$ROOT_SIZE"
   assemble_disk "$work/root" "$work/root.img" "$work/disk.raw"

@@ -15,7 +15,15 @@ chroot "$root" groupadd -f -r wheel
 mkdir -p "$root/opt/cni"
 ln -sfn /usr/lib/cni "$root/opt/cni/bin"
 
-chroot "$root" systemctl enable systemd-networkd.service testnode-firstboot-done.service testnode-ssh-keygen.service
+chroot "$root" systemctl enable systemd-networkd.service systemd-resolved.service \
+  testnode-firstboot-done.service testnode-ssh-keygen.service
+# Names resolve through systemd-resolved, which networkd gives the DHCP server's DNS (libvirt's dnsmasq).
+# kubeadm sees systemd-resolved running and points the kubelet, hence CoreDNS's upstream, at
+# /run/systemd/resolve/resolv.conf (the real servers, not the 127.0.0.53 stub). Relative, so nothing
+# on the build host is ever written through it.
+ln -sfn ../run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
+# systemd-resolved's postinst kept the build host's resolv.conf (mmdebstrap's copy) as a backup.
+rm -f "$root/etc/.resolv.conf.systemd-resolved.bak"
 # Not part of NestOS's first boot: systemd-firstboot would prompt on the console for a locale.
 chroot "$root" systemctl mask systemd-firstboot.service
 # kubelet and containerd start only when nkd's Ignition enables them, as on NestOS.

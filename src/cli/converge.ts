@@ -11,11 +11,11 @@ import type { DebugLog } from '../lib/log.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
 import type { ClusterPlan } from '../plan/types.js';
 import { clusterPaths } from '../state/paths.js';
-import { readDeployedPlan } from '../workflows/cluster-access.js';
 import type { DeployTimeouts } from '../workflows/deploy-context.js';
 import { deployWillProvision, runDeploy, type DeployResult } from '../workflows/deploy.js';
 import type { PlannedCluster } from '../workflows/prepare.js';
 import { preflightProvisioning } from '../workflows/provision.js';
+import { plannedWithUpgrades, reconcileBeforeDeploy } from '../workflows/upgrade-record.js';
 import { checkDiffPolicy, policyFor } from '../workflows/scale.js';
 
 export interface ConvergeOptions {
@@ -40,12 +40,20 @@ export interface ConvergeOptions {
 }
 
 export async function converge(options: ConvergeOptions): Promise<DeployResult> {
-  const { planned, stateDir, nkdVersion } = options;
+  const { planned: asConfigured, stateDir, nkdVersion } = options;
+  const paths = clusterPaths(stateDir, asConfigured.plan.name);
+  // Upgrades done without --wait (or with kubectl) join the record first: new nodes get their versions.
+  const unreachable = await reconcileBeforeDeploy(paths);
+  const upgraded = plannedWithUpgrades(paths, asConfigured);
+  const planned = upgraded.planned;
   // The change in cluster terms, refused before anything is written when nkd will not make it.
-  const diff = diffPlans(readDeployedPlan(clusterPaths(stateDir, planned.plan.name)), planned.plan);
+  const diff = diffPlans(upgraded.deployed, planned.plan);
   checkDiffPolicy(diff, policyFor(planned.plan, options.allowControlPlaneChanges));
-  if (!options.json) options.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
-  const willProvision = deployWillProvision({ planned, stateDir, nkdVersion });
+  if (!options.json) {
+    for (const line of [unreachable, ...upgraded.notes]) if (line) options.out(`warning: ${line}`);
+    options.out(`\n${formatDiff(diff, planned.plan.name).join('\n')}`);
+  } else if (unreachable) options.log.debug(unreachable);
+  const willProvision = deployWillProvision({ planned: asConfigured, stateDir, nkdVersion });
   if (willProvision) preflightProvisioning(planned);
   // Every engine run (also a re-run's check) needs the provider's plugins: installed, or named now.
   await ensurePlugins(options.cli, providerFor(planned.plan.platform.name).plugins, {
@@ -64,7 +72,7 @@ export async function converge(options: ConvergeOptions): Promise<DeployResult> 
   try {
     return await withInterrupt((signal) =>
       runDeploy({
-        planned,
+        planned: asConfigured,
         configFile: options.configFile,
         ...(options.baseDir ? { baseDir: options.baseDir } : {}),
         stateDir,

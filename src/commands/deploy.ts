@@ -7,6 +7,7 @@ import { formatPlanSummary } from '../plan/summary.js';
 import { checkClusterDirs, clusterPaths } from '../state/paths.js';
 import { writePointerAssets } from '../workflows/ignition-delivery.js';
 import { planFromConfig, withPreparedCluster, type PreparedCluster } from '../workflows/prepare.js';
+import { plannedWithUpgrades } from '../workflows/upgrade-record.js';
 
 export default class Deploy extends NkdCommand {
   static override summary = 'Deploy a cluster from its config, or resume/converge an earlier deploy.';
@@ -81,12 +82,16 @@ export default class Deploy extends NkdCommand {
       : await preflightEngine({ pulumiRoot: flags['pulumi-root'], backendUrl: flags.backend });
     const stateDir = this.stateDir(flags, { write: true });
     const planned = await planFromConfig(flags.file, this.debugLog);
-    checkClusterDirs(clusterPaths(stateDir, planned.plan.name));
+    const paths = clusterPaths(stateDir, planned.plan.name);
+    checkClusterDirs(paths);
+    // What the nodes get: the versions of the cluster's recorded upgrades where the config is older.
+    const upgraded = plannedWithUpgrades(paths, planned);
     if (!this.jsonEnabled()) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
-      this.out(formatPlanSummary(planned.plan));
+      this.out(formatPlanSummary(upgraded.planned.plan));
+      if (!cli) for (const note of upgraded.notes) process.stderr.write(`warning: ${note}\n`);
     }
-    if (!cli) return this.dryRun(planned, stateDir);
+    if (!cli) return this.dryRun(upgraded.planned, stateDir);
 
     // The deploy workflow (add-ons, cluster clients, engine) loads only when provisioning: not for --dry-run.
     const { converge, deploySummary } = await import('../cli/converge.js');

@@ -4,15 +4,15 @@ import { formatProblem } from '../config/load.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { diffPlans, formatDiff } from '../plan/diff.js';
 import { clusterPaths } from '../state/paths.js';
-import { readDeployedPlan } from '../workflows/cluster-access.js';
 import { formatDrift, readLiveDrift } from '../workflows/live-drift.js';
 import { checkDiffPolicy, policyFor } from '../workflows/scale.js';
 import { planFromConfig } from '../workflows/prepare.js';
+import { plansWithUpgrades, reconcileBeforeDeploy } from '../workflows/upgrade-record.js';
 
 export default class Diff extends NkdCommand {
   static override summary = 'Show what deploying this config would change in the cluster, without acting.';
   static override description = [
-    "Compares the config with the plan the cluster was last provisioned for (in its state) and prints the consequences in cluster terms: nodes added, nodes drained and removed, nodes resized, control-plane changes and what they mean for etcd quorum. Settings that cannot change in place (platform, node network, pod and service subnets, DNS domain, API endpoint, runtime, network plugin, an existing node's address or role) are reported as errors; Kubernetes and OS versions change with `nkd upgrade`.",
+    "Compares the config with the plan the cluster was last provisioned for (in its state) and prints the consequences in cluster terms: nodes added, nodes drained and removed, nodes resized, control-plane changes and what they mean for etcd quorum. Settings that cannot change in place (platform, node network, pod and service subnets, DNS domain, API endpoint, runtime, network plugin, an existing node's address or role) are reported as errors; Kubernetes and OS versions change with `nkd upgrade`. After an upgrade the comparison is with the versions it completed: a config naming them shows no change, one naming older ones keeps the upgraded ones with a warning saying which edit matches the cluster.",
     'Exit codes: 0 (changes or "nothing to do"), 2 usage, 3 invalid config or a change nkd refuses to make.',
   ].join('\n\n');
   static override examples = [
@@ -35,12 +35,16 @@ export default class Diff extends NkdCommand {
     const stateDir = this.stateDir(flags);
     const planned = await planFromConfig(flags.file, this.debugLog);
     const paths = clusterPaths(stateDir, planned.plan.name);
-    const diff = diffPlans(readDeployedPlan(paths), planned.plan);
+    // Upgrades the live cluster completed join the record first (not --offline): no phantom drift.
+    const unreachable = flags.offline ? undefined : await reconcileBeforeDeploy(paths, 5000);
+    const plans = plansWithUpgrades(paths, planned.plan);
+    const diff = diffPlans(plans.deployed, plans.desired);
     const lines = formatDiff(diff, planned.plan.name);
     const json = this.jsonEnabled();
     // The listing is the output, refused changes included: on stdout, before any refusal.
     if (!json) {
       for (const w of planned.warnings) process.stderr.write(`warning: ${formatProblem(w)}\n`);
+      for (const note of [unreachable, ...plans.notes]) if (note) process.stderr.write(`warning: ${note}\n`);
       this.out(lines.join('\n'));
     }
     if (diff.forbidden.length > 0) {
@@ -65,6 +69,7 @@ export default class Diff extends NkdCommand {
       resize: diff.resize,
       controlPlane: diff.controlPlane,
       notes: diff.notes,
+      upgrades: plans.notes,
       live: live ?? null,
     };
   }

@@ -17,6 +17,7 @@ export default class Scale extends NkdCommand {
   static override description = [
     'Takes the config the cluster was last provisioned from, sets spec.workers.count, and converges like `nkd deploy`: new workers are planned after the existing ones (names and addresses never move) and join with a fresh one-hour token; removed workers (the highest-numbered) are cordoned, drained (PodDisruptionBudgets honoured; --force deletes what stays blocked) and deleted before their machines go.',
     'Nothing in your config file changes: nkd says which edit makes the new count permanent. A later `nkd deploy` from the unchanged file would scale back.',
+    'After `nkd upgrade`, new workers boot on the Kubernetes version and OS image of the upgrades the cluster completed (recorded in its state, and read from its Update objects first), not on the deploy-time ones.',
     'Exit codes as for deploy: 0 done, 3 a count the config cannot hold, 4 no provisioned cluster, 7 a wait timed out, 8 a drain refused, 130 interrupted (re-run to resume).',
   ].join('\n\n');
   static override examples = [

@@ -3,7 +3,9 @@ import { NkdCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/duration.js';
 import { gatherClusterStatus, type ClusterStatus, type NodeStatus } from '../cluster/status.js';
 import { clusterPaths } from '../state/paths.js';
+import { currentVersions, type CurrentVersions } from '../plan/upgrades.js';
 import { adminClientFor, provisionedClusterAccess, type ApiTarget } from '../workflows/cluster-access.js';
+import { readUpgradeHistory, reconcileUpgrades } from '../workflows/upgrade-record.js';
 
 export default class Status extends NkdCommand {
   static override summary = "Report a cluster's health: API server, nodes, Housekeeper, certificate expiry.";
@@ -20,7 +22,7 @@ export default class Status extends NkdCommand {
     'request-timeout': durationFlag({ description: 'How long to wait for each API request', default: '10s' }),
   };
 
-  async run(): Promise<ClusterStatus> {
+  async run(): Promise<ClusterStatus & { upgrades: CurrentVersions }> {
     const { args, flags } = await this.parse(Status);
     const stateDir = this.stateDir(flags);
     const paths = clusterPaths(stateDir, args.name);
@@ -28,16 +30,25 @@ export default class Status extends NkdCommand {
     const { plan, pki, target } = await provisionedClusterAccess(paths);
     const client = adminClientFor(pki, target, flags['request-timeout']);
     let status: ClusterStatus;
+    let upgrades: CurrentVersions = {};
     try {
       status = await gatherClusterStatus(client, { plan, pki });
+      // The record of completed upgrades, with those the cluster completed since (best effort).
+      try {
+        upgrades = currentVersions(
+          await reconcileUpgrades(paths, client).catch(() => readUpgradeHistory(paths)),
+        );
+      } catch (err) {
+        status.warnings.push(err instanceof Error ? err.message : String(err));
+      }
     } finally {
       client.close();
     }
     this.debugLog.debug(
       `status of ${args.name}: healthy=${status.healthy} api=${status.api.error ?? 'ready'} warnings=${status.warnings.length}`,
     );
-    if (!this.jsonEnabled()) this.out(formatStatus(status, target).join('\n'));
-    return status;
+    if (!this.jsonEnabled()) this.out(formatStatus(status, target, upgrades).join('\n'));
+    return { ...status, upgrades };
   }
 }
 
@@ -62,7 +73,11 @@ function nodeState(n: NodeStatus): string {
 }
 
 /** The human report: one section per part, then warnings. */
-export function formatStatus(status: ClusterStatus, target: ApiTarget): string[] {
+export function formatStatus(
+  status: ClusterStatus,
+  target: ApiTarget,
+  upgrades: CurrentVersions = {},
+): string[] {
   const lines: string[] = [];
   lines.push(`Cluster ${status.cluster}: ${status.healthy ? 'healthy' : 'NOT healthy'}`);
   const verified = target.tlsServerName ? ` (verified as ${target.tlsServerName})` : '';
@@ -106,6 +121,7 @@ export function formatStatus(status: ClusterStatus, target: ApiTarget): string[]
     lines.push(`  Update objects could not be listed: ${hk.updatesError}`);
   }
 
+  lines.push(...upgradeLines(upgrades));
   lines.push('Certificates');
   const certRows = [['CERTIFICATE', 'EXPIRES', 'DAYS LEFT']];
   const dated = [...status.certificates];
@@ -119,4 +135,14 @@ export function formatStatus(status: ClusterStatus, target: ApiTarget): string[]
   }
   for (const w of status.warnings) lines.push(`warning: ${w}`);
   return lines;
+}
+
+/** What nkd recorded of completed upgrades: the versions nodes added later boot on. */
+function upgradeLines(upgrades: CurrentVersions): string[] {
+  const parts = [
+    upgrades.kubernetes &&
+      `Kubernetes ${upgrades.kubernetes.version} (Update ${upgrades.kubernetes.update}, ${upgrades.kubernetes.completedAt})`,
+    upgrades.os && `OS image ${upgrades.os.image} (Update ${upgrades.os.update}, ${upgrades.os.completedAt})`,
+  ].filter(Boolean);
+  return parts.length > 0 ? [`Upgraded     ${parts.join('; ')}`] : [];
 }

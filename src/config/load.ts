@@ -107,7 +107,7 @@ export function parseClusterConfig(text: string, file: string, fileChecks?: Conf
   }
   const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success && secrets.length === 0) {
-    const problems = [...checkSemantics(parsed.data), ...(fileChecks?.(parsed.data) ?? [])];
+    const problems = [...checkSemantics(parsed.data, raw), ...(fileChecks?.(parsed.data) ?? [])];
     return { ...result(problems, at), config: parsed.data };
   }
   const schemaProblems = parsed.success ? [] : parsed.error.issues.flatMap(issueToProblems);
@@ -126,7 +126,7 @@ function bestEffortSemantics(raw: unknown, problems: Problem[]): Problem[] {
   const retry = clusterConfigSchema.safeParse(pruned);
   if (!retry.success) return [];
   const reported = problems.map((p) => formatKeyPath(p.keyOf === undefined ? p.path : [...p.path, p.keyOf]));
-  return checkSemantics(retry.data).filter((s) => {
+  return checkSemantics(retry.data, pruned).filter((s) => {
     const path = formatKeyPath(s.path);
     return !reported.some(
       (r) => path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`) || r.startsWith(`${path}.`),

@@ -41,17 +41,17 @@ function nodeGroup(min: number, defaults: { count: number }) {
       .int()
       .min(1, 'must be 1 or more')
       .default(NODE_SIZE_DEFAULTS.cpus)
-      .describe('Virtual CPUs per node'),
+      .describe('Virtual CPUs per node (libvirt; refused on OpenStack, where the flavor sizes nodes)'),
     memoryMiB: z
       .int()
       .min(512, 'must be 512 or more')
       .default(NODE_SIZE_DEFAULTS.memoryMiB)
-      .describe('Memory per node, MiB'),
+      .describe('Memory per node, MiB (libvirt; refused on OpenStack)'),
     diskGiB: z
       .int()
       .min(10, 'must be 10 or more')
       .default(NODE_SIZE_DEFAULTS.diskGiB)
-      .describe('Root disk per node, GiB'),
+      .describe('Root disk per node, GiB (libvirt; refused on OpenStack)'),
     hosts: z
       .array(hostEntry)
       .default([])

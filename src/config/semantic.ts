@@ -14,7 +14,8 @@ import {
 import { capValue } from '../lib/cap.js';
 import { error, warning, type Problem } from './problems.js';
 import { platformNetwork, selectedPlatforms } from './platform.js';
-import { NODE_SIZE_DEFAULTS, type ClusterConfig } from './schema.js';
+import type { ClusterConfig } from './schema.js';
+import { checkPlatformNodeSizes } from './semantic-sizes.js';
 import { isSupported, parseKubeVersion, unsupportedReason } from './versions.js';
 import { checkAccess, checkHousekeeperImage, checkReleaseImage } from './semantic-fields.js';
 import { checkNetwork } from './semantic-network.js';
@@ -30,7 +31,8 @@ import { providerFor } from '../../providers/registry.js';
 const CONTROL_PLANE_MIN_CPUS = 2;
 const CONTROL_PLANE_MIN_MEMORY_MIB = 2048;
 
-export function checkSemantics(config: ClusterConfig): Problem[] {
+/** `raw` is the config as written, before defaults: some checks must know what the user set. */
+export function checkSemantics(config: ClusterConfig, raw: unknown): Problem[] {
   return [
     ...checkKubernetes(config),
     ...checkControlPlane(config),
@@ -39,6 +41,7 @@ export function checkSemantics(config: ClusterConfig): Problem[] {
     ...checkReleaseImage(config),
     ...checkHousekeeperImage(config),
     ...checkProvider(config),
+    ...checkPlatformNodeSizes(config, raw),
     ...checkRuntime(config),
     ...checkNetwork(config),
     ...checkSubnetRoom(config),
@@ -239,22 +242,5 @@ function checkProvider(config: ClusterConfig): Problem[] {
     ...p,
     path: ['spec', 'platform', name, ...p.path],
   }));
-  return [...own, ...(provider.nodeSizing === 'platform' ? unusedSizes(config, name) : [])];
-}
-
-/** On a platform that sizes nodes itself, sizes set in the config would silently mean nothing. */
-function unusedSizes(config: ClusterConfig, platform: string): Problem[] {
-  const problems: Problem[] = [];
-  for (const key of ['controlPlane', 'workers'] as const) {
-    for (const size of ['cpus', 'memoryMiB', 'diskGiB'] as const) {
-      if (config.spec[key][size] === NODE_SIZE_DEFAULTS[size]) continue;
-      problems.push(
-        warning(
-          ['spec', key, size],
-          `is not used on ${platform}: the platform's flavor sizes the nodes (spec.platform.${platform}.flavor); remove it`,
-        ),
-      );
-    }
-  }
-  return problems;
+  return own;
 }

@@ -3,7 +3,16 @@
 import { providerFor, type PlatformName } from '../../providers/registry.js';
 import { DEFAULT_KUBE_VERSION, supportedRangeText } from './versions.js';
 
+/** Node size lines; a platform that sizes nodes itself (a flavor) refuses them, so they are left out. */
+function sizeLines(platform: PlatformName): string {
+  const provider = providerFor(platform);
+  if (provider.nodeSizing === 'platform')
+    return `    # cpus, memoryMiB, diskGiB: not on ${platform}, ${provider.sizedBy?.cpus ?? 'the platform sizes the nodes'}\n`;
+  return '    cpus: 4\n    memoryMiB: 8192\n    diskGiB: 50\n';
+}
+
 export function clusterTemplate(platform: PlatformName, name = 'demo'): string {
+  const sizes = sizeLines(platform);
   return `# nkd cluster config. Keep it in git: it holds no secrets (nkd keeps those in its state directory).
 # Check it with: nkd validate -f <file>; render everything offline with: nkd deploy -f <file> --dry-run
 apiVersion: nkd.nestos.io/v1alpha1
@@ -24,18 +33,12 @@ spec:
     manifest: ""                 # optional file or https:// URL applied instead of the bundled manifest
   controlPlane:
     count: 3                     # 1 or more; use an odd number for etcd quorum
-    cpus: 4
-    memoryMiB: 8192
-    diskGiB: 50
-    # hosts:                     # optional: fix hostname and/or ip of the first N nodes
+${sizes}    # hosts:                     # optional: fix hostname and/or ip of the first N nodes
     #   - hostname: k8s-master01
     #     ip: 192.168.132.11
   workers:
     count: 2                     # 0 or more
-    cpus: 4
-    memoryMiB: 8192
-    diskGiB: 50
-  access:
+${sizes}  access:
     user: nest                   # the nodes' admin user
     sshAuthorizedKeys: []        # public keys for the admin user, e.g. - ssh-ed25519 AAAA... you@host
   os:

@@ -58,7 +58,8 @@ export function parseProgress(text: string | undefined): NodeProgress | undefine
     !isOptionalString(o.finishedAt) ||
     !isOptionalString(o.lastError) ||
     !isOptionalString(o.message) ||
-    (o.cordonedByAgent !== undefined && typeof o.cordonedByAgent !== 'boolean')
+    (o.cordonedByAgent !== undefined && typeof o.cordonedByAgent !== 'boolean') ||
+    (o.kubeadm !== undefined && o.kubeadm !== 'staged' && o.kubeadm !== 'done')
   ) {
     return undefined;
   }
@@ -72,5 +73,6 @@ export function parseProgress(text: string | undefined): NodeProgress | undefine
   if (o.lastError !== undefined) progress.lastError = o.lastError;
   if (o.message !== undefined) progress.message = o.message;
   if (o.cordonedByAgent !== undefined) progress.cordonedByAgent = o.cordonedByAgent;
+  if (o.kubeadm !== undefined) progress.kubeadm = o.kubeadm;
   return progress;
 }

@@ -145,6 +145,11 @@ export interface NodeProgress {
   message?: string;
   /** Set by the agent once it cordoned the node, so it uncordons only what it cordoned. */
   cordonedByAgent?: boolean;
+  /**
+   * kubeadm run from the staged deployment before the reboot: `staged` while it runs (a restarted agent
+   * runs it again, it is idempotent, then reboots), `done` once it succeeded (nothing left after the boot).
+   */
+  kubeadm?: 'staged' | 'done';
 }
 
 // ------------------------------------------------------------------ the Kubernetes surface they use

@@ -65,6 +65,15 @@ export function newBootstrapToken(): string {
   return `${randomToken(6)}.${randomToken(16)}`;
 }
 
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** VRRPv2 PASS authentication compares at most 8 characters: all 8 are random. */
+export function newVrrpPassword(): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) out += PASSWORD_ALPHABET.charAt(randomInt(PASSWORD_ALPHABET.length));
+  return out;
+}
+
 export function newCertificateKey(): string {
   return randomBytes(32).toString('hex');
 }
@@ -183,6 +192,7 @@ export async function generatePkiStaged(opts: PkiOptions = {}): Promise<StagedPk
     admin,
     bootstrapToken: newBootstrapToken(),
     certificateKey: newCertificateKey(),
+    vrrpPassword: newVrrpPassword(),
     caCertHash: caCertHash(clusterCa.pair.certPem),
   };
   return { partial, complete: serviceAccount.then((sa) => ({ ...partial, serviceAccount: sa })) };

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { readStateText } from '../state/files.js';
 import { checkPrivateDir, ensurePrivateDir } from '../state/paths.js';
 import { fsError, removeStaleTemps } from '../state/safe-fs.js';
-import { caCertHash, generatePkiStaged, type StagedPki } from './generate.js';
+import { caCertHash, generatePkiStaged, newVrrpPassword, type StagedPki } from './generate.js';
 import type { ClusterPki, PkiOptions } from './types.js';
 
 /** File names mirror kubeadm's /etc/kubernetes/pki so the directory is recognisable. */
@@ -31,6 +31,13 @@ export const PKI_FILES = [
 ] as const;
 export type PkiFile = (typeof PKI_FILES)[number];
 type PkiFiles = Record<PkiFile, string>;
+
+/**
+ * Secrets added after the first release: a PKI directory of an older nkd lacks them, and gets them
+ * generated on its next deploy (no running node depends on a secret that did not exist).
+ */
+export const VRRP_PASSWORD_FILE = 'vrrp-password';
+const VRRP_PASSWORD_RE = /^[A-Za-z0-9]{8}$/;
 
 /** The stored PKI is unusable as it is (incomplete or inconsistent); a person must decide what to do. */
 export class PkiStateError extends Error {
@@ -78,7 +85,15 @@ function fromFiles(files: PkiFiles): ClusterPki {
     bootstrapToken: files['bootstrap-token'].trim(),
     certificateKey: files['certificate-key'].trim(),
     caCertHash: caCertHash(files['ca.crt']),
+    vrrpPassword: '', // read separately: older PKI directories lack it (readVrrpPassword)
   };
+}
+
+/** The VRRP password, or '' when the directory is an older nkd's that has none yet. */
+async function readVrrpPassword(dir: string): Promise<string> {
+  const path = join(dir, VRRP_PASSWORD_FILE);
+  if (!(await exists(path))) return '';
+  return (await readStateText(path, 'the cluster PKI file')).trim();
 }
 
 /** Checks that certs and keys belong together, so a corrupted or mixed-up directory fails loudly. */
@@ -104,6 +119,8 @@ function validate(pki: ClusterPki): void {
   }
   if (!TOKEN_RE.test(pki.bootstrapToken)) throw new Error('bootstrap-token is not [a-z0-9]{6}.[a-z0-9]{16}');
   if (!CERT_KEY_RE.test(pki.certificateKey)) throw new Error('certificate-key is not 64 hex characters');
+  if (pki.vrrpPassword !== '' && !VRRP_PASSWORD_RE.test(pki.vrrpPassword))
+    throw new Error(`${VRRP_PASSWORD_FILE} is not 8 characters of [A-Za-z0-9]`);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -158,8 +175,9 @@ async function readPki(dir: string): Promise<ClusterPki> {
     PKI_FILES.map((name) => readStateText(join(dir, name), 'the cluster PKI file')),
   );
   const files = Object.fromEntries(PKI_FILES.map((name, i) => [name, contents[i]])) as PkiFiles;
+  const vrrpPassword = await readVrrpPassword(dir);
   try {
-    const pki = fromFiles(files);
+    const pki = { ...fromFiles(files), vrrpPassword };
     validate(pki);
     return pki;
   } catch (err) {
@@ -177,6 +195,7 @@ async function writePki(dir: string, pki: ClusterPki): Promise<void> {
   try {
     await mkdir(staging, { mode: DIR_MODE });
     await Promise.all(PKI_FILES.map((name) => writeFileAtomic(join(staging, name), files[name])));
+    await writeFileAtomic(join(staging, VRRP_PASSWORD_FILE), `${pki.vrrpPassword}\n`);
     await syncDir(staging);
     await rename(staging, dir);
   } catch (err) {
@@ -184,6 +203,18 @@ async function writePki(dir: string, pki: ClusterPki): Promise<void> {
     throw fsError(err, 'write the cluster PKI in', dir);
   }
   await syncDir(dirname(dir));
+}
+
+/** An older nkd's PKI directory gets the secret added since (0600, atomically). */
+async function addVrrpPassword(dir: string, pki: ClusterPki): Promise<ClusterPki> {
+  const vrrpPassword = newVrrpPassword();
+  try {
+    await writeFileAtomic(join(dir, VRRP_PASSWORD_FILE), `${vrrpPassword}\n`);
+  } catch (err) {
+    throw fsError(err, 'write the VRRP password in', dir);
+  }
+  await syncDir(dir);
+  return { ...pki, vrrpPassword };
 }
 
 export interface StagedPkiResult extends StagedPki {
@@ -202,8 +233,9 @@ export async function loadOrCreatePkiStaged(dir: string, opts: PkiOptions = {}):
   const missing = PKI_FILES.filter((_, i) => !present[i]);
 
   if (missing.length === 0) {
-    const pki = await readPki(dir);
-    await Promise.all(PKI_FILES.map((name) => chmod(join(dir, name), FILE_MODE)));
+    let pki = await readPki(dir);
+    if (pki.vrrpPassword === '') pki = await addVrrpPassword(dir, pki);
+    await Promise.all([...PKI_FILES, VRRP_PASSWORD_FILE].map((name) => chmod(join(dir, name), FILE_MODE)));
     return { partial: pki, complete: Promise.resolve(pki), created: false };
   }
   if (missing.length < PKI_FILES.length) {

@@ -31,6 +31,11 @@ export interface ClusterPki {
   certificateKey: string;
   /** `sha256:<hex>` of the cluster CA's DER SubjectPublicKeyInfo, for `caCertHashes`. */
   caCertHash: string;
+  /**
+   * keepalived's VRRP authentication password for an API VIP: 8 characters of [A-Za-z0-9] (VRRPv2
+   * PASS authentication uses at most 8). Generated with the PKI so every control plane gets the same.
+   */
+  vrrpPassword: string;
 }
 
 export interface PkiOptions {

@@ -39,6 +39,33 @@ function setting(out: ForbiddenChange[], path: string, before: unknown, after: u
 
 const NEW_CLUSTER = 'it is fixed when a cluster is created: deploy a new cluster to change it';
 
+const vipText = (plan: ClusterPlan): string =>
+  plan.kubernetes.apiVip === undefined
+    ? 'none'
+    : `${plan.kubernetes.apiVip.address} (VRRP id ${plan.kubernetes.apiVip.virtualRouterId})`;
+const controlPlaneAddresses = (plan: ClusterPlan): string =>
+  plan.nodes
+    .filter((n) => n.role === 'control-plane')
+    .map((n) => n.address)
+    .join(', ');
+
+/**
+ * keepalived's configuration is written once, at a control plane's first boot: a new router id would
+ * split the control planes into two VRRP groups, and a control plane added or removed would be missing
+ * from (or linger in) the others' unicast peers, so two of them could hold the VIP at once.
+ */
+function vipChanges(deployed: ClusterPlan, desired: ClusterPlan, forbidden: ForbiddenChange[]): void {
+  setting(forbidden, 'spec.platform.*.apiEndpoint (VIP)', vipText(deployed), vipText(desired), NEW_CLUSTER);
+  if (deployed.kubernetes.apiVip === undefined || desired.kubernetes.apiVip === undefined) return;
+  setting(
+    forbidden,
+    'spec.controlPlane (with an API VIP)',
+    controlPlaneAddresses(deployed),
+    controlPlaneAddresses(desired),
+    'each control plane’s keepalived knows the others from its first boot only; a changed set could hold the VIP twice: deploy a new cluster to change it',
+  );
+}
+
 export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPlan): ClusterDiff {
   const cpAfter = desired.nodes.filter((n) => n.role === 'control-plane').length;
   if (!deployed) {
@@ -115,6 +142,7 @@ export function diffPlans(deployed: ClusterPlan | undefined, desired: ClusterPla
     'the OS image changes with `nkd upgrade <name> --os-image`, node by node',
   );
 
+  vipChanges(deployed, desired, forbidden);
   const settingNotes = platformSettingChanges(deployed, desired, forbidden);
 
   const before = new Map(deployed.nodes.map((n) => [n.name, n]));

@@ -74,6 +74,9 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
         ...(net.apiAddress ? [net.apiAddress] : []),
         ...(net.apiSANs ?? []),
       ]),
+      ...(net.apiVip && net.apiAddress !== undefined
+        ? { apiVip: { address: net.apiAddress, virtualRouterId: net.apiVip.virtualRouterId } }
+        : {}),
     },
     runtime: { name: spec.runtime, criSocket: CRI_SOCKETS[spec.runtime] },
     registries: spec.registries,

@@ -26,6 +26,12 @@ export interface Endpoint {
   port: number;
 }
 
+export interface ApiVip {
+  address: string;
+  /** VRRP virtual router id, 1-255. */
+  virtualRouterId: number;
+}
+
 export interface ClusterPlan {
   apiVersion: typeof PLAN_API_VERSION;
   kind: 'ClusterPlan';
@@ -41,6 +47,11 @@ export interface ClusterPlan {
     controlPlaneEndpoint: Endpoint;
     /** Names and addresses the API server certificate must cover on every control-plane node. */
     apiServerCertSANs: string[];
+    /**
+     * When the API address is a VIP that keepalived holds on the control planes (VRRP between them);
+     * absent otherwise, and in plans of older nkd versions.
+     */
+    apiVip?: ApiVip;
   };
   runtime: { name: Runtime; criSocket: string };
   /** How the runtimes reach registries over plain HTTP, without verification, or with a private CA. */

@@ -15,6 +15,7 @@ import {
   serializeIgnition,
 } from './ignition.js';
 import type { IgnitionConfig } from './ignition-types.js';
+import { addKeepalived } from './keepalived.js';
 import { kubeadmDocuments, serializeKubeadm } from './kubeadm.js';
 import { RUNTIMES } from './runtimes.js';
 import { renderTemplate, type TemplateSet } from './templates.js';
@@ -173,6 +174,7 @@ export function renderNode(inputs: RenderInputs, node: NodePlan): RenderedNode {
   const assets = new NodeAssets();
   addIdentity(assets, inputs.plan, node);
   addKubernetesBase(assets, inputs);
+  addKeepalived(assets, { ...inputs, vrrpPassword: inputs.pki.vrrpPassword }, node);
   addBootstrap(assets, inputs, node, kubeadmText);
   const ignition = assets.toConfig();
   return { node, ignition, ignitionText: serializeIgnition(ignition), kubeadmText };

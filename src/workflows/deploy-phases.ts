@@ -1,7 +1,7 @@
 // The deploy's phases after rendering, each with the digest of what it acts on, an optional cheap
 // check that its earlier result still holds, and the work itself. deploy.ts runs them in order.
 import { providerFor } from '../../providers/registry.js';
-import type { NodeBootData, ProvisionOutputs } from '../../providers/types.js';
+import type { ProvisionOutputs } from '../../providers/types.js';
 import type { EngineUpRequest } from '../engine/types.js';
 import { defaultHousekeeperImage, housekeeperManifests } from '../addons/housekeeper/manifests.js';
 import { resolveNetworkAddon } from '../addons/network/index.js';
@@ -12,7 +12,13 @@ import type { DeployContext } from './deploy-context.js';
 import { digestOf, type DeployPhase } from './deploy-state.js';
 import { postDeployManifests, preDeployHooks, runPreDeployHooks } from './hooks.js';
 import { adminKube, bootstrapTokenSecret, drainAndDelete, removeControlPlaneNode } from './scale.js';
-import { startDelivery, waitForIgnitionFetches, type RunningDelivery } from './ignition-phase.js';
+import {
+  nodeJoined,
+  startDelivery,
+  usesObjectStore,
+  waitForIgnitionFetches,
+  type RunningDelivery,
+} from './ignition-phase.js';
 import { addControlPlanesOneByOne, addonPhase, diagnostics, writeKubeconfig } from './deploy-steps.js';
 
 export interface Phase {
@@ -40,6 +46,7 @@ export async function buildPhases(
   const provider = providerFor(plan.platform.name);
   const provDigest = provisionDigest(ctx.prepared, ctx.options.nkdVersion);
   let delivery: RunningDelivery | undefined;
+  const objectStore = usesObjectStore(ctx);
   const startOnce = async () => (delivery ??= await startDelivery(ctx));
 
   const hooks = preDeployHooks(config.spec.hooks.preDeploy, ctx.baseDir);
@@ -68,15 +75,16 @@ export async function buildPhases(
   const remainingControlPlanes = plan.nodes.filter((n) => n.role === 'control-plane').map((n) => n.name);
 
   /** What the engine is asked for: every node, or (one control plane at a time) only `only`. */
-  const engineRequest = (nodes: NodeBootData[], only?: ReadonlySet<string>): EngineUpRequest => ({
+  const engineRequest = (delivery: RunningDelivery, only?: ReadonlySet<string>): EngineUpRequest => ({
     cluster: plan.name,
     clusterDir: paths.root,
     provider: provider as never,
     input: {
       plan: only ? { ...plan, nodes: plan.nodes.filter((p) => only.has(p.name)) } : plan,
       platform: config.spec.platform[plan.platform.name],
-      nodes: only ? nodes.filter((b) => only.has(b.node.name)) : nodes,
+      nodes: only ? delivery.nodes.filter((b) => only.has(b.node.name)) : delivery.nodes,
       clusterDir: paths.root,
+      ...(delivery.objects ? { ignitionObjects: delivery.objects } : {}),
     },
     onProgress: (line) => ctx.info(`  ${line}`),
     signal: ctx.options.signal,
@@ -174,8 +182,7 @@ export async function buildPhases(
       // (a machine deleted by hand makes this phase run again and re-create it).
       verify: async () => {
         if (ctx.outputs === undefined) return false;
-        const { nodes } = await startOnce();
-        const pending = await ctx.options.engine.pendingChanges(engineRequest(nodes));
+        const pending = await ctx.options.engine.pendingChanges(engineRequest(await startOnce()));
         if (pending > 0) ctx.info(`  the infrastructure differs from the config in ${pending} object(s)`);
         return pending === 0;
       },
@@ -184,8 +191,8 @@ export async function buildPhases(
         await ctx.options.confirmProvisioning(
           `Provision ${n} node(s) for cluster ${plan.name} on ${plan.platform.name}?`,
         );
-        const { nodes } = await startOnce();
-        const up = (only?: ReadonlySet<string>) => ctx.options.engine.up(engineRequest(nodes, only));
+        const running = await startOnce();
+        const up = (only?: ReadonlySet<string>) => ctx.options.engine.up(engineRequest(running, only));
         await addControlPlanesOneByOne(ctx, up);
         ctx.info(`Provisioning ${n} node(s) on ${provider.name}`);
         const raw = await up();
@@ -201,9 +208,11 @@ export async function buildPhases(
     },
     {
       name: 'ignition',
-      ...(provider.delivery === 'pointer'
-        ? {}
-        : { notApplicable: 'configs are passed to the machines directly' }),
+      ...(provider.delivery !== 'pointer'
+        ? { notApplicable: 'configs are passed to the machines directly' }
+        : objectStore
+          ? { notApplicable: 'nodes fetch their configs from the object store' }
+          : {}),
       digest: provDigest,
       run: async () => {
         await startOnce();
@@ -257,17 +266,23 @@ export async function buildPhases(
           ctx.warn(
             'no network plugin (spec.network.plugin: none): waiting for the nodes to join, not to be Ready',
           );
+        const joined: Promise<void>[] = [];
         await waitForNodesReady(ctx.client(), nodeNames, {
           timeoutMs: ctx.options.timeouts.nodesMs,
           requireReady: network !== undefined,
           ...ctx.waitTuning(),
           onProgress: (line, event) => {
-            if (event.type === 'node-joined') ctx.nodeState(event.node.name, 'joined');
-            else if (event.type === 'node-ready') ctx.nodeState(event.node.name, 'ready');
+            if (event.type === 'node-joined') {
+              ctx.nodeState(event.node.name, 'joined');
+              joined.push(nodeJoined(ctx, event.node.name));
+            } else if (event.type === 'node-ready') ctx.nodeState(event.node.name, 'ready');
             else ctx.info(`  ${line}`);
           },
           diagnose: () => diagnostics(ctx),
         });
+        await Promise.all(joined);
+        // Nodes that joined in an earlier run (object-store delivery records them as having fetched).
+        if (objectStore) await Promise.all(nodeNames.map((n) => nodeJoined(ctx, n)));
       },
     },
     addonPhase(ctx, 'housekeeper', housekeeper, {

@@ -81,7 +81,11 @@ export function diagnostics(ctx: DeployContext): string[] {
   const { plan } = ctx.prepared;
   const provider = providerFor(plan.platform.name);
   const lines: string[] = [];
-  if (provider.delivery === 'pointer') {
+  if (provider.objectStoreDelivery?.(ctx.prepared.config.spec.platform[plan.platform.name])) {
+    lines.push(
+      "the nodes fetch their configs from the object store by a TempURL: check that they reach it (the catalog's public object-store endpoint) and that its TempURL middleware is on",
+    );
+  } else if (provider.delivery === 'pointer') {
     const fetched = plan.nodes.filter((n) => ctx.state.ignitionFetched[n.name]).map((n) => n.name);
     const never = plan.nodes.filter((n) => !ctx.state.ignitionFetched[n.name]).map((n) => n.name);
     if (fetched.length > 0) lines.push(`fetched their Ignition config: ${fetched.join(', ')}`);

@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { ClusterClient } from '../cluster/types.js';
 import { ExitCode, NkdError } from '../errors.js';
 import { invalidateFrom, readDeployState, writeDeployState, type DeployState } from './deploy-state.js';
-import { adminClientFor, apiTarget, readDeployedPlan, readOutputs } from './cluster-access.js';
+import { adminClientFor, apiTarget, readOutputs } from './cluster-access.js';
 import { diffPlans, formatDiff, type ClusterDiff } from '../plan/diff.js';
 import { checkDiffPolicy, policyFor, joinTokensFor, type JoinToken } from './scale.js';
 import type { DeployContext, DeployOptions } from './deploy-context.js';
@@ -14,6 +14,7 @@ import { buildPhases, provisionDigest, type Phase } from './deploy-phases.js';
 import type { NodeState } from './events.js';
 import { clusterPaths } from '../state/paths.js';
 import { withPreparedCluster } from './prepare.js';
+import { plannedWithUpgrades } from './upgrade-record.js';
 
 export interface DeployResult {
   cluster: string;
@@ -30,7 +31,8 @@ export function deployWillProvision(
 ): boolean {
   const paths = clusterPaths(options.stateDir, options.planned.plan.name);
   const state = readDeployState(paths.root);
-  return state.phases.provision?.digest !== provisionDigest(options.planned, options.nkdVersion);
+  const { planned } = plannedWithUpgrades(paths, options.planned);
+  return state.phases.provision?.digest !== provisionDigest(planned, options.nkdVersion);
 }
 
 export function configBaseDir(configFile: string): string {
@@ -43,11 +45,14 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
   const renderStarted = Date.now();
   reporter.emit({ type: 'phase', phase: 'render', state: 'started', message: 'Rendering the cluster' });
   const paths = clusterPaths(options.stateDir, options.planned.plan.name);
-  const diff = diffPlans(readDeployedPlan(paths), options.planned.plan);
-  checkDiffPolicy(diff, policyFor(options.planned.plan, options.allowControlPlaneChanges ?? false));
+  // New nodes boot on the versions the cluster's completed upgrades brought it to, not the config's.
+  const upgraded = plannedWithUpgrades(paths, options.planned);
+  const planned = upgraded.planned;
+  const diff = diffPlans(upgraded.deployed, planned.plan);
+  checkDiffPolicy(diff, policyFor(planned.plan, options.allowControlPlaneChanges ?? false));
+  for (const note of upgraded.notes) reporter.emit({ type: 'warning', message: note });
   if (options.announceDiff !== false) {
-    for (const line of formatDiff(diff, options.planned.plan.name))
-      reporter.emit({ type: 'info', message: line });
+    for (const line of formatDiff(diff, planned.plan.name)) reporter.emit({ type: 'info', message: line });
   }
   let joinToken: JoinToken | undefined;
   const joinTokens = (p: typeof paths) => {
@@ -56,12 +61,12 @@ export async function runDeploy(options: DeployOptions): Promise<DeployResult> {
     if (diff.firstDeploy || readDeployState(p.root).apiAnsweredAt === undefined)
       return new Map<string, string>();
     // Nodes not yet provisioned are "added" (also on a resumed scale-out, whose provision is unfinished).
-    const tokens = joinTokensFor(p, options.planned.plan, diff.add);
+    const tokens = joinTokensFor(p, planned.plan, diff.add);
     joinToken = tokens.current;
     return tokens.byNode;
   };
   return withPreparedCluster(
-    options.planned,
+    planned,
     { stateDir: options.stateDir, log, progress, joinTokens },
     async (prepared) => {
       reporter.emit({

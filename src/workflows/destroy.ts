@@ -49,6 +49,8 @@ export async function runDestroy(
     rmSync(outputsPath(paths), { force: true });
     rmSync(deployedPlanPath(paths), { force: true });
     rmSync(join(paths.root, 'deployed-config.json'), { force: true });
+    // The upgrades belonged to the machines that are gone: a new deploy starts from its config.
+    rmSync(join(paths.root, 'upgrades.json'), { force: true });
   } finally {
     lock.release();
   }

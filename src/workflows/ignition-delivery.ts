@@ -128,7 +128,12 @@ export async function planPointerDelivery(
 export async function writePointerAssets(prepared: PreparedCluster): Promise<string | undefined> {
   const provider = providerFor(prepared.plan.platform.name);
   const platformConfig = prepared.config.spec.platform[prepared.plan.platform.name];
-  if (provider.delivery !== 'pointer' || provider.ignitionService?.(platformConfig).advertise === undefined) {
+  if (
+    provider.delivery !== 'pointer' ||
+    // Object-store pointers name the cloud's object store, known only when the program runs.
+    provider.objectStoreDelivery?.(platformConfig) !== undefined ||
+    provider.ignitionService?.(platformConfig).advertise === undefined
+  ) {
     return undefined;
   }
   const delivery = await planPointerDelivery(

@@ -2,14 +2,17 @@
 // machines boot, records each node's fetch in the deploy state (so a re-run waits only for the nodes
 // that never fetched), and stops once every node has its config.
 import { providerFor } from '../../providers/registry.js';
-import type { NodeBootData } from '../../providers/types.js';
+import type { IgnitionObjects, NodeBootData } from '../../providers/types.js';
 import { waitFor } from '../cluster/wait.js';
 import { IgnitionService } from '../ignition-service/index.js';
 import { planPointerDelivery } from './ignition-delivery.js';
+import { deleteStoredConfig, planObjectDelivery } from './ignition-objects.js';
 import type { DeployContext } from './deploy-context.js';
 
 export interface RunningDelivery {
   nodes: NodeBootData[];
+  /** With object-store delivery: what the provider's program stores and signs. */
+  objects?: IgnitionObjects;
   stop(): Promise<void>;
 }
 
@@ -38,6 +41,19 @@ export async function startDelivery(ctx: DeployContext): Promise<RunningDelivery
   if (provider.delivery !== 'pointer') return { nodes: direct, stop: async () => {} };
 
   const platformConfig = config.spec.platform[plan.platform.name];
+  const objectStore = provider.objectStoreDelivery?.(platformConfig);
+  if (objectStore) {
+    const objects = planObjectDelivery(objectStore, {
+      clusterDir: paths.root,
+      nodes: plan.nodes.map((n) => n.name),
+      fetched: ctx.state.ignitionFetched,
+      nowMs: Date.now(),
+    });
+    ctx.info(
+      `Node configs go to the object store: ${objects.store.length} to store, their URLs valid for ${objectStore.urlLifetimeMinutes} min`,
+    );
+    return { nodes: direct, objects, stop: async () => {} };
+  }
   const delivery = await planPointerDelivery(provider, platformConfig, rendered, paths.root);
   const service = new IgnitionService({
     ca: delivery.ca,
@@ -79,4 +95,34 @@ export async function waitForIgnitionFetches(ctx: DeployContext): Promise<void> 
       ...ctx.consoleHints(),
     ],
   });
+}
+
+/** Whether nodes fetch their configs from the platform's object store (no Ignition service runs). */
+export function usesObjectStore(ctx: DeployContext): boolean {
+  const { plan, config } = ctx.prepared;
+  return (
+    providerFor(plan.platform.name).objectStoreDelivery?.(config.spec.platform[plan.platform.name]) !==
+    undefined
+  );
+}
+
+/**
+ * With object-store delivery, a node that joined has fetched its config: recorded (no object is stored
+ * for it again), and its object deleted now rather than left until the URL expires.
+ */
+export async function nodeJoined(ctx: DeployContext, node: string): Promise<void> {
+  const { plan, config, paths } = ctx.prepared;
+  const objectStore = providerFor(plan.platform.name).objectStoreDelivery?.(
+    config.spec.platform[plan.platform.name],
+  );
+  if (objectStore === undefined || ctx.state.ignitionFetched[node] !== undefined) return;
+  ctx.state.ignitionFetched[node] = new Date().toISOString();
+  ctx.saveState();
+  const warning = await deleteStoredConfig(objectStore, {
+    outputs: ctx.outputs,
+    clusterDir: paths.root,
+    node,
+    nowMs: Date.now(),
+  });
+  if (warning !== undefined) ctx.warn(warning);
 }

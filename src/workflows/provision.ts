@@ -9,7 +9,8 @@ import type { PlannedCluster } from './prepare.js';
 export function preflightProvisioning(planned: PlannedCluster): void {
   const provider = providerFor(planned.plan.platform.name);
   const platformConfig = planned.config.spec.platform[planned.plan.platform.name];
-  if (provider.delivery !== 'pointer') return;
+  // Object-store delivery needs no Ignition service (its endpoint is checked when the program runs).
+  if (provider.delivery !== 'pointer' || provider.objectStoreDelivery?.(platformConfig)) return;
   const service = provider.ignitionService?.(platformConfig);
   if (service && service.advertise === undefined) {
     // validate warned about it at its line (a dry-run needs no address): deploy refuses it there.

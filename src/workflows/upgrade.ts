@@ -94,13 +94,20 @@ export function updateName(now: Date): string {
 }
 
 export async function listUpdates(client: ClusterClient): Promise<UpdateObject[]> {
-  const items = await client.listObjects(UPDATES_PATH);
+  const items = await listUpdatesIfInstalled(client);
   if (items === undefined) {
     throw new NkdError(
       'Housekeeper is not installed in this cluster (no Update API): deploy with spec.housekeeper.enabled',
       ExitCode.State,
     );
   }
+  return items;
+}
+
+/** The Updates, oldest first; undefined when the cluster has no Update API (no Housekeeper). */
+export async function listUpdatesIfInstalled(client: ClusterClient): Promise<UpdateObject[] | undefined> {
+  const items = await client.listObjects(UPDATES_PATH);
+  if (items === undefined) return undefined;
   return (items as unknown as UpdateObject[]).sort(
     (a, b) =>
       (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||

@@ -55,7 +55,6 @@ describe('nkd diff', () => {
     const sb = sandbox();
     const openstack = (extra: Record<string, unknown>) =>
       configYaml({
-        controlPlane: { cpus: 4, memoryMiB: 8192 },
         platform: {
           openstack: {
             image: 'nestos',

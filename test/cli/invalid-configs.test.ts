@@ -346,6 +346,28 @@ const CASES: InvalidCase[] = [
     path: 'spec.platform.openstack.image',
     message: /is required/,
   },
+  {
+    name: 'openstack: cpus under workers (the flavor sizes nodes)',
+    yaml: edit(OPENSTACK_BASE, WORKERS_HEAD, `${WORKERS_HEAD}    cpus: 8\n`),
+    where: 'cpus: 8',
+    path: 'spec.workers.cpus',
+    message:
+      /^is not used on openstack: the flavor sizes the nodes \(spec\.platform\.openstack\.flavor\); remove it$/,
+  },
+  {
+    name: 'openstack: memoryMiB under controlPlane at its default value',
+    yaml: edit(OPENSTACK_BASE, CP_HEAD, `${CP_HEAD}    memoryMiB: 8192\n`),
+    where: 'memoryMiB: 8192',
+    path: 'spec.controlPlane.memoryMiB',
+    message: /^is not used on openstack: the flavor sizes the nodes/,
+  },
+  {
+    name: 'openstack: diskGiB under controlPlane (the flavor or rootVolume sizes the disk)',
+    yaml: edit(OPENSTACK_BASE, CP_HEAD, `${CP_HEAD}    diskGiB: 80\n`),
+    where: 'diskGiB: 80',
+    path: 'spec.controlPlane.diskGiB',
+    message: /^is not used on openstack: .*spec\.platform\.openstack\.rootVolume\.sizeGiB; remove it$/,
+  },
   // --- secrets
   {
     name: 'inline secret: password under openstack',

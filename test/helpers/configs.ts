@@ -28,7 +28,12 @@ export function configObject(o: ConfigOverrides = {}): Record<string, unknown> {
       kubernetes: { version: o.version ?? 'v1.37.2', ...o.kubernetes },
       runtime: o.runtime ?? 'containerd',
       ...(o.registries ? { registries: o.registries } : {}),
-      controlPlane: { count: 3, cpus: 2, memoryMiB: 4096, ...o.controlPlane },
+      // OpenStack's flavor sizes the nodes and refuses sizes written here.
+      controlPlane: {
+        count: 3,
+        ...(o.platform?.openstack === undefined ? { cpus: 2, memoryMiB: 4096 } : {}),
+        ...o.controlPlane,
+      },
       workers: { count: 2, ...o.workers },
       access: { sshAuthorizedKeys: o.sshAuthorizedKeys ?? [TEST_SSH_KEY] },
       os: { releaseImage: o.releaseImage ?? '' },

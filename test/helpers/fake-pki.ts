@@ -26,4 +26,5 @@ export const FAKE_PKI: ClusterPki = {
   bootstrapToken: 'abcdef.0123456789abcdef',
   certificateKey: '00'.repeat(32),
   caCertHash: `sha256:${'ab'.repeat(32)}`,
+  vrrpPassword: 'FakeVrrp',
 };

@@ -23,6 +23,8 @@ export class ScriptedHost implements HostExecutor {
   kubeadmVersion: string;
   controlPlaneVersion: string | undefined;
   rebootRequested = false;
+  /** The kubelet version the kubelet configuration was last written for by a staged kubeadm. */
+  kubeletConfigVersion: string | undefined;
   /** `kubeadm reset phase remove-etcd-member` ran (scale-in of a control-plane node). */
   etcdMemberRemoved = false;
   /** Every command, space-joined, in order. */
@@ -84,6 +86,7 @@ export class ScriptedHost implements HostExecutor {
     if (staged) {
       const version = this.staged === undefined ? undefined : this.versionOfImage?.(imageName(this.staged));
       if (version === undefined) return { exitCode: 1, stdout: '', stderr: `${program}: cannot execute` };
+      if (staged[1] === 'kubeadm' && args[0] === 'upgrade') return this.stagedUpgrade(args, version);
       return ok(staged[1] === 'kubeadm' ? `${version}\n` : `Kubernetes ${version}\n`);
     }
     if (program === 'rpm-ostree' && args[0] === 'rebase') {
@@ -123,6 +126,31 @@ export class ScriptedHost implements HostExecutor {
       return ok(images.join('---\n'));
     }
     return { exitCode: 127, stdout: '', stderr: `scripted host: no answer for ${command.join(' ')}` };
+  }
+
+  /**
+   * The staged deployment's kubeadm run on the booted system (before the reboot): it writes the static
+   * pods (a control plane) and the kubelet configuration for its own version; the running kubelet keeps
+   * its version until the reboot.
+   */
+  private stagedUpgrade(args: readonly string[], version: string): Result {
+    const ok = (stdout: string): Result => ({ exitCode: 0, stdout, stderr: '' });
+    const line = args.join(' ');
+    if (args[1] === 'apply') {
+      this.controlPlaneVersion = args[2];
+      this.kubeletConfigVersion = version;
+      return ok('[upgrade/successful] SUCCESS!\n');
+    }
+    if (line === 'upgrade node') {
+      if (this.controlPlaneVersion !== undefined) this.controlPlaneVersion = version;
+      this.kubeletConfigVersion = version;
+      return ok('[upgrade] The configuration for this node was successfully updated!\n');
+    }
+    if (line === 'upgrade node phase kubelet-config') {
+      this.kubeletConfigVersion = version;
+      return ok('[upgrade] The kubelet configuration for this node was successfully updated!\n');
+    }
+    return { exitCode: 127, stdout: '', stderr: `scripted host: no answer for staged kubeadm ${line}` };
   }
 
   private status(): string {

@@ -6,6 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  defaultNetworkVersion,
+  FLANNEL_CNI_PLUGIN_IMAGE,
+  FLANNEL_IMAGE,
+  flannelRelease,
+} from '../../src/addons/network/versions.js';
+import { imageResolver } from '../../src/config/images.js';
 import { describeReal } from '../helpers/real.js';
 import { startRegistry, type LoopbackRegistry } from '../helpers/registry.js';
 import { allOf, toolEnv, toolRequirement } from '../helpers/tools.js';
@@ -14,6 +21,7 @@ const REPO = join(import.meta.dirname, '..', '..');
 const KUBE_VERSION = /^KUBE_VERSION=(\S+)$/m.exec(
   readFileSync(join(REPO, 'scripts', 'tools', 'versions.env'), 'utf8'),
 )![1]!;
+const FLANNEL = flannelRelease(defaultNetworkVersion('flannel'))!;
 const NKD_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string })
   .version;
 
@@ -44,6 +52,14 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     )
       .split('\n')
       .filter(Boolean);
+  // The network plugin's images as nkd's default flannel manifest names them under the mirror.
+  const flannelRefs = () => {
+    const image = imageResolver(mirror);
+    return {
+      daemon: image(`${FLANNEL_IMAGE}:${FLANNEL.version}`),
+      plugin: image(`${FLANNEL_CNI_PLUGIN_IMAGE}:${FLANNEL.cniPluginTag}`),
+    };
+  };
   const scratch = mkdtempSync(join(tmpdir(), 'nkd-images-'));
 
   /** The image's filesystem, unpacked into a fresh directory. */
@@ -75,8 +91,9 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it("holds exactly kubeadm's images of the pinned version, and Housekeeper's, under the mirror", () => {
-    const expected = [...kubeadmList(), `${mirror}/nestos/nkd-housekeeper:v${NKD_VERSION}`];
+  it("holds exactly kubeadm's images of the pinned version, Housekeeper's and flannel's, under the mirror", () => {
+    const { daemon, plugin } = flannelRefs();
+    const expected = [...kubeadmList(), `${mirror}/nestos/nkd-housekeeper:v${NKD_VERSION}`, daemon, plugin];
     expect(pushed.sort()).toEqual([...expected].sort());
     const catalog = crane('catalog', registry.host).split('\n').filter(Boolean).sort();
     const repositories = expected.map((ref) => ref.slice(registry.host.length + 1).replace(/:[^:/]+$/, ''));
@@ -154,5 +171,37 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     );
     expect(executor.stderr).toBe('');
     expect(executor.status).toBe(0);
+  });
+
+  it('gives a flannel image whose flanneld is the manifest’s release, with iptables and cp', () => {
+    const { daemon } = flannelRefs();
+    const config = JSON.parse(crane('config', daemon)) as { config: { Entrypoint: string[] } };
+    expect(config.config.Entrypoint).toEqual(['/opt/bin/flanneld']);
+    const root = unpack(daemon);
+    const version = spawnSync('chroot', [root, '/opt/bin/flanneld', '--version'], {
+      encoding: 'utf8',
+      env: CLEAN_ENV,
+    });
+    expect(`${version.stdout}${version.stderr}`.trim()).toBe(FLANNEL.version);
+    const masq = spawnSync('chroot', [root, '/usr/sbin/iptables', '-j', 'MASQUERADE', '--help'], {
+      encoding: 'utf8',
+      env: CLEAN_ENV,
+    });
+    expect(masq.stdout).toMatch(/MASQUERADE target options/);
+    // The install-cni init container copies the conflist with the image's own cp.
+    expect(spawnSync('chroot', [root, 'cp', '--version'], { env: CLEAN_ENV }).status).toBe(0);
+  });
+
+  it('gives a CNI plugin image whose /flannel is nkd’s plugin and answers VERSION', () => {
+    const root = unpack(flannelRefs().plugin);
+    const version = spawnSync('chroot', [root, '/flannel'], {
+      encoding: 'utf8',
+      env: { ...CLEAN_ENV, CNI_COMMAND: 'VERSION' },
+    });
+    expect(version.status).toBe(0);
+    expect((JSON.parse(version.stdout) as { supportedVersions: string[] }).supportedVersions).toContain(
+      '0.3.1',
+    );
+    expect(spawnSync('chroot', [root, 'cp', '--version'], { env: CLEAN_ENV }).status).toBe(0);
   });
 });

@@ -13,6 +13,7 @@ import { bootNodesOneByOne, type EngineDouble } from '../helpers/engine-double.j
 import { ScriptedHost } from '../helpers/scripted-host.js';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { adminKube } from '../../src/workflows/scale.js';
+import { recordUpgrades } from '../../src/workflows/upgrade-record.js';
 
 const h = harness();
 afterEach(async () => {
@@ -38,6 +39,19 @@ function bootAdded(engine: EngineDouble, names: string[]): void {
     engine.api!,
     names.map((name) => ({ name, role: 'worker' })),
   );
+}
+
+/** A file of a rendered Ignition config, decoded. */
+function ignitionFile(ignition: string, path: string): string | undefined {
+  const files = (
+    JSON.parse(ignition) as { storage: { files: { path: string; contents: { source: string } }[] } }
+  ).storage.files;
+  const source = files.find((f) => f.path === path)?.contents.source;
+  const match = source === undefined ? undefined : /^data:([^,]*),(.*)$/s.exec(source);
+  if (!match) return undefined;
+  return match[1]!.endsWith(';base64')
+    ? Buffer.from(match[2]!, 'base64').toString('utf8')
+    : decodeURIComponent(match[2]!);
 }
 
 function ignitionOf(engine: EngineDouble, call: number, node: string): string {
@@ -273,5 +287,46 @@ describe('scale and converge', () => {
     expect(r.error?.exitCode).toBe(ExitCode.ClusterOperation);
     expect(r.error?.message).toMatch(/not removing control-plane node demo-cp-3: demo-cp-2 is not Ready/);
     expect(engine.upCalls).toHaveLength(1);
+  });
+
+  it('after a recorded upgrade, an added worker boots on the upgraded image and version; the unedited config is told, the edited one shows no drift', async () => {
+    const OLD = 'hub.example/nestos:v1.36';
+    const NEW = 'hub.example/nestos:v1.37';
+    const ws = h.workspace({}, { version: 'v1.36.4', releaseImage: OLD });
+    const engine = h.engine();
+    expect((await deploy(ws, engine)).error).toBeUndefined();
+    const paths = clusterPaths(ws.stateDir, 'demo');
+    // What `nkd upgrade --wait` records when the Update completes.
+    recordUpgrades(paths, [
+      { update: 'upgrade-1', completedAt: '2026-12-01T10:00:00Z', kubeVersion: 'v1.37.2', osImageURL: NEW },
+    ]);
+
+    setWorkers(ws, 3);
+    bootAdded(engine, ['demo-worker-3']);
+    const { error, rec } = await deploy(ws, engine);
+    expect(error?.message).toBeUndefined();
+    const input = engine.upCalls[1]!.input;
+    expect(input.plan.kubernetes.version).toBe('v1.37.2');
+    expect(input.plan.os.releaseImage).toBe(NEW);
+    // The first boot rebases the new worker onto the upgraded image, not the deploy-time one.
+    const rebase = ignitionFile(ignitionOf(engine, 1, 'demo-worker-3'), '/usr/local/bin/nkd-rebase');
+    expect(rebase).toContain(NEW);
+    expect(rebase).not.toContain(`${OLD}\n`);
+    expect(ignitionFile(ignitionOf(engine, 0, 'demo-worker-1'), '/usr/local/bin/nkd-rebase')).toContain(OLD);
+    const warnings = rec.events.filter((e) => e.type === 'warning').map((e) => e.message);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^spec\.kubernetes\.version v1\.36\.4 is older than v1\.37\.2, which Update upgrade-1/,
+      ),
+      expect.stringMatching(/^spec\.os\.releaseImage is hub\.example\/nestos:v1\.36, but Update upgrade-1/),
+    ]);
+
+    // The config edited to what the cluster runs: nothing to do (no version "change" to refuse).
+    setField(ws, /version: v1\.36\.4/, 'version: v1.37.2');
+    setField(ws, /releaseImage: hub\.example\/nestos:v1\.36/, `releaseImage: ${NEW}`);
+    const again = await deploy(ws, engine);
+    expect(again.error?.message).toBeUndefined();
+    expect(again.rec.events.filter((e) => e.type === 'warning')).toEqual([]);
+    expect(again.rec.lines.join('\n')).toContain('nothing to do');
   });
 });

@@ -321,6 +321,7 @@ describeReal('deploy workflow (engine double + real Kubernetes API)', realApiReq
       pki.bootstrapToken,
       pki.bootstrapToken.split('.')[1]!,
       pki.certificateKey,
+      pki.vrrpPassword,
       passphrase,
       ...[pki.clusterCa, pki.etcdCa, pki.frontProxyCa, pki.admin].map((c) => c.keyPem.split('\n')[1]!),
       pki.serviceAccount.privateKeyPem.split('\n')[1]!,

@@ -1,15 +1,18 @@
 // A whole Housekeeper rollout against the in-process Kubernetes API fake: 3 control-plane and 3 worker
 // simulated nodes, the real operator and one real node agent per node (scripted NestOS hosts), and the
 // real `nkd upgrade` CLI in a subprocess creating the Update and following it with --wait.
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import { clusterClientFromPki } from '../../src/cluster/client.js';
 import type { ClusterClient } from '../../src/cluster/types.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { setPaused, startUpgrade } from '../../src/workflows/upgrade.js';
-import { removeTempDirs, runNkd, sandbox, type Sandbox } from '../helpers/cli.js';
+import { nonEmptyLines, removeTempDirs, runNkd, sandbox, writeConfig, type Sandbox } from '../helpers/cli.js';
+import { configYaml } from '../helpers/configs.js';
 import type { FakeKubeApi } from '../helpers/fake-kube-api.js';
-import { servedCluster } from '../helpers/served-cluster.js';
+import { SERVED_ENDPOINT, servedCluster } from '../helpers/served-cluster.js';
 import {
   AGENT_IDENTITY,
   AGENT_TOKEN,
@@ -26,6 +29,7 @@ afterEach(async () => {
 afterAll(removeTempDirs);
 
 const OLD = 'hub.example/nestos:v1.36';
+const CONFIG = { controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 }, workers: { count: 3 } };
 const NEW = 'hub.example/nestos:v1.37';
 const NODES: SimNode[] = [
   { name: 'demo-cp-1', role: 'control-plane' },
@@ -39,6 +43,25 @@ const NODES: SimNode[] = [
 const PATCHED = 'hub.example/nestos:v1.36-patched';
 const versionOfImage = (image: string) => (image === NEW ? 'v1.37.2' : 'v1.36.3');
 
+/** The served cluster's config, naming `releaseImage`. */
+function configFile(w: World, releaseImage: string): string {
+  return writeConfig(
+    w.sb.root,
+    configYaml({
+      ...CONFIG,
+      releaseImage,
+      kubernetes: { controlPlaneEndpoint: `${SERVED_ENDPOINT}:6443` },
+    }),
+    `cluster-${releaseImage === '' ? 'plain' : 'upgraded'}.yaml`,
+  );
+}
+
+/** The dry-run's plan recorded as provisioned, as a deploy leaves it. */
+function provisioned(w: World): void {
+  const dir = join(w.sb.state, 'clusters', 'demo');
+  copyFileSync(join(dir, 'plan.json'), join(dir, 'deployed-plan.json'));
+}
+
 interface World {
   sb: Sandbox;
   api: FakeKubeApi;
@@ -50,7 +73,7 @@ interface World {
 async function world(): Promise<World> {
   const sb = sandbox();
   const { pki, api } = await servedCluster(sb, {
-    config: { controlPlane: { count: 3, cpus: 2, memoryMiB: 4096 }, workers: { count: 3 } },
+    config: CONFIG,
     api: {
       nodes: NODES.map((n) => ({
         name: n.name,
@@ -141,8 +164,15 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     );
     // Control planes one at a time, the first one running the cluster-wide kubeadm step; then workers.
     expect(handOrder(w.api)).toEqual(NODES.map((n) => n.name));
-    expect(s.hosts.get('demo-cp-1')!.commands).toContain('kubeadm upgrade apply v1.37.2 --yes');
-    for (const n of NODES.slice(1)) expect(s.hosts.get(n.name)!.commands).toContain('kubeadm upgrade node');
+    // Each from the staged deployment, before the node reboots into it (docs/housekeeper.md).
+    const staged = '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubeadm';
+    const before = (node: string, command: string) => {
+      const commands = s.hosts.get(node)!.commands;
+      expect(commands).toContain(command);
+      expect(commands.indexOf(command)).toBeLessThan(commands.indexOf('systemctl reboot'));
+    };
+    before('demo-cp-1', `${staged} upgrade apply v1.37.2 --yes`);
+    for (const n of NODES.slice(1)) before(n.name, `${staged} upgrade node`);
     for (const n of NODES) expect(s.hosts.get(n.name)!.booted).toBe(`ostree-unverified-registry:${NEW}`);
     for (const n of w.api.nodes)
       expect([n.kubeletVersion, n.unschedulable ?? false]).toEqual(['v1.37.2', false]);
@@ -155,6 +185,31 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     const doneNodes = lines.filter((l) => l.type === 'node' && l.phase === 'done').map((l) => l.node);
     expect([...new Set(doneNodes)].sort()).toEqual(NODES.map((n) => n.name).sort());
     expect(lines.at(-1)).toMatchObject({ type: 'result', completed: true, update: name });
+
+    // Recorded in the cluster's state (0600): nodes added later boot on these versions.
+    const record = join(w.sb.state, 'clusters', 'demo', 'upgrades.json');
+    expect(statSync(record).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({
+      version: 1,
+      completed: [
+        { update: name, completedAt: update.status!.completedAt, kubeVersion: 'v1.37.2', osImageURL: NEW },
+      ],
+    });
+    // A config that does not name the image yet: the diff says which edit matches the cluster.
+    provisioned(w);
+    const unedited = await w.sb.run(['diff', '-f', configFile(w, ''), '--state-dir', w.sb.state]);
+    expect(unedited.exitCode, unedited.stderr).toBe(0);
+    expect(unedited.stdout).toContain('nothing to do');
+    expect(unedited.stderr).toContain(
+      `warning: spec.os.releaseImage is not set, but Update ${name} rebased every node onto ${NEW}`,
+    );
+    // nkd status shows what new nodes get.
+    const status = await w.sb.run(['status', 'demo', '--json', '--state-dir', w.sb.state]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { upgrades: unknown }).upgrades).toEqual({
+      kubernetes: { version: 'v1.37.2', update: name, completedAt: update.status!.completedAt },
+      os: { image: NEW, update: name, completedAt: update.status!.completedAt },
+    });
   }, 240_000);
 
   it('pause stops before the next node, resume finishes the rollout', async () => {
@@ -176,6 +231,18 @@ describe('Housekeeper rollout (real operator and agents, fake API, scripted host
     await setPaused(w.admin, false);
     await s.until(async () => (await s.update(name))?.status?.phase === 'Completed');
     expect(handOrder(w.api)).toEqual(NODES.map((n) => n.name));
+
+    // Upgraded without --wait: the diff reads the completed Update from the cluster into nkd's record,
+    // so a config edited to the upgraded image shows no drift (before, it was refused: exit 3).
+    provisioned(w);
+    const r = await w.sb.run(['diff', '-f', configFile(w, NEW), '--state-dir', w.sb.state]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('nothing to do');
+    expect(nonEmptyLines(r.stderr).filter((l) => l.startsWith('warning: spec.'))).toEqual([]);
+    const record = JSON.parse(
+      readFileSync(join(w.sb.state, 'clusters', 'demo', 'upgrades.json'), 'utf8'),
+    ) as { completed: { update: string; osImageURL?: string }[] };
+    expect(record.completed.map((u) => [u.update, u.osImageURL])).toEqual([[name, NEW]]);
   }, 240_000);
 
   it('a PodDisruptionBudget that blocks eviction is named in the status after the drain timeout, and stops the rollout', async () => {

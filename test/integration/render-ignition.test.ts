@@ -131,6 +131,8 @@ interface Case {
   endpoint?: string;
   /** Fixed hostname/ip for the first worker. */
   firstWorker?: { hostname: string; ip: string };
+  /** The API on a keepalived VIP (apiEndpoint.type vip): control planes get keepalived. */
+  vip?: true;
 }
 
 const CASES: Case[] = [
@@ -148,6 +150,7 @@ const CASES: Case[] = [
   { runtime: 'isulad', version: 'v1.37.2', controlPlanes: 3, workers: 0 },
   { runtime: 'docker', version: 'v1.35.4', controlPlanes: 3, workers: 0 },
   { runtime: 'docker', version: 'v1.37.2', controlPlanes: 1, workers: 2 },
+  { runtime: 'containerd', version: 'v1.37.2', controlPlanes: 3, workers: 2, vip: true },
 ];
 
 function caseName(c: Case): string {
@@ -155,6 +158,7 @@ function caseName(c: Case): string {
     c.releaseImage ? 'release image' : '',
     c.endpoint ? `endpoint ${c.endpoint}` : '',
     c.firstWorker ? `fixed worker ${c.firstWorker.hostname}` : '',
+    c.vip ? 'keepalived VIP' : '',
   ].filter((e) => e !== '');
   const base = `${c.runtime}, ${c.version} (${VERSIONS[c.version].short}), ${c.controlPlanes} control-plane + ${c.workers} workers`;
   return extras.length > 0 ? `${base}, ${extras.join(', ')}` : base;
@@ -170,7 +174,7 @@ function configYaml(c: Case): string {
   return stringify({
     apiVersion: 'nkd.nestos.io/v1alpha1',
     kind: 'Cluster',
-    metadata: { name: `${c.runtime}-${minor}-${c.controlPlanes}cp-${c.workers}w` },
+    metadata: { name: `${c.runtime}-${minor}-${c.controlPlanes}cp-${c.workers}w${c.vip ? '-vip' : ''}` },
     spec: {
       kubernetes,
       runtime: c.runtime,
@@ -179,7 +183,11 @@ function configYaml(c: Case): string {
       access: { sshAuthorizedKeys: [SSH_KEY] },
       ...(c.releaseImage ? { os: { releaseImage: c.releaseImage } } : {}),
       platform: {
-        libvirt: { image: '/var/lib/libvirt/images/nestos.qcow2', network: { cidr: NODE_CIDR } },
+        libvirt: {
+          image: '/var/lib/libvirt/images/nestos.qcow2',
+          network: { cidr: NODE_CIDR },
+          ...(c.vip ? { apiEndpoint: { type: 'vip' } } : {}),
+        },
       },
     },
   });
@@ -199,6 +207,7 @@ function configOf(c: Case): ClusterConfig {
 
 function expectedEndpoint(c: Case, plan: ClusterPlan): string {
   if (c.endpoint) return c.endpoint;
+  if (c.vip) return `${plan.kubernetes.apiVip!.address}:6443`;
   const first = plan.nodes.find((n) => n.role === 'control-plane' && n.index === 1);
   if (!first) throw new Error('no first control-plane node');
   return `${first.address}:6443`;
@@ -535,6 +544,21 @@ function expectNoAdminCredentials({ root, pki }: NodeContext): void {
   }
 }
 
+/** Control planes of a VIP cluster run keepalived from nkd's files; nothing of it elsewhere. */
+function expectKeepalived({ c, plan, node, root, pki }: NodeContext): void {
+  const holds = c.vip === true && node.role === 'control-plane';
+  expect(root.exists('/etc/keepalived/keepalived.conf')).toBe(holds);
+  expect(root.enabledUnits().includes('nkd-keepalived.service')).toBe(holds);
+  if (!holds) return;
+  expect(root.mode('/etc/keepalived/keepalived.conf')).toBe(0o600);
+  const conf = root.readFile('/etc/keepalived/keepalived.conf');
+  expect(conf).toContain(`auth_pass ${pki.vrrpPassword}`);
+  expect(conf).toContain(`${plan.kubernetes.apiVip!.address}/32 dev $NKD_INTERFACE`);
+  expect(conf).toContain(`unicast_src_ip ${node.address}`);
+  for (const path of ['/usr/local/bin/nkd-keepalived', '/usr/local/bin/nkd-apiserver-check'])
+    expect(root.mode(path), path).toBe(0o755);
+}
+
 function expectNoZincatiUpdates({ root }: NodeContext): void {
   // Housekeeper owns OS updates: Zincati (where the image ships it) must not reboot nodes undrained.
   const config = root.readFile('/etc/zincati/config.d/90-nkd-housekeeper.toml');
@@ -702,6 +726,9 @@ describe.skipIf(!ignitionAvailable() || process.getuid?.() !== 0)(
           }
           it('never gets the admin client credentials', () => {
             expectNoAdminCredentials(context());
+          });
+          it(c.vip ? 'runs keepalived for the API VIP on control planes only' : 'has no keepalived', () => {
+            expectKeepalived(context());
           });
           if (c.releaseImage) {
             it('rebases to the release image before kubeadm runs', async () => {

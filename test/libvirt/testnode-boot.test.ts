@@ -131,6 +131,21 @@ describeReal('a real first boot of the NestOS stand-in through nkd deploy', requ
     expect((await guest.text('cat /proc/swaps')).trim().split('\n')).toHaveLength(1); // the header only
   });
 
+  it('resolves through systemd-resolved with the DNS server DHCP gave; the CNI plugins are where containerd looks', async () => {
+    expect((await guest.text('systemctl is-active systemd-resolved.service')).trim()).toBe('active');
+    expect((await guest.text('readlink /etc/resolv.conf')).trim()).toMatch(/stub-resolv\.conf$/);
+    // The kubelet (hence CoreDNS's upstream) reads this file: the real server, libvirt's dnsmasq on the
+    // network's gateway address, not the 127.0.0.53 stub.
+    const gateway = /default via (\S+)/.exec(await guest.text('ip -4 route show default'))?.[1];
+    expect(gateway).toBeDefined();
+    expect(await guest.text('cat /run/systemd/resolve/resolv.conf')).toMatch(
+      new RegExp(`^nameserver ${gateway!.replace(/\./g, '\\.')}$`, 'm'),
+    );
+    // containerd's CRI plugin looks in /opt/cni/bin (its default bin_dir; nkd's config keeps it).
+    for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap'])
+      expect(`${plugin} ${(await guest.run(`test -x /opt/cni/bin/${plugin}`)).exitCode}`).toBe(`${plugin} 0`);
+  });
+
   it('enables what the config enables and runs containerd with nkd’s configuration (crictl info)', async () => {
     for (const unit of rendered.enabledUnits())
       expect(`${unit} ${(await guest.run(`systemctl is-enabled ${unit}`)).stdout.trim()}`).toBe(

@@ -33,6 +33,7 @@ spec:
       uri: 'qemu:///system',
       image: '/img/nestos.qcow2',
       network: { cidr: '192.168.132.0/24' },
+      apiEndpoint: { type: 'first-control-plane' },
       domainType: 'kvm',
     });
   });

@@ -26,6 +26,19 @@ const CASES: Record<string, ConfigOverrides> = {
     releaseImage: 'registry.example/nestos-k8s:1.37.2',
     kubernetes: { controlPlaneEndpoint: 'api.demo.example:6443' },
   },
+  // The API on a keepalived VIP: control planes get keepalived, its health check and the VRRP password.
+  'containerd-1.37-vip': {
+    version: 'v1.37.2',
+    runtime: 'containerd',
+    workers: { count: 1 },
+    platform: {
+      libvirt: {
+        image: '/var/lib/libvirt/images/nestos.qcow2',
+        network: { cidr: '192.168.132.0/24' },
+        apiEndpoint: { type: 'vip' },
+      },
+    },
+  },
   // A disconnected site: every image from one mirror, reached over plain HTTP, plus a registry behind
   // a private CA and one with a self-signed certificate.
   'containerd-1.37-airgap': {

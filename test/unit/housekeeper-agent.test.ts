@@ -289,6 +289,100 @@ describe('version rules, checked before they can strand a node', () => {
   });
 });
 
+describe('kubeadm from the staged deployment, before the reboot (version skew at every instant)', () => {
+  it('the first control plane: the staged kubeadm upgrades its static pods while the old kubelet runs, then the reboot brings the new kubelet', async () => {
+    const w = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
+    w.host.versionOfImage = () => 'v1.30.4';
+    // What the node's kubelet reported when each command ran, beside its progress.
+    w.host.observe = () =>
+      `${w.kube.progress(NODE)?.phase}/${w.kube.node(NODE).status?.nodeInfo?.kubeletVersion}`;
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await w.agent().step()).toBe('rebooting');
+    const apply = `${STAGED}/kubeadm upgrade apply v1.30.4 --yes`;
+    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, STAGED_KUBEADM, apply, 'systemctl reboot']);
+    // The API server went to v1.30.4 while the kubelet was still v1.29.6 (older: allowed); never the
+    // other way round.
+    expect(w.host.observed.slice(-2)).toEqual(['upgrading-kubernetes/v1.29.6', 'rebooting/v1.29.6']);
+    expect(w.host.controlPlaneVersion).toBe('v1.30.4');
+    expect(w.kube.progress(NODE)).toMatchObject({ phase: 'rebooting', kubeadm: 'done' });
+
+    w.host.reboot();
+    w.host.kubeadmVersion = 'v1.30.4';
+    w.kube.setKubelet(NODE, 'v1.30.4');
+    expect(await w.agent().step()).toBe('done');
+    // Nothing of kubeadm's is left after the boot: no second run, no kubelet restart.
+    expect(w.commandsFrom(7)).toEqual([STATUS, CAT]);
+  });
+
+  it('a worker: `kubeadm upgrade node` from the staged deployment writes the new kubelet configuration before the reboot', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.30.4';
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('rebooting');
+    expect(w.commandsFrom(3)).toEqual([STAGED_KUBEADM, `${STAGED}/kubeadm upgrade node`, 'systemctl reboot']);
+    expect(w.host.kubeletConfigVersion).toBe('v1.30.4');
+  });
+
+  it('an OS-only image that changes the kubelet: `kubeadm upgrade node` on a worker, only the kubelet-config phase on a control plane', async () => {
+    const worker = world();
+    worker.host.versionOfImage = () => 'v1.29.8';
+    worker.handOut(target({ osImageURL: NEW }));
+    expect(await worker.agent().step()).toBe('rebooting');
+    expect(worker.commandsFrom(3)).toEqual([
+      STAGED_KUBELET,
+      STAGED_KUBEADM,
+      `${STAGED}/kubeadm upgrade node`,
+      'systemctl reboot',
+    ]);
+    expect(worker.host.kubeletConfigVersion).toBe('v1.29.8');
+
+    const cp = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
+    cp.host.versionOfImage = () => 'v1.29.8';
+    cp.handOut(target({ osImageURL: NEW }));
+    expect(await cp.agent().step()).toBe('rebooting');
+    expect(cp.host.commands).toContain(`${STAGED}/kubeadm upgrade node phase kubelet-config`);
+    expect(cp.host.controlPlaneVersion).toBe('v1.29.6'); // its static pods stay at the cluster's version
+
+    // The same kubelet in the new image: nothing for kubeadm to do.
+    const same = world();
+    same.host.versionOfImage = () => 'v1.29.6';
+    same.handOut(target({ osImageURL: NEW }));
+    expect(await same.agent().step()).toBe('rebooting');
+    expect(same.host.commands.filter((c) => c.includes('kubeadm'))).toEqual([]);
+  });
+
+  it('an agent restarted while the staged kubeadm ran runs it again (idempotent), without rebasing again, then reboots', async () => {
+    const w = world({ unschedulable: true });
+    w.host.versionOfImage = () => 'v1.30.4';
+    w.host.staged = `ostree-unverified-registry:${NEW}`;
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    w.kube.setProgress(NODE, progress('upgrading-kubernetes', { cordonedByAgent: true, kubeadm: 'staged' }));
+    expect(await w.agent().step()).toBe('rebooting');
+    expect(w.host.commands).toEqual([
+      STATUS,
+      STAGED_KUBEADM,
+      `${STAGED}/kubeadm upgrade node`,
+      'systemctl reboot',
+    ]);
+  });
+
+  it('a failing staged kubeadm fails the node before the reboot and unstages the image: it stays on its current OS', async () => {
+    const w = world();
+    w.host.versionOfImage = () => 'v1.30.4';
+    w.host.fail(`${STAGED}/kubeadm upgrade node`, 'error execution phase preflight: unhealthy');
+    w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('failed');
+    expect(w.kube.progress(NODE)).toMatchObject({
+      phase: 'failed',
+      message: 'failed while upgrading-kubernetes',
+      lastError: `${STAGED}/kubeadm upgrade node: error execution phase preflight: unhealthy`,
+    });
+    expect(w.host.commands.at(-1)).toBe('rpm-ostree cleanup --pending');
+    expect(w.host.commands).not.toContain('systemctl reboot');
+    expect(w.host.staged).toBeUndefined();
+  });
+});
+
 describe('reporting the control-plane version', () => {
   it("reports the static pods' version on a control plane, whatever its kubelet says", async () => {
     const w = world({ controlPlane: true, kubeletVersion: 'v1.30.4' }, { controlPlaneVersion: 'v1.29.6' });
@@ -541,10 +635,20 @@ describe('host commands that change the host', () => {
     const r = recorder();
     await r.host.run(['rpm-ostree', 'status', '--json']);
     await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet', '--version']);
+    await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubeadm', 'version', '-o', 'short']);
     expect(r.calls).toEqual([
       'rpm-ostree status --json',
       '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubelet --version',
+      '/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubeadm version -o short',
     ]);
+  });
+
+  it("and the staged deployment's kubeadm upgrading is a change: a host unit too", async () => {
+    const r = recorder();
+    await r.host.run(['/ostree/deploy/nestos/deploy/bbb.0/usr/bin/kubeadm', 'upgrade', 'node']);
+    expect(r.calls[1]).toMatch(
+      /^systemd-run .* -- \/ostree\/deploy\/nestos\/deploy\/bbb\.0\/usr\/bin\/kubeadm upgrade node$/,
+    );
   });
 });
 

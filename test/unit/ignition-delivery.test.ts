@@ -9,7 +9,13 @@ import { renderCluster } from '../../src/render/node.js';
 import { loadTemplates } from '../../src/render/templates.js';
 import { sha512Hex } from '../../src/render/pointer.js';
 import { planPointerDelivery } from '../../src/workflows/ignition-delivery.js';
-import { configsToServe } from '../../src/workflows/ignition-phase.js';
+import { preflightProvisioning } from '../../src/workflows/provision.js';
+import {
+  configsToServe,
+  nodeJoined,
+  startDelivery,
+  usesObjectStore,
+} from '../../src/workflows/ignition-phase.js';
 import { validConfig } from '../helpers/configs.js';
 import { FAKE_PKI } from '../helpers/fake-pki.js';
 
@@ -93,5 +99,78 @@ describe('pointer delivery', () => {
     expect(again.tokens['demo-worker-2']).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(again.tokens['demo-worker-2']).not.toBe(first.tokens['demo-worker-2']);
     expect(again.tokens['demo-cp-1']).toBe(first.tokens['demo-cp-1']);
+  });
+});
+
+describe('object-store delivery (ignitionDelivery: swift) in the deploy workflow', () => {
+  function swiftContext(fetched: Record<string, string>) {
+    const config = validConfig({
+      platform: {
+        openstack: {
+          image: 'nestos',
+          flavor: 'm1.large',
+          externalNetwork: 'public',
+          ignitionDelivery: 'swift',
+        },
+      },
+    });
+    const plan = planCluster(config);
+    const rendered = renderCluster({ plan, pki: FAKE_PKI, templates: loadTemplates() });
+    const root = mkdtempSync(join(work, 'swift-'));
+    const lines: string[] = [];
+    let saves = 0;
+    const ctx = {
+      prepared: { config, plan, rendered, paths: { root } },
+      state: { ignitionFetched: { ...fetched } },
+      outputs: undefined,
+      info: (m: string) => lines.push(`info: ${m}`),
+      warn: (m: string) => lines.push(`warn: ${m}`),
+      saveState: () => void saves++,
+      log: { debug: () => {} },
+    };
+    return { ctx, plan, rendered, lines, saves: () => saves };
+  }
+
+  it('lets deploy go ahead without an Ignition service address (callback mode refuses that)', () => {
+    const { ctx } = swiftContext({});
+    const planned = {
+      config: ctx.prepared.config,
+      plan: ctx.prepared.plan,
+      warnings: [],
+      templates: loadTemplates(),
+    };
+    expect(() => preflightProvisioning(planned)).not.toThrow();
+    const callback = validConfig({
+      platform: { openstack: { image: 'nestos', flavor: 'm1.large', externalNetwork: 'public' } },
+    });
+    expect(() =>
+      preflightProvisioning({ ...planned, config: callback, plan: planCluster(callback) }),
+    ).toThrow(/ignitionService\.advertise is not set/);
+  });
+
+  it('starts no Ignition service and hands the program the key, the expiry and the nodes to store', async () => {
+    const { ctx, rendered, lines } = swiftContext({ 'demo-cp-1': '2026-12-07T10:00:00Z' });
+    expect(usesObjectStore(ctx as never)).toBe(true);
+    const before = Math.floor(Date.now() / 1000);
+    const running = await startDelivery(ctx as never);
+    expect(running.nodes.map((n) => [n.node.name, n.ignition, n.pointer])).toEqual(
+      rendered.map((r) => [r.node.name, r.ignitionText, undefined]),
+    );
+    expect(running.objects!.store).toEqual(rendered.map((r) => r.node.name).filter((n) => n !== 'demo-cp-1'));
+    expect(running.objects!.expires).toBeGreaterThanOrEqual(before + 60 * 60);
+    expect(running.objects!.tempUrlKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(lines).toEqual([expect.stringMatching(/^info: Node configs go to the object store: 4 to store/)]);
+    await running.stop();
+  });
+
+  it('records a joined node as having its config once, and says when its object stays until the next deploy', async () => {
+    const { ctx, lines, saves } = swiftContext({});
+    await Promise.all([nodeJoined(ctx as never, 'demo-worker-1'), nodeJoined(ctx as never, 'demo-worker-1')]);
+    expect(Object.keys(ctx.state.ignitionFetched)).toEqual(['demo-worker-1']);
+    expect(saves()).toBe(1);
+    // No outputs yet (no ignitionStore): nothing to delete through, so the next deploy's Pulumi run does.
+    expect(lines).toEqual([
+      'warn: the config of demo-worker-1 stays in the object store until the next deploy',
+    ]);
   });
 });

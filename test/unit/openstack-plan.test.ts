@@ -19,14 +19,10 @@ const openstack = (extra: Record<string, unknown> = {}) => ({
     ...extra,
   },
 });
-const SIZES = { cpus: 4, memoryMiB: 8192 };
 const plan = (extra: Record<string, unknown> = {}, o: Record<string, unknown> = {}) =>
-  planCluster(validConfig({ controlPlane: SIZES, platform: openstack(extra), ...o }));
+  planCluster(validConfig({ platform: openstack(extra), ...o }));
 const problems = (extra: Record<string, unknown>, o: Record<string, unknown> = {}) => {
-  const parsed = parseClusterConfig(
-    configYaml({ controlPlane: SIZES, platform: openstack(extra), ...o }),
-    'c.yaml',
-  );
+  const parsed = parseClusterConfig(configYaml({ platform: openstack(extra), ...o }), 'c.yaml');
   return {
     errors: parsed.errors.map((e) => `${e.path}: ${e.message}`),
     warnings: parsed.warnings.map((e) => `${e.path}: ${e.message}`),
@@ -111,21 +107,51 @@ describe('OpenStack API sources', () => {
 });
 
 describe('OpenStack node sizes', () => {
-  it('warns that cpus, memoryMiB and diskGiB are not used (the flavor sizes nodes)', () => {
-    const { warnings } = problems({}, { workers: { count: 2, cpus: 8 } });
-    expect(warnings).toEqual([
-      expect.stringMatching(
-        /^spec\.workers\.cpus: is not used on openstack: the platform's flavor sizes the nodes/,
-      ),
+  it('refuses cpus, memoryMiB and diskGiB written in the config, each naming what sizes nodes instead', () => {
+    const { errors, warnings } = problems(
+      {},
+      { controlPlane: { count: 3, memoryMiB: 8192 }, workers: { count: 2, cpus: 8, diskGiB: 80 } },
+    );
+    expect(errors).toEqual([
+      'spec.controlPlane.memoryMiB: is not used on openstack: the flavor sizes the nodes (spec.platform.openstack.flavor); remove it',
+      'spec.workers.cpus: is not used on openstack: the flavor sizes the nodes (spec.platform.openstack.flavor); remove it',
+      "spec.workers.diskGiB: is not used on openstack: the flavor's disk sizes the root disk, or spec.platform.openstack.rootVolume.sizeGiB; remove it",
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses a size written with its default value too (it still means nothing here)', () => {
+    expect(problems({}, { workers: { count: 2, cpus: 4 } }).errors).toEqual([
+      expect.stringMatching(/^spec\.workers\.cpus: is not used on openstack: /),
     ]);
   });
 
-  it('does not report a cpus or memory edit as a resize', () => {
-    const before = plan();
-    const after = plan({}, { workers: { count: 2, cpus: 8, memoryMiB: 16384 } });
+  it('says nothing when no size is written', () => {
+    expect(problems({})).toEqual({ errors: [], warnings: [] });
+  });
+
+  it('still accepts sizes on libvirt, which uses them', () => {
+    const parsed = parseClusterConfig(configYaml({ workers: { count: 2, cpus: 8, diskGiB: 80 } }), 'c.yaml');
+    expect(parsed.errors).toEqual([]);
+  });
+
+  it('does not report a deployed plan with other sizes (an older nkd, or a removed size) as a resize', () => {
+    const after = plan();
+    const before = {
+      ...after,
+      nodes: after.nodes.map((n) => ({ ...n, cpus: 8, memoryMiB: 16384, diskGiB: 100 })),
+    };
     const diff = diffPlans(before, after);
     expect(diff.resize).toEqual([]);
+    expect(diff.forbidden).toEqual([]);
     expect(diff.unchanged).toBe(true);
+    // The same plans on a platform that uses sizes: a resize, and a shrinking disk is refused.
+    const { nodeSizing: _platformSized, ...sizedByConfig } = after.platform;
+    const configDiff = diffPlans(
+      { ...before, platform: sizedByConfig },
+      { ...after, platform: sizedByConfig },
+    );
+    expect(configDiff.resize.length).toBe(after.nodes.length);
   });
 });
 
@@ -222,5 +248,30 @@ describe('judging an existing network from Neutron answers', () => {
   it('refuses a subnet without a gateway', () => {
     const j = judgeExistingNetwork(answers({ subnet: { ...answers().subnet, gatewayIp: '' } }), expectation);
     expect(j.refusals).toEqual([expect.stringMatching(/has no gateway/)]);
+  });
+});
+
+describe('OpenStack ignitionDelivery', () => {
+  const noService = { ignitionService: undefined };
+  it('with swift, needs no Ignition service address, and warns that one set is not used', () => {
+    expect(problems({ ...noService, ignitionDelivery: 'swift' })).toEqual({ errors: [], warnings: [] });
+    expect(problems({ ignitionDelivery: 'swift' }).warnings).toEqual([
+      'spec.platform.openstack.ignitionService: is not used with ignitionDelivery: swift (nodes fetch their configs from Swift); remove it',
+    ]);
+  });
+
+  it('with callback (the default), still warns that the advertise address is missing', () => {
+    expect(problems(noService).warnings).toEqual([
+      expect.stringMatching(/^spec\.platform\.openstack\.ignitionService\.advertise: is not set/),
+    ]);
+  });
+
+  it('bounds the TempURL lifetime', () => {
+    expect(problems({ ignitionDelivery: 'swift', swiftTempURLMinutes: 5 }).errors).toEqual([
+      'spec.platform.openstack.swiftTempURLMinutes: must be 10 or more',
+    ]);
+    expect(problems({ ignitionDelivery: 'swift', swiftTempURLMinutes: 2000 }).errors).toEqual([
+      'spec.platform.openstack.swiftTempURLMinutes: must be 1440 (a day) or less',
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 // program registered — type, name and inputs from the mocks' newResource, and the resource options
 // (protect, ignoreChanges, dependencies) from the RegisterResourceRequest the SDK sends to the monitor,
 // which is exactly what the engine would receive.
+import { createHmac } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import type { OpenStackConfig } from '../../providers/openstack/config.js';
@@ -36,6 +37,9 @@ const T = {
   getPort: 'openstack:networking/getPort:getPort',
   getRouter: 'openstack:networking/getRouter:getRouter',
   getImage: 'openstack:images/getImage:getImage',
+  container: 'openstack:objectstorage/container:Container',
+  object: 'openstack:objectstorage/containerObject:ContainerObject',
+  getAuthScope: 'openstack:identity/getAuthScope:getAuthScope',
 };
 const TAGGABLE = new Set([
   T.network,
@@ -76,7 +80,6 @@ interface Run {
 function buildInput(platform: Record<string, unknown> = {}, kubernetes: Record<string, unknown> = {}) {
   const config = validConfig({
     kubernetes,
-    controlPlane: { cpus: 4, memoryMiB: 8192 },
     platform: {
       openstack: {
         cloud: 'testcloud',
@@ -122,7 +125,55 @@ interface CloudAnswers {
   /** Router interface port at the gateway, and its router. */
   routerPort?: Inputs;
   router?: Inputs;
+  /** Keystone's service catalog, as getAuthScope answers it. */
+  catalog?: Inputs[];
 }
+
+/** A catalog with Swift in two regions (recorded shape of getAuthScope's serviceCatalogs). */
+const SWIFT_CATALOG: Inputs[] = [
+  {
+    id: 'svc-compute',
+    name: 'nova',
+    type: 'compute',
+    endpoints: [
+      {
+        id: 'e1',
+        interface: 'public',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'https://nova.example:8774/v2.1',
+      },
+    ],
+  },
+  {
+    id: 'svc-swift',
+    name: 'swift',
+    type: 'object-store',
+    endpoints: [
+      {
+        id: 'e2',
+        interface: 'internal',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'http://10.0.0.5:8080/v1/AUTH_p1',
+      },
+      {
+        id: 'e3',
+        interface: 'public',
+        region: 'RegionOne',
+        regionId: 'RegionOne',
+        url: 'https://swift.example:8080/v1/AUTH_p1',
+      },
+      {
+        id: 'e4',
+        interface: 'public',
+        region: 'RegionTwo',
+        regionId: 'RegionTwo',
+        url: 'https://swift2.example/v1/AUTH_p1',
+      },
+    ],
+  },
+];
 
 const FRESH_EXISTING: CloudAnswers = {
   subnet: {
@@ -140,8 +191,9 @@ const FRESH_EXISTING: CloudAnswers = {
 async function runProgram(
   input: ProgramInput<OpenStackConfig>,
   cloud: CloudAnswers = FRESH_EXISTING,
+  /** Where registrations are recorded (given: a run that throws still shows what it registered). */
+  resources: Registered[] = [],
 ): Promise<Run> {
-  const resources: Registered[] = [];
   const calls: Run['calls'] = [];
   const fipAddress = new Map<string, string>();
   const options = new Map<
@@ -186,6 +238,8 @@ async function runProgram(
         }
         if (args.token === T.getRouter) return cloud.router!;
         if (args.token === T.getImage) return { ...args.inputs, id: 'image-uuid' };
+        if (args.token === T.getAuthScope)
+          return { ...args.inputs, region: 'RegionOne', serviceCatalogs: cloud.catalog ?? SWIFT_CATALOG };
         throw new Error(`unexpected invoke ${args.token}`);
       },
     },
@@ -651,6 +705,70 @@ describe('openstack program: configuration variants', () => {
   });
 });
 
+describe('openstack program: a keepalived VIP instead of Octavia', () => {
+  const vip = () => runProgram(buildInput({ apiEndpoint: { type: 'vip' } }));
+
+  it('holds the VIP in a port of its own, with no device, below the pool, and makes no load balancer', async () => {
+    const run = await vip();
+    expect(buildInput({ apiEndpoint: { type: 'vip' } }).plan.kubernetes.apiVip).toEqual({
+      address: LB_ADDRESS,
+      virtualRouterId: 127,
+    });
+    for (const type of [T.lb, T.listener, T.pool, T.monitor, T.members])
+      expect(ofType(run, type)).toEqual([]);
+    const port = named(run, 'demo-port-api');
+    expect(port.inputs).toMatchObject({
+      fixedIps: [{ subnetId: 'demo-subnet-id', ipAddress: LB_ADDRESS }],
+      portSecurityEnabled: true,
+      securityGroupIds: [CP_SG],
+      tags: [TAG],
+    });
+    expect(port.inputs.deviceId).toBeUndefined();
+    expect(port.deleteBeforeReplace).toBe(true);
+    // No instance is attached to it: every instance boots from its own node port.
+    for (const instance of ofType(run, T.instance))
+      expect(instance.inputs.networks).toEqual([{ port: `demo-port-${instance.inputs.name as string}-id` }]);
+    const subnet = ofType(run, T.subnet)[0]!;
+    expect(subnet.inputs.allocationPools).toEqual([{ start: '10.20.0.128', end: '10.20.0.254' }]);
+  });
+
+  it('lets every control-plane port, and no worker port, answer for the VIP', async () => {
+    const run = await vip();
+    for (const name of CPS)
+      expect(named(run, `demo-port-${name}`).inputs.allowedAddressPairs).toEqual([
+        { ipAddress: '10.244.0.0/16' },
+        { ipAddress: LB_ADDRESS },
+      ]);
+    for (const name of WORKERS)
+      expect(named(run, `demo-port-${name}`).inputs.allowedAddressPairs).toEqual([
+        { ipAddress: '10.244.0.0/16' },
+      ]);
+  });
+
+  it('lets VRRP pass between control planes (any protocol from their group) and opens no API port to the node network', async () => {
+    const run = await vip();
+    const rules = ofType(run, T.rule).map((r) => r.inputs);
+    const anyFromCps = rules.filter(
+      (r) =>
+        r.securityGroupId === CP_SG &&
+        r.direction === 'ingress' &&
+        r.remoteGroupId === CP_SG &&
+        r.protocol === undefined,
+    );
+    expect(anyFromCps).toHaveLength(1); // VRRP is IP protocol 112: "any protocol" covers it
+    expect(rules.filter((r) => r.remoteIpPrefix === '10.20.0.0/24' && r.portRangeMin === 6443)).toEqual([]);
+  });
+
+  it('gives the VIP port the API floating IP and reports it as the endpoint', async () => {
+    const run = await vip();
+    expect(named(run, 'demo-fip-api').inputs).toMatchObject({
+      portId: 'demo-port-api-id',
+      fixedIp: LB_ADDRESS,
+    });
+    expect(run.outputs.apiEndpoint).toBe(`${run.fipAddress.get('demo-fip-api')}:6443`);
+  });
+});
+
 describe('openstack program: failing before anything is registered', () => {
   const expectNothingRegistered = async (
     input: ProgramInput<OpenStackConfig>,
@@ -748,5 +866,96 @@ describe('openstack program: failing before anything is registered', () => {
       /routed by router router-1 to external network other-net-id/,
       cloud,
     );
+  });
+});
+
+describe('openstack program: ignitionDelivery swift', () => {
+  const KEY = 'a'.repeat(64);
+  const EXPIRES = 1_900_000_000;
+  const swiftInput = (store: string[] = NODES) => {
+    const input = buildInput({ ignitionDelivery: 'swift' });
+    input.nodes = input.nodes.map(({ node }) => ({
+      node,
+      ignition: serializeIgnition({ ignition: { version: '3.3.0' }, storage: { files: [] } }).replace(
+        '{',
+        `{"n":"${node.name}",`,
+      ),
+    }));
+    input.ignitionObjects = { tempUrlKey: KEY, expires: EXPIRES, store };
+    return input;
+  };
+
+  it("stores each unfetched node's config in the cluster's container, whose Temp-URL-Key signs the pointers' URLs", async () => {
+    const input = swiftInput(NODES.filter((n) => n !== 'demo-cp-1'));
+    const run = await runProgram(input);
+    const container = named(run, 'demo-ignition').inputs;
+    expect(container).toMatchObject({ name: 'demo-ignition', forceDestroy: true });
+    expect(secretValue(container.metadata)).toEqual({ 'Temp-Url-Key': KEY });
+    // demo-cp-1 has fetched its config in an earlier run: no object for it.
+    expect(
+      ofType(run, T.object)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(
+      NODES.filter((n) => n !== 'demo-cp-1')
+        .map((n) => `demo-ignition-${n}`)
+        .sort(),
+    );
+    for (const boot of input.nodes.filter((b) => b.node.name !== 'demo-cp-1')) {
+      const object = named(run, `demo-ignition-${boot.node.name}`);
+      expect(object.inputs).toMatchObject({ containerName: 'demo-ignition', name: `${boot.node.name}.ign` });
+      expect(secretValue(object.inputs.content)).toBe(boot.ignition);
+      // The instance boots only once its config is stored.
+      expect(named(run, `demo-instance-${boot.node.name}`).dependsOn).toContain(
+        `demo-ignition-${boot.node.name}`,
+      );
+    }
+    expect(run.outputs).toMatchObject({
+      ignitionStore: { storageUrl: 'https://swift.example:8080/v1/AUTH_p1', container: 'demo-ignition' },
+    });
+    expect(run.calls.filter((c) => c.token === T.getAuthScope)).toHaveLength(1);
+  });
+
+  it('boots every node with a pointer that merges its object by a GET TempURL of the public endpoint, with its sha512', async () => {
+    const input = swiftInput();
+    const run = await runProgram(input);
+    for (const boot of input.nodes) {
+      const pointer = JSON.parse(
+        secretValue(named(run, `demo-instance-${boot.node.name}`).inputs.userData),
+      ) as {
+        ignition: {
+          config: { merge: { source: string; verification: { hash: string }; httpHeaders?: unknown }[] };
+        };
+      };
+      const [merge] = pointer.ignition.config.merge;
+      const path = `/v1/AUTH_p1/demo-ignition/${boot.node.name}.ign`;
+      // Swift's signature, computed here independently of the program's code.
+      const sig = createHmac('sha256', KEY).update(`GET\n${EXPIRES}\n${path}`).digest('hex');
+      expect(merge!.source).toBe(
+        `https://swift.example:8080${path}?temp_url_sig=${sig}&temp_url_expires=${EXPIRES}`,
+      );
+      expect(merge!.verification.hash).toBe(`sha512-${sha512Hex(boot.ignition)}`);
+      expect(merge!.httpHeaders).toBeUndefined();
+    }
+  });
+
+  it('refuses, with nothing registered, a cloud whose catalog has no public Swift endpoint, or only plain HTTP', async () => {
+    const noSwift = { ...FRESH_EXISTING, catalog: [SWIFT_CATALOG[0]!] };
+    const registered: Registered[] = [];
+    await expect(runProgram(swiftInput(), noSwift, registered)).rejects.toThrow(
+      /no public object-store \(Swift\) endpoint in region RegionOne: ignitionDelivery: swift needs one/,
+    );
+    await pulumi.runtime.disconnect();
+    expect(registered.filter((r) => r.type !== T.provider)).toEqual([]);
+    const plain = {
+      ...FRESH_EXISTING,
+      catalog: [
+        {
+          type: 'object-store',
+          endpoints: [{ interface: 'public', region: 'RegionOne', url: 'http://swift.example/v1/AUTH_p1' }],
+        },
+      ],
+    };
+    await expect(runProgram(swiftInput(), plain)).rejects.toThrow(/is not HTTPS/);
   });
 });

@@ -10,6 +10,7 @@ import {
   certNotAfter,
   generatePki,
   loadOrCreatePki,
+  loadPki,
   PKI_FILES,
   renderAdminKubeconfig,
   type ClusterPki,
@@ -121,6 +122,10 @@ describe('generatePki', () => {
     expect(pki.certificateKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('emits a VRRP password of 8 characters (all VRRPv2 PASS authentication compares)', () => {
+    expect(pki.vrrpPassword).toMatch(/^[A-Za-z0-9]{8}$/);
+  });
+
   it('emits P-256 CA and admin keys, an RSA-2048 service-account key, all as PKCS#8', () => {
     for (const keyPem of [
       pki.clusterCa.keyPem,
@@ -203,6 +208,34 @@ describe('loadOrCreatePki', () => {
     await loadOrCreatePki(dir);
     writeFileSync(join(dir, 'ca.key'), readFileSync(join(dir, 'etcd-ca.key')));
     await expect(loadOrCreatePki(dir)).rejects.toThrow(/ca\.key does not match ca\.crt/);
+  });
+
+  it('keeps the VRRP password 0600 beside the other secrets', async () => {
+    const dir = tempDir();
+    const { pki: created } = await loadOrCreatePki(dir);
+    expect(mode(join(dir, 'vrrp-password'))).toBe(0o600);
+    expect(readFileSync(join(dir, 'vrrp-password'), 'utf8')).toBe(`${created.vrrpPassword}\n`);
+    expect((await loadPki(dir)).vrrpPassword).toBe(created.vrrpPassword);
+  });
+
+  it("adds a VRRP password to an older nkd's PKI directory once, and keeps it", async () => {
+    const dir = tempDir();
+    const { pki: original } = await loadOrCreatePki(dir);
+    unlinkSync(join(dir, 'vrrp-password'));
+    expect((await loadPki(dir)).vrrpPassword).toBe(''); // read-only commands never write
+    const upgraded = await loadOrCreatePki(dir);
+    expect(upgraded.created).toBe(false);
+    expect(upgraded.pki.vrrpPassword).toMatch(/^[A-Za-z0-9]{8}$/);
+    expect(upgraded.pki.clusterCa).toEqual(original.clusterCa);
+    expect(mode(join(dir, 'vrrp-password'))).toBe(0o600);
+    expect((await loadOrCreatePki(dir)).pki.vrrpPassword).toBe(upgraded.pki.vrrpPassword);
+  });
+
+  it('rejects a malformed VRRP password', async () => {
+    const dir = tempDir();
+    await loadOrCreatePki(dir);
+    writeFileSync(join(dir, 'vrrp-password'), 'short\n');
+    await expect(loadOrCreatePki(dir)).rejects.toThrow(/vrrp-password is not 8 characters/);
   });
 
   it('persists sa.key and sa.pub as a matching signing pair', async () => {

@@ -118,6 +118,19 @@ describe('formatPlanSummary', () => {
     expect(text).toMatch(/demo-worker-2 .*kubeadm join$/m);
   });
 
+  it('shows no sizes on a platform whose flavor sizes the nodes (they are not used there)', () => {
+    const text = formatPlanSummary(
+      planCluster(
+        validConfig({
+          platform: { openstack: { image: 'nestos', flavor: 'm1.large', externalNetwork: 'public' } },
+        }),
+      ),
+    );
+    expect(text).toMatch(/^ROLE\s+NAME\s+ADDRESS\s+BOOTSTRAP$/m);
+    expect(text).toMatch(/^control-plane\s+demo-cp-1\s+10\.0\.0\.2\s+kubeadm init$/m);
+    expect(text).not.toMatch(/MiB|GiB/);
+  });
+
   it('abbreviates large clusters and points at plan.json', () => {
     const text = formatPlanSummary(
       planCluster(

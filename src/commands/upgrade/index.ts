@@ -4,7 +4,9 @@ import { NkdCommand } from '../../cli/base.js';
 import { durationFlag, optionalDurationFlag } from '../../cli/duration.js';
 import { withInterrupt } from '../../cli/interrupt.js';
 import { ExitCode, NkdError } from '../../errors.js';
+import { clusterPaths } from '../../state/paths.js';
 import { adminClient } from '../../workflows/upgrade-access.js';
+import { recordCompletedUpdate } from '../../workflows/upgrade-record.js';
 import {
   setPaused,
   startUpgrade,
@@ -64,6 +66,7 @@ export default class Upgrade extends NkdCommand {
       if (refusals.length > 0)
         throw new NkdError(`upgrade refused: ${refusals[0]}`, ExitCode.Usage, refusals.slice(1));
     }
+    const paths = clusterPaths(this.stateDir(flags), args.name);
     const client = await adminClient(this.stateDir(flags), args.name);
     const emit = (event: object, text: string) => {
       this.debugLog.debug(text);
@@ -101,6 +104,16 @@ export default class Upgrade extends NkdCommand {
           onLine: (line) => emit({ type: 'info', message: line }, line),
         }),
       );
+      // Recorded in the cluster's state: nodes added later (nkd scale, deploy) boot on these versions.
+      try {
+        recordCompletedUpdate(paths, done);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        emit(
+          { type: 'warning', message: `not recorded: ${why}` },
+          `warning: the upgrade completed, but nkd could not record it (${why}); the next deploy, scale or status reads it from the cluster`,
+        );
+      }
       if (!this.jsonEnabled())
         this.out(`Upgrade ${name} completed on ${done.status?.nodes?.length ?? 0} node(s).`);
       return { type: 'result', cluster: args.name, update: name, completed: true, status: done.status };

@@ -1,7 +1,10 @@
 import { clusterNameArg } from '../../cli/args.js';
 import { NkdCommand } from '../../cli/base.js';
 import { ExitCode, NkdError } from '../../errors.js';
+import { completedUpgrades } from '../../plan/upgrades.js';
+import { clusterPaths } from '../../state/paths.js';
 import { adminClient } from '../../workflows/upgrade-access.js';
+import { recordUpgrades } from '../../workflows/upgrade-record.js';
 import { currentUpdate, describeNode, listUpdates } from '../../workflows/upgrade.js';
 
 export default class UpgradeStatus extends NkdCommand {
@@ -19,7 +22,10 @@ export default class UpgradeStatus extends NkdCommand {
     const { args, flags } = await this.parse(UpgradeStatus);
     const client = await adminClient(this.stateDir(flags), args.name);
     try {
-      const update = currentUpdate(await listUpdates(client));
+      const updates = await listUpdates(client);
+      // Completed ones the record lacks (started without --wait) join it: see docs/upgrade.md.
+      recordUpgrades(clusterPaths(this.stateDir(flags), args.name), completedUpgrades(updates));
+      const update = currentUpdate(updates);
       if (!update) throw new NkdError(`cluster ${args.name} has no upgrade`, ExitCode.State);
       if (!this.jsonEnabled()) {
         const spec = update.spec;

@@ -7,7 +7,7 @@ import { API_VERSION, KIND } from '../schema.js';
 import { convertAccess } from './access.js';
 import { ConvertContext, given, type ConvertOptions } from './context.js';
 import { toDnsLabel } from './names.js';
-import { convertGroup } from './nodes.js';
+import { convertGroup, withoutSizes } from './nodes.js';
 import type { ImportProblem, OriginalConfig } from './original.js';
 import { convertPlatform } from './platform.js';
 import { convertKubernetes } from './kubernetes.js';
@@ -67,8 +67,9 @@ export function convertOriginal(original: OriginalConfig, options: ConvertOption
     kubernetes,
     runtime,
     network,
-    controlPlane,
-    workers,
+    // OpenStack sizes nodes by the flavor (named from these sizes) and refuses sizes in the groups.
+    controlPlane: platform === 'openstack' ? withoutSizes(controlPlane) : controlPlane,
+    workers: platform === 'openstack' ? withoutSizes(workers) : workers,
     access,
     ...(os === undefined ? {} : { os }),
     ...(hooks === undefined ? {} : { hooks }),

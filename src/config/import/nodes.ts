@@ -75,3 +75,9 @@ function host(
   if (ip !== '') out.ip = ip;
   return out;
 }
+
+/** The group without cpus, memoryMiB and diskGiB, for a platform whose flavor sizes the nodes. */
+export function withoutSizes(group: ConvertedGroup): Omit<ConvertedGroup, 'cpus' | 'memoryMiB' | 'diskGiB'> {
+  const { cpus: _cpus, memoryMiB: _memory, diskGiB: _disk, ...rest } = group;
+  return rest;
+}

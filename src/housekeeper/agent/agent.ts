@@ -121,7 +121,7 @@ export class NodeAgent {
       inheritedCordon: cordonStillOurs(previous, target),
       evicted: this.evicted,
     };
-    const start = STEPS.findIndex((s) => s.phases.includes(progress.phase));
+    const start = resumeAt(progress.current);
     try {
       for (const step of STEPS.slice(Math.max(start, 0))) {
         const result = await step.run(ctx);
@@ -166,6 +166,17 @@ export class NodeAgent {
     if (node.metadata.annotations?.[annotation] === value) return;
     await this.kube.patchNode(this.nodeName, { metadata: { annotations: { [annotation]: value } } });
   }
+}
+
+/**
+ * The step a pass resumes at. kubeadm run from the staged deployment belongs to the OS step (it happens
+ * between staging and the reboot), although its phase is `upgrading-kubernetes`.
+ */
+function resumeAt(progress: NodeProgress | undefined): number {
+  const phase = progress?.phase ?? 'pending';
+  if (phase === 'upgrading-kubernetes' && progress?.kubeadm === 'staged')
+    return STEPS.findIndex((s) => s.run === upgradeOs);
+  return STEPS.findIndex((s) => s.phases.includes(phase));
 }
 
 /**

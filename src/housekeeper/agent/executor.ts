@@ -16,8 +16,14 @@ const OUTPUT_DIR = '/run/nkd-housekeeper';
 export const HOST_COMMAND_TIMEOUT_SECONDS = 1800;
 
 function readOnly(command: readonly string[]): boolean {
-  if (/^\/ostree\/deploy\/[^/]+\/deploy\/[^/]+\/usr\/bin\/(kubeadm|kubelet)$/.test(command[0] ?? ''))
-    return true;
+  // The staged deployment's binaries asked for their version; its kubeadm upgrading is a change.
+  const staged = /^\/ostree\/deploy\/[^/]+\/deploy\/[^/]+\/usr\/bin\/(kubeadm|kubelet)$/.exec(
+    command[0] ?? '',
+  );
+  if (staged) {
+    const args = command.slice(1).join(' ');
+    return staged[1] === 'kubeadm' ? args === 'version -o short' : args === '--version';
+  }
   return READ_ONLY.some((prefix) => prefix.every((word, i) => command[i] === word));
 }
 

@@ -14,6 +14,7 @@ import {
   runHost,
   sameImage,
   staticPodVersion,
+  tryHost,
 } from './host.js';
 import { StepFailure } from './progress.js';
 import { kubeletSkewProblem } from './skew.js';
@@ -51,7 +52,9 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
   }
   if (!want || sameImage(os.booted, want)) return 'next';
 
-  if (progress.phase !== 'upgrading-os') await progress.enter('upgrading-os');
+  // Resuming a kubeadm run from the staged deployment: it is still staged, run kubeadm again (idempotent).
+  const resumingKubeadm = progress.phase === 'upgrading-kubernetes' && sameImage(os.pending, want);
+  if (progress.phase !== 'upgrading-os' && !resumingKubeadm) await progress.enter('upgrading-os');
   let staged = os;
   if (sameImage(os.pending, want)) {
     ctx.log(`${want} is already staged for the next boot`);
@@ -69,8 +72,22 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
     }
     staged = after;
   }
-  await checkPendingVersions(ctx, staged);
-  await progress.enter('rebooting');
+  const versions = await checkPendingVersions(ctx, staged);
+  const kubeadm = await stagedKubeadm(ctx, staged, versions);
+  if (kubeadm) {
+    if (progress.phase !== 'upgrading-kubernetes')
+      await progress.enter('upgrading-kubernetes', { kubeadm: 'staged' });
+    ctx.log(`running ${kubeadm.join(' ')} from the staged deployment, before the reboot`);
+    try {
+      await runHost(host, kubeadm);
+    } catch (err) {
+      // Unstaged, so that no later reboot (any shutdown finalizes a staged deployment) boots the image
+      // half-done: the node stays on its OS, and a failed `upgrade apply` rolled its static pods back.
+      await tryHost(host, ['rpm-ostree', 'cleanup', '--pending']);
+      throw err;
+    }
+  }
+  await progress.enter('rebooting', kubeadm ? { kubeadm: 'done' } : {});
   ctx.log('rebooting into the new deployment');
   await runHost(host, ['systemctl', 'reboot']);
   // systemctl only queues the reboot; the next pass (if this process lives that long) waits for it.
@@ -83,22 +100,66 @@ export async function upgradeOs(ctx: StepContext): Promise<StepResult> {
  * the API server (an OS-only Update must not upgrade the kubelet past the control plane). A refused
  * image is removed again (`rpm-ostree cleanup --pending`), so the node boots what it runs now.
  */
-async function checkPendingVersions(ctx: StepContext, os: OsStatus): Promise<void> {
+async function checkPendingVersions(ctx: StepContext, os: OsStatus): Promise<PendingVersions> {
   const { target, host } = ctx;
   let problem: string | undefined;
+  const versions: PendingVersions = {};
   if (target.kubeVersion) {
     const kubeadm = await pendingBinaryVersion(host, os, 'kubeadm');
+    if (kubeadm) versions.kubeadm = kubeadm;
     if (kubeadm && kubeadm !== target.kubeVersion) {
       problem = `it carries kubeadm ${kubeadm}, and the target is ${target.kubeVersion}`;
     }
   } else {
     const kubelet = await pendingBinaryVersion(host, os, 'kubelet');
+    if (kubelet) versions.kubelet = kubelet;
     if (kubelet) problem = kubeletSkewProblem(await ctx.kube.serverVersion(), kubelet);
     if (problem) problem += '; ask for kubeVersion in the same Update';
   }
-  if (!problem) return;
+  if (!problem) return versions;
   await runHost(host, ['rpm-ostree', 'cleanup', '--pending']);
   throw new StepFailure(`not booting ${target.osImageURL}: ${problem}`);
+}
+
+/** What checkPendingVersions read from the staged deployment (unset: not asked, or not readable). */
+interface PendingVersions {
+  kubeadm?: string;
+  kubelet?: string;
+}
+
+/**
+ * The kubeadm step to run from the staged deployment before rebooting into it, so that the new kubelet
+ * never starts beside an older API server or with the old kubelet configuration:
+ * - with a Kubernetes target, the staged kubeadm (checked to be that version) runs `upgrade apply` on
+ *   the first control plane and `upgrade node` elsewhere, while the old kubelet still runs (a kubelet
+ *   older than its API server is allowed; the reboot then brings the new one);
+ * - for an OS image that changes the kubelet's version (an OS-only Update; never past the API server,
+ *   checkPendingVersions saw to that), the kubelet's configuration is brought to the new kubelet:
+ *   `upgrade node` on a worker, only its `kubelet-config` phase on a control plane (its static pods stay
+ *   at the cluster's version).
+ * Undefined when there is nothing to do, or when the staged binaries cannot be read: then kubeadm runs
+ * after the reboot, from the booted image, as before.
+ */
+async function stagedKubeadm(
+  ctx: StepContext,
+  os: OsStatus,
+  versions: PendingVersions,
+): Promise<string[] | undefined> {
+  if (!os.pendingRoot) return undefined;
+  const kubeadm = `${os.pendingRoot}/usr/bin/kubeadm`;
+  const want = ctx.target.kubeVersion;
+  if (want) {
+    if (versions.kubeadm !== want) return undefined;
+    return ctx.target.firstControlPlane
+      ? [kubeadm, 'upgrade', 'apply', want, '--yes']
+      : [kubeadm, 'upgrade', 'node'];
+  }
+  const now = kubeletVersion(ctx.node);
+  if (!versions.kubelet || !now || versions.kubelet === now) return undefined;
+  if (!(await pendingBinaryVersion(ctx.host, os, 'kubeadm'))) return undefined;
+  return isControlPlane(ctx)
+    ? [kubeadm, 'upgrade', 'node', 'phase', 'kubelet-config']
+    : [kubeadm, 'upgrade', 'node'];
 }
 
 function kubeletVersion(node: NodeObject): string | undefined {
@@ -122,6 +183,10 @@ async function kubernetesAtTarget(ctx: StepContext, want: string): Promise<boole
 
 export async function upgradeKubernetes(ctx: StepContext): Promise<StepResult> {
   const { progress, target, host } = ctx;
+  if (progress.current?.kubeadm === 'done') {
+    ctx.log('kubeadm ran from the staged deployment before the reboot: nothing left to do');
+    return 'next';
+  }
   const want = target.kubeVersion;
   if (!want) return 'next';
   // Resuming inside this step means a kubeadm run may have been cut short: run it again, which kubeadm

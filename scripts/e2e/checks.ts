@@ -1,0 +1,98 @@
+// What the end-to-end run checks on the deployed cluster, through the real kubectl inside the namespace.
+import { waitFor } from './steps.js';
+import type { E2eWorld } from './world.js';
+
+interface Condition {
+  type: string;
+  status: string;
+}
+interface NodeList {
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string } };
+  }[];
+}
+interface PodList {
+  items: {
+    metadata: { name: string };
+    spec: { nodeName?: string };
+    status: { phase: string; conditions?: Condition[] };
+  }[];
+}
+
+const MIN = 60_000;
+
+export async function nodes(world: E2eWorld): Promise<NodeList['items']> {
+  return (JSON.parse(await world.kubectl(['get', 'nodes', '-o', 'json'])) as NodeList).items;
+}
+
+const ready = (conditions: Condition[] | undefined) =>
+  conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+
+/** Every one of `count` nodes registered and Ready. */
+export async function waitNodesReady(
+  world: E2eWorld,
+  count: number,
+  timeoutMs = 30 * MIN,
+): Promise<string[]> {
+  let names: string[] = [];
+  await waitFor(`${count} nodes Ready`, timeoutMs, async () => {
+    const list = await nodes(world);
+    names = list.map((n) => n.metadata.name);
+    const notReady = list.filter((n) => !ready(n.status.conditions)).map((n) => n.metadata.name);
+    if (list.length !== count) return `${list.length} nodes registered (${names.join(', ')})`;
+    return notReady.length ? `not Ready: ${notReady.join(', ')}` : undefined;
+  });
+  return names;
+}
+
+/** Pods matching `selector` in `namespace`: one Running and ready on each of `nodeNames`. */
+export async function waitPodsOnNodes(
+  world: E2eWorld,
+  namespace: string,
+  selector: string,
+  nodeNames: string[],
+  timeoutMs = 20 * MIN,
+): Promise<void> {
+  await waitFor(`${selector} in ${namespace} on ${nodeNames.length} nodes`, timeoutMs, async () => {
+    const pods = (
+      JSON.parse(
+        await world.kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']),
+      ) as PodList
+    ).items;
+    const running = new Set(
+      pods
+        .filter((p) => p.status.phase === 'Running' && ready(p.status.conditions))
+        .map((p) => p.spec.nodeName),
+    );
+    const missing = nodeNames.filter((n) => !running.has(n));
+    return missing.length
+      ? `not running and ready on ${missing.join(', ')} (${pods.map((p) => `${p.metadata.name}:${p.status.phase}`).join(' ')})`
+      : undefined;
+  });
+}
+
+/** A Deployment with all its replicas available. */
+export async function waitDeploymentAvailable(
+  world: E2eWorld,
+  namespace: string,
+  name: string,
+  timeoutMs = 20 * MIN,
+): Promise<void> {
+  await waitFor(`deployment ${namespace}/${name} available`, timeoutMs, async () => {
+    const d = JSON.parse(await world.kubectl(['get', 'deployment', '-n', namespace, name, '-o', 'json'])) as {
+      spec: { replicas: number };
+      status: { availableReplicas?: number };
+    };
+    const available = d.status.availableReplicas ?? 0;
+    return available >= d.spec.replicas && d.spec.replicas > 0
+      ? undefined
+      : `${available}/${d.spec.replicas} available`;
+  });
+}
+
+/** The API server answers /readyz with "ok". */
+export async function apiReady(world: E2eWorld): Promise<void> {
+  const body = (await world.kubectl(['get', '--raw', '/readyz'])).trim();
+  if (body !== 'ok') throw new Error(`/readyz said ${body.slice(0, 200)}`);
+}

@@ -1,0 +1,3 @@
+module nkd/e2e-web
+
+go 1.22

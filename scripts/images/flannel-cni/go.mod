@@ -1,0 +1,3 @@
+module nkd/flannel-cni
+
+go 1.22

@@ -1,0 +1,101 @@
+// The end-to-end harness's config filling (scripts/e2e/config.ts): what this machine dictates is set,
+// everything else of a user's config is kept, and what cannot run here is refused up front.
+import { describe, expect, it } from 'vitest';
+import { defaultConfig, fillConfig, firstHost, requestedNetwork } from '../../scripts/e2e/config.js';
+
+const FILL = {
+  image: '/cache/testnode.qcow2',
+  kubeVersion: 'v1.37.2',
+  registryHost: '10.213.5.1:5000',
+  cidr: '10.213.5.0/24',
+  poolPath: '/work/pool',
+  sshPublicKey: 'ssh-ed25519 AAAA e2e@nkd',
+};
+
+describe('e2e config', () => {
+  it('fills the default config with the image, TCG, the plain-HTTP mirror and the key', () => {
+    const { config, notes } = fillConfig(defaultConfig('nkde2e-x'), FILL);
+    const spec = config.spec as Record<string, Record<string, unknown>>;
+    expect(notes).toEqual(['platform -> libvirt (this machine has no other)']);
+    expect(spec.kubernetes).toEqual({ version: 'v1.37.2', imageRepository: '10.213.5.1:5000/k8s' });
+    expect(spec.registries).toEqual([{ host: '10.213.5.1:5000', plainHTTP: true }]);
+    expect(spec.platform).toEqual({
+      libvirt: {
+        image: FILL.image,
+        domainType: 'qemu',
+        poolPath: '/work/pool',
+        network: { cidr: '10.213.5.0/24' },
+      },
+    });
+    expect(spec.access).toEqual({ sshAuthorizedKeys: [FILL.sshPublicKey] });
+    expect(spec.network).toEqual({ plugin: 'flannel' });
+  });
+
+  it("keeps a user's settings, network and keys, and says what it changed", () => {
+    const user = {
+      apiVersion: 'nkd.nestos.io/v1alpha1',
+      kind: 'Cluster',
+      metadata: { name: 'mine' },
+      spec: {
+        kubernetes: { version: 'v1.36.0', podSubnet: '10.50.0.0/16' },
+        network: { plugin: 'flannel' },
+        workers: { count: 2, memoryMiB: 4096 },
+        access: { user: 'ops', sshAuthorizedKeys: ['ssh-ed25519 BBBB me'] },
+        registries: [
+          { host: '10.213.5.1:5000', ca: 'x' },
+          { host: 'other:5000', plainHTTP: true },
+        ],
+        platform: {
+          libvirt: { image: '/x.qcow2', uri: 'qemu:///system', network: { cidr: '192.168.77.0/24' } },
+        },
+      },
+    };
+    expect(requestedNetwork(user)).toEqual({ cidr: '192.168.77.0/24' });
+    const { config, notes } = fillConfig(user, {
+      ...FILL,
+      cidr: '192.168.77.0/24',
+      registryHost: '192.168.77.1:5000',
+    });
+    const spec = config.spec as Record<string, Record<string, unknown>>;
+    expect(notes).toEqual(["kubernetes.version v1.36.0 -> v1.37.2 (the stand-in image's)"]);
+    expect(spec.kubernetes).toEqual({
+      version: 'v1.37.2',
+      podSubnet: '10.50.0.0/16',
+      imageRepository: '192.168.77.1:5000/k8s',
+    });
+    expect(spec.workers).toEqual({ count: 2, memoryMiB: 4096 });
+    expect(spec.access).toEqual({
+      user: 'ops',
+      sshAuthorizedKeys: ['ssh-ed25519 BBBB me', FILL.sshPublicKey],
+    });
+    expect(spec.registries).toEqual([
+      { host: '10.213.5.1:5000', ca: 'x' },
+      { host: 'other:5000', plainHTTP: true },
+      { host: '192.168.77.1:5000', plainHTTP: true },
+    ]);
+    expect((spec.platform as { libvirt: unknown }).libvirt).toEqual({
+      image: FILL.image,
+      uri: 'qemu:///system',
+      domainType: 'qemu',
+      poolPath: '/work/pool',
+      network: { cidr: '192.168.77.0/24' },
+    });
+  });
+
+  it('refuses what the stand-in and the mirror cannot run', () => {
+    const config = (spec: Record<string, unknown>) => ({ metadata: { name: 'x' }, spec });
+    expect(() => fillConfig(config({ runtime: 'crio', network: { plugin: 'flannel' } }), FILL)).toThrow(
+      /containerd only/,
+    );
+    expect(() => fillConfig(config({}), FILL)).toThrow(/calico: the mirror .* holds flannel only/);
+    expect(() =>
+      fillConfig(config({ network: { plugin: 'calico', manifest: 'own.yaml' } }), FILL),
+    ).not.toThrow();
+  });
+
+  it('puts the host side of a network on its first address', () => {
+    expect(firstHost('10.213.5.0/24')).toBe('10.213.5.1');
+    expect(firstHost('192.168.77.128/25')).toBe('192.168.77.129');
+    expect(firstHost('172.16.0.0/12')).toBe('172.16.0.1');
+  });
+});
