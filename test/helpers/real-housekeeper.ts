@@ -1,0 +1,169 @@
+/**
+ * Housekeeper over a real control plane (test/helpers/real-api.ts): nkd's manifests installed by nkd's
+ * own client (the CRDs validated by the real server), service-account tokens issued by the server's
+ * TokenRequest, and the node side of a rollout: the real node agent (src/housekeeper/agent) of each node
+ * handed a target, on a scripted NestOS host (the simulated part: rpm-ostree, reboot). Shared by the
+ * rollout tests (test/integration/housekeeper-rollout-real.test.ts) and the scale benchmark
+ * (scripts/bench-housekeeper/scale.bench.ts).
+ */
+import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
+import type { ClusterClient } from '../../src/cluster/types.js';
+import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
+import type { housekeeperKube } from '../../src/housekeeper/kube-client.js';
+import {
+  PROGRESS_ANNOTATION,
+  TARGET_ANNOTATION,
+  type NodeObject,
+  type UpdateObject,
+} from '../../src/housekeeper/types.js';
+import { listAll } from '../../src/kube/list.js';
+import type { RealCluster } from './real-api.js';
+import { ScriptedHost } from './scripted-host.js';
+
+export const HOUSEKEEPER_NS = 'housekeeper-system';
+export const UPDATES_PATH = `/apis/housekeeper.io/v1alpha1/namespaces/${HOUSEKEEPER_NS}/updates`;
+
+/**
+ * nkd's Housekeeper manifests without the workloads (no image runs here): CRDs, RBAC, policies; resolves
+ * once the server serves Updates (a new CRD's storage takes a moment: 429 "storage is initializing").
+ */
+export async function installHousekeeper(real: RealCluster, admin: ClusterClient): Promise<void> {
+  const manifests = housekeeperManifests({ image: 'hub.example/nkd-housekeeper:test', nkdVersion: '0.1.0' });
+  await admin.apply(manifests.filter((o) => o.kind !== 'Deployment' && o.kind !== 'DaemonSet'));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await real.api('GET', UPDATES_PATH);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(200);
+    }
+  }
+}
+
+/** A token of a Housekeeper service account, issued by the API server (TokenRequest). */
+export async function serviceAccountToken(real: RealCluster, account: string): Promise<string> {
+  const token = (await real.api(
+    'POST',
+    `/api/v1/namespaces/${HOUSEKEEPER_NS}/serviceaccounts/${account}/token`,
+    { spec: { expirationSeconds: 86_400 } },
+  )) as { status: { token: string } };
+  return token.status.token;
+}
+
+/** The harness's own admin (not audited) as a caller for listAll. */
+export function harnessCaller(real: RealCluster): {
+  server: string;
+  call: (method: string, path: string) => Promise<unknown>;
+} {
+  return { server: real.server, call: (method, path) => real.api(method, path) };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function inChunks<T>(
+  items: T[],
+  size: number,
+  run: (item: T) => Promise<unknown>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+}
+
+export interface NodeAgents {
+  hosts: Map<string, ScriptedHost>;
+  /** One pass of the agent of every node handed a target and not done or failed with it. */
+  pass(): Promise<void>;
+}
+
+/**
+ * The agents of a cluster's nodes, created when a node is first handed a target. A host that asked to
+ * reboot comes back on its staged image with a fresh agent (as after its pod restarts).
+ */
+export function nodeAgents(options: {
+  real: RealCluster;
+  kube: ReturnType<typeof housekeeperKube>;
+  oldImage: string;
+  kubeVersion: string;
+  /** Runs each command line a host ran (e.g. to record it), after the host answered. */
+  onCommand?: (node: string, line: string) => void;
+}): NodeAgents {
+  const hosts = new Map<string, ScriptedHost>();
+  const agents = new Map<string, NodeAgent>();
+  const agentOf = (name: string): NodeAgent => {
+    let host = hosts.get(name);
+    if (!host) {
+      host = new ScriptedHost({
+        booted: `ostree-unverified-registry:${options.oldImage}`,
+        kubeadmVersion: options.kubeVersion,
+      });
+      host.versionOfImage = () => options.kubeVersion;
+      if (options.onCommand) host.onCommand = (line) => options.onCommand!(name, line);
+      hosts.set(name, host);
+    }
+    if (host.rebootRequested) {
+      host.reboot();
+      agents.delete(name);
+    }
+    let agent = agents.get(name);
+    if (!agent) {
+      agent = new NodeAgent({
+        nodeName: name,
+        namespace: HOUSEKEEPER_NS,
+        kube: options.kube,
+        host,
+        sleep: async () => {},
+      });
+      agents.set(name, agent);
+    }
+    return agent;
+  };
+  return {
+    hosts,
+    async pass() {
+      const nodes = await listAll<NodeObject>(harnessCaller(options.real), '/api/v1/nodes');
+      const working = nodes.filter((n) => {
+        const annotations = n.metadata.annotations ?? {};
+        if (!annotations[TARGET_ANNOTATION]) return false;
+        return !/"phase":"(done|failed)"/.test(annotations[PROGRESS_ANNOTATION] ?? '');
+      });
+      await inChunks(working, 25, (n) =>
+        agentOf(n.metadata.name)
+          .step()
+          .catch((err: unknown) => process.stderr.write(`agent ${n.metadata.name}: ${String(err)}\n`)),
+      );
+    },
+  };
+}
+
+/**
+ * Passes of `agents` every `everyMs` until the Update `name` is Completed (resolves) or Failed or past
+ * `timeoutMs` (rejects), or `stop()` was called (resolves).
+ */
+export function driveAgents(
+  real: RealCluster,
+  agents: NodeAgents,
+  name: string,
+  options: { everyMs?: number; timeoutMs?: number; failedIsDone?: boolean } = {},
+): { done: Promise<UpdateObject>; stop(): void } {
+  let stopped = false;
+  const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+  const done = (async () => {
+    for (;;) {
+      const update = (await real.api('GET', `${UPDATES_PATH}/${name}`).catch(() => undefined)) as
+        UpdateObject | undefined;
+      const phase = update?.status?.phase;
+      if (stopped || phase === 'Completed' || (phase === 'Failed' && options.failedIsDone)) return update!;
+      if (phase === 'Failed') throw new Error(`the rollout failed: ${JSON.stringify(update!.status)}`);
+      if (Date.now() > deadline) throw new Error(`Update ${name} not Completed in time`);
+      if (update) await agents.pass();
+      await sleep(options.everyMs ?? 1000);
+    }
+  })();
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
+  };
+}
