@@ -235,7 +235,7 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
       spec: { osImageURL: NEW, maxUnavailable: MAX_UNAVAILABLE, drainTimeoutSeconds: 60 },
     });
     // Every second, one pass of each handed-out node's agent, until Completed (Failed: an error).
-    const agents = nodeAgents({ real, kube: agentKube, oldImage: OLD, kubeVersion: KUBE_VERSION });
+    const agents = nodeAgents({ real, kube: agentKube, oldImage: OLD, versionOf: () => KUBE_VERSION });
     await driveAgents(real, agents, 'os-new').done;
   });
   agentKube.close();

@@ -84,25 +84,35 @@ export function nodeAgents(options: {
   real: RealCluster;
   kube: ReturnType<typeof housekeeperKube>;
   oldImage: string;
-  kubeVersion: string;
-  /** Runs each command line a host ran (e.g. to record it), after the host answered. */
-  onCommand?: (node: string, line: string) => void;
+  /** The kubeadm and kubelet version a host booted on `image` runs. */
+  versionOf: (image: string) => string;
+  /** Nodes that run a control plane (their host answers for its static pods' version). */
+  controlPlanes?: string[];
+  /** Called with each command line a host ran, after the host answered it. */
+  onCommand?: (node: string, line: string, host: ScriptedHost) => void;
+  /** Called when a host came back from its reboot (before its fresh agent's first pass). */
+  onBoot?: (node: string, host: ScriptedHost) => void;
 }): NodeAgents {
   const hosts = new Map<string, ScriptedHost>();
   const agents = new Map<string, NodeAgent>();
   const agentOf = (name: string): NodeAgent => {
     let host = hosts.get(name);
     if (!host) {
-      host = new ScriptedHost({
+      const version = options.versionOf(options.oldImage);
+      const created = new ScriptedHost({
         booted: `ostree-unverified-registry:${options.oldImage}`,
-        kubeadmVersion: options.kubeVersion,
+        kubeadmVersion: version,
+        ...(options.controlPlanes?.includes(name) ? { controlPlaneVersion: version } : {}),
       });
-      host.versionOfImage = () => options.kubeVersion;
-      if (options.onCommand) host.onCommand = (line) => options.onCommand!(name, line);
-      hosts.set(name, host);
+      created.versionOfImage = options.versionOf;
+      if (options.onCommand) created.onCommand = (line) => options.onCommand!(name, line, created);
+      hosts.set(name, (host = created));
     }
     if (host.rebootRequested) {
       host.reboot();
+      // The new image's kubeadm and kubelet run from this boot on.
+      host.kubeadmVersion = options.versionOf(host.booted.replace(/^ostree-unverified-registry:/, ''));
+      options.onBoot?.(name, host);
       agents.delete(name);
     }
     let agent = agents.get(name);
@@ -124,8 +134,11 @@ export function nodeAgents(options: {
       const nodes = await listAll<NodeObject>(harnessCaller(options.real), '/api/v1/nodes');
       const working = nodes.filter((n) => {
         const annotations = n.metadata.annotations ?? {};
-        if (!annotations[TARGET_ANNOTATION]) return false;
-        return !/"phase":"(done|failed)"/.test(annotations[PROGRESS_ANNOTATION] ?? '');
+        const target = keyOf(annotations[TARGET_ANNOTATION]);
+        if (target === undefined) return false;
+        // Done or failed with this target (progress left by an earlier Update has another key).
+        const progress = annotations[PROGRESS_ANNOTATION] ?? '';
+        return keyOf(progress) !== target || !/"phase":"(done|failed)"/.test(progress);
       });
       await inChunks(working, 25, (n) =>
         agentOf(n.metadata.name)
@@ -134,6 +147,17 @@ export function nodeAgents(options: {
       );
     },
   };
+}
+
+/** The `key` of a target or progress annotation (JSON); undefined when there is none. */
+function keyOf(annotation: string | undefined): string | undefined {
+  if (!annotation) return undefined;
+  try {
+    const key = (JSON.parse(annotation) as { key?: unknown }).key;
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
