@@ -6,10 +6,14 @@
  * rollout tests (test/integration/housekeeper-rollout-real.test.ts) and the scale benchmark
  * (scripts/bench-housekeeper/scale.bench.ts).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import type { ClusterClient } from '../../src/cluster/types.js';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
-import type { housekeeperKube } from '../../src/housekeeper/kube-client.js';
+import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
 import {
   PROGRESS_ANNOTATION,
   TARGET_ANNOTATION,
@@ -17,7 +21,9 @@ import {
   type UpdateObject,
 } from '../../src/housekeeper/types.js';
 import { listAll } from '../../src/kube/list.js';
-import type { RealCluster } from './real-api.js';
+import { loadPki } from '../../src/pki/index.js';
+import type { ClusterPki } from '../../src/pki/types.js';
+import { dryRunState, startRealCluster, type RealCluster, type RealClusterOptions } from './real-api.js';
 import { ScriptedHost } from './scripted-host.js';
 
 export const HOUSEKEEPER_NS = 'housekeeper-system';
@@ -61,6 +67,79 @@ export function harnessCaller(real: RealCluster): {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves with `check`'s first defined value (a rejection counts as not yet); throws after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(200);
+  }
+}
+
+/** The Update CRD as templates/housekeeper/crd.yaml has it, created; resolves once Updates are served. */
+export async function createUpdateCrd(real: RealCluster): Promise<void> {
+  const crd = parseYaml(
+    readFileSync(new URL('../../templates/housekeeper/crd.yaml', import.meta.url), 'utf8'),
+  ) as object;
+  await real.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+  await eventually(() => real.api('GET', '/apis/housekeeper.io/v1alpha1/updates'));
+}
+
+export interface RealSuite {
+  /** Set in beforeAll: the running control plane, the dry-run state's PKI and directories. */
+  real: RealCluster;
+  pki: ClusterPki;
+  state: Awaited<ReturnType<typeof dryRunState>>;
+  /** Closed after the test that made it: housekeeperKube clients and the like. */
+  closeAfterEach(close: () => void): void;
+  /** A Housekeeper client authenticated as nkd's admin (pki/admin.*), closed after the test. */
+  adminKube(): HousekeeperClient;
+}
+
+type HousekeeperClient = ReturnType<typeof housekeeperKube>;
+
+/**
+ * The hooks of a test file with one real control plane on a fresh dry-run state (beforeAll; `setup`
+ * then runs once it is up), its clients closed after each test, everything stopped after all. Call it
+ * inside describeReal's body.
+ */
+export function realSuite(
+  options: Omit<RealClusterOptions, 'clusterDir'>,
+  setup?: (suite: RealSuite) => Promise<void>,
+): RealSuite {
+  const closers: (() => void)[] = [];
+  // real, pki and state are filled in by beforeAll, before any test reads them.
+  const suite = {
+    closeAfterEach: (close: () => void) => void closers.push(close),
+    adminKube(): HousekeeperClient {
+      const kube = housekeeperKube({
+        server: suite.real.server,
+        caPem: suite.pki.clusterCa.certPem,
+        auth: { clientCertPem: suite.pki.admin.certPem, clientKeyPem: suite.pki.admin.keyPem },
+        tlsServerName: suite.real.tlsServerName,
+      });
+      closers.push(() => kube.close());
+      return kube;
+    },
+  } as Partial<RealSuite> as RealSuite;
+  beforeAll(async () => {
+    suite.state = await dryRunState();
+    suite.pki = await loadPki(join(suite.state.clusterDir, 'pki'));
+    suite.real = await startRealCluster({ clusterDir: suite.state.clusterDir, ...options });
+    await setup?.(suite);
+  }, 180_000);
+  afterEach(() => {
+    while (closers.length > 0) closers.pop()!();
+  });
+  afterAll(async () => {
+    await suite.real?.stop();
+    suite.state?.remove();
+  });
+  return suite;
+}
 
 export async function inChunks<T>(
   items: T[],

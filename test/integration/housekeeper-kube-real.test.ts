@@ -3,16 +3,15 @@
 // templates/housekeeper/crd.yaml with its status subresource, and eviction under a PodDisruptionBudget
 // kept by the real disruption controller. Authenticated by a service-account token the real server
 // issued (as in a pod) and by nkd's admin certificate.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { housekeeperKube, type KubeAuth } from '../../src/housekeeper/kube-client.js';
 import { Operator } from '../../src/housekeeper/operator.js';
 import { OS_IMAGE_ANNOTATION, type KubeStatusError, type UpdateObject } from '../../src/housekeeper/types.js';
 import { loadPki } from '../../src/pki/index.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
+import { createUpdateCrd, eventually } from '../helpers/real-housekeeper.js';
 import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
 
 const NS = 'housekeeper-system';
@@ -25,16 +24,6 @@ const rejection = (p: Promise<unknown>): Promise<KubeStatusError> =>
     },
     (e: unknown) => e as KubeStatusError,
   );
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describeReal('HousekeeperKube against the real API server', realApiRequirement(), () => {
   let cluster: RealCluster;
@@ -58,11 +47,7 @@ describeReal('HousekeeperKube against the real API server', realApiRequirement()
       spec: { expirationSeconds: 3600 },
     })) as { status: { token: string } };
     token = request.status.token;
-    const crd = parseYaml(
-      readFileSync(new URL('../../templates/housekeeper/crd.yaml', import.meta.url), 'utf8'),
-    ) as object;
-    await cluster.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-    await eventually(() => cluster.api('GET', UPDATES));
+    await createUpdateCrd(cluster);
     await cluster.addNodes([{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }]);
     await cluster.nodesReady(['n1', 'n2', 'n3']);
   }, 180_000);
