@@ -8,7 +8,7 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clusterClientFromPki } from '../../src/cluster/client.js';
-import type { ClusterClient } from '../../src/cluster/types.js';
+import type { ClusterClient, KubeObject } from '../../src/cluster/types.js';
 import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
 import { Operator } from '../../src/housekeeper/operator.js';
 import { PROGRESS_ANNOTATION, type NodeObject, type UpdateObject } from '../../src/housekeeper/types.js';
@@ -51,6 +51,31 @@ const CONFIG = {
   workers: { count: 2 },
   kubernetes: { controlPlaneEndpoint: `${DRY_RUN_ENDPOINT}:6443` },
 };
+
+/** A Deployment in namespace shop and a budget keeping at least one of its pods: minAvailable 1. */
+function guarded(app: string, replicas: number, podSpec: Record<string, unknown>): KubeObject[] {
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: app, namespace: 'shop' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: { app } },
+          spec: { ...podSpec, containers: [{ name: app, image: `registry.example/${app}:1` }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: `${app}-pdb`, namespace: 'shop' },
+      spec: { minAvailable: 1, selector: { matchLabels: { app } } },
+    },
+  ];
+}
 
 interface PodItem {
   metadata: { name: string; deletionTimestamp?: string };
@@ -105,45 +130,23 @@ describeReal('nkd upgrade --wait over kwok nodes of a real API server', realApiR
         spec: { nodeName: n.name, containers: [{ name: 'etcd', image: 'registry.k8s.io/etcd:3.6' }] },
       });
     }
-    await admin.apply([
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web', namespace: 'shop' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'web' } },
-          template: {
-            metadata: { labels: { app: 'web' } },
-            spec: {
-              // Only on workers: kwok's control-plane node carries no taint here.
-              affinity: {
-                nodeAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [
-                      {
-                        matchExpressions: [
-                          { key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' },
-                        ],
-                      },
-                    ],
-                  },
-                },
-              },
-              containers: [{ name: 'web', image: 'registry.example/web:1' }],
+    // Only on workers: kwok's control-plane node carries no taint here.
+    const workersOnly = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }],
             },
-          },
+          ],
         },
       },
-      {
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
-        metadata: { name: 'web-pdb', namespace: 'shop' },
-        spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } },
-      },
+    };
+    await admin.apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
+      ...guarded('web', 2, { affinity: workersOnly }),
     ]);
-    await until('2 web pods Ready', async () => (await webPods()).ready >= 2);
+    await until('2 web pods Ready', async () => (await appPods()).ready >= 2);
     await real.addNodes(nodeList(false));
     await installHousekeeper(real, admin);
 
@@ -210,7 +213,7 @@ describeReal('nkd upgrade --wait over kwok nodes of a real API server', realApiR
     while (stops.length > 0) await stops.pop()!();
   });
 
-  async function webPods(app = 'web'): Promise<{ ready: number; pods: PodItem[] }> {
+  async function appPods(app = 'web'): Promise<{ ready: number; pods: PodItem[] }> {
     const pods = await listAll<PodItem>(
       harnessCaller(real),
       `/api/v1/namespaces/shop/pods?labelSelector=app%3D${app}`,
@@ -293,7 +296,7 @@ describeReal('nkd upgrade --wait over kwok nodes of a real API server', realApiR
     // The budget holds at every moment: at least one web pod Ready throughout.
     let fewestReady = 2;
     const sampling = setInterval(() => {
-      void webPods().then(
+      void appPods().then(
         (w) => (fewestReady = Math.min(fewestReady, w.ready)),
         () => undefined,
       );
@@ -368,7 +371,7 @@ describeReal('nkd upgrade --wait over kwok nodes of a real API server', realApiR
       kubernetes: { version: NEW_KUBE, update: name, completedAt: at },
       os: { image: NEW, update: name, completedAt: at },
     });
-    await until('2 web pods Ready again', async () => (await webPods()).ready >= 2);
+    await until('2 web pods Ready again', async () => (await appPods()).ready >= 2);
   }, 300_000);
 
   it('pause stops before the next node, resume finishes the rollout', async () => {
@@ -400,33 +403,13 @@ describeReal('nkd upgrade --wait over kwok nodes of a real API server', realApiR
       completed: { update: string; osImageURL?: string }[];
     };
     expect(record.completed.at(-1)).toMatchObject({ update: metadata.name, osImageURL: NEW_B });
-    await until('2 web pods Ready again', async () => (await webPods()).ready >= 2);
+    await until('2 web pods Ready again', async () => (await appPods()).ready >= 2);
   }, 180_000);
 
   it('a PodDisruptionBudget that refuses every eviction is named in the status after the drain timeout, and stops the rollout', async () => {
     // One db pod on the first worker, and a budget that never lets it go.
-    await admin.apply([
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'db', namespace: 'shop' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'db' } },
-          template: {
-            metadata: { labels: { app: 'db' } },
-            spec: { nodeName: 'demo-worker-1', containers: [{ name: 'db', image: 'registry.example/db:1' }] },
-          },
-        },
-      },
-      {
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
-        metadata: { name: 'db-pdb', namespace: 'shop' },
-        spec: { minAvailable: 1, selector: { matchLabels: { app: 'db' } } },
-      },
-    ]);
-    const dbReady = async () => (await webPods('db')).ready === 1;
+    await admin.apply(guarded('db', 1, { nodeName: 'demo-worker-1' }));
+    const dbReady = async () => (await appPods('db')).ready === 1;
     await until('the db pod Ready', dbReady);
     const from = (await real.requests()).length;
     const { metadata } = await startUpgrade(admin, { osImageURL: NEW_C, drainTimeoutSeconds: 5 });
