@@ -19,17 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, expect, it } from 'vitest';
-import { housekeeperManifests } from '../../src/addons/housekeeper/manifests.js';
 import { clusterClientFromPki } from '../../src/cluster/client.js';
-import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
-import {
-  OS_IMAGE_ANNOTATION,
-  PROGRESS_ANNOTATION,
-  TARGET_ANNOTATION,
-  type NodeObject,
-  type UpdateObject,
-} from '../../src/housekeeper/types.js';
+import { OS_IMAGE_ANNOTATION, type NodeObject, type PodObject } from '../../src/housekeeper/types.js';
 import { listAll } from '../../src/kube/list.js';
 import { loadPki } from '../../src/pki/index.js';
 import {
@@ -38,17 +30,25 @@ import {
   type AuditEvent,
   type RealCluster,
 } from '../../test/helpers/real-api.js';
-import { ScriptedHost } from '../../test/helpers/scripted-host.js';
+import {
+  driveAgents,
+  harnessCaller as harness,
+  HOUSEKEEPER_NS as NS,
+  inChunks,
+  installHousekeeper,
+  nodeAgents,
+  serviceAccountToken,
+  sleep,
+  UPDATES_PATH as UPDATES,
+} from '../../test/helpers/real-housekeeper.js';
 
 const NODES = Number(process.env.NKD_BENCH_NODES ?? 1000);
 const IDLE_S = Number(process.env.NKD_BENCH_IDLE_S ?? 60);
 const MAX_UNAVAILABLE = Number(process.env.NKD_BENCH_MAX_UNAVAILABLE ?? 100);
-const NS = 'housekeeper-system';
 const OPERATOR_USER = `system:serviceaccount:${NS}:housekeeper-operator`;
 const OLD = 'hub.example/nestos:old';
 const NEW = 'hub.example/nestos:new';
 const KUBE_VERSION = 'v1.37.2';
-const UPDATES = `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates`;
 
 interface Pass {
   at: number;
@@ -73,12 +73,16 @@ interface PhaseResult {
   rssMiBMax: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
-async function inChunks<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+/** Polls every 2 s until `done`, for at most 10 minutes. */
+async function until(what: string, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`not within 10 minutes: ${what}`);
+    await sleep(2000);
+  }
 }
 
 /** "list nodes", "patch updates/status", ...: what kind of request an audit event was. */
@@ -108,8 +112,7 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
   });
   const real = cluster;
   const admin = clusterClientFromPki(pki, real.server, { tlsServerName: real.tlsServerName });
-  const manifests = housekeeperManifests({ image: 'hub.example/nkd-housekeeper:bench', nkdVersion: '0.1.0' });
-  await admin.apply(manifests.filter((o) => o.kind !== 'Deployment' && o.kind !== 'DaemonSet'));
+  await installHousekeeper(real, admin);
 
   // The nodes, each reporting the old image (as its agent would have), and one DaemonSet pod each.
   const names = Array.from({ length: NODES }, (_, i) => `node-${String(i + 1).padStart(4, '0')}`);
@@ -117,9 +120,20 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
   await inChunks(names, 25, (name) =>
     real.addNodes([{ name, kubeletVersion: KUBE_VERSION, annotations: { [OS_IMAGE_ANNOTATION]: OLD } }]),
   );
-  await real.nodesReady(names, 600_000);
+  // Polled every 2 s (the harness's nodesReady polls every 100 ms: too much for a thousand nodes).
+  await until(`${NODES} nodes Ready`, async () => {
+    const nodes = await listAll<NodeObject>(harness(real), '/api/v1/nodes');
+    return (
+      nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .length >= NODES
+    );
+  });
   const nodesMs = Date.now() - t;
   t = Date.now();
+  // Without a controller manager nothing creates the "default" service account the pods need.
+  await real
+    .api('POST', '/api/v1/namespaces/kube-system/serviceaccounts', { metadata: { name: 'default' } })
+    .catch(() => undefined);
   await inChunks(names, 25, (name) =>
     real.api('POST', '/api/v1/namespaces/kube-system/pods', {
       apiVersion: 'v1',
@@ -142,18 +156,13 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
       },
     }),
   );
-  for (;;) {
-    const pods = await listAll<{ status?: { conditions?: { type: string; status: string }[] } }>(
-      { server: real.server, call: (m, p) => real.api(m, p) },
-      '/api/v1/namespaces/kube-system/pods',
+  await until(`${NODES} DaemonSet pods Ready`, async () => {
+    const pods = await listAll<PodObject>(harness(real), '/api/v1/namespaces/kube-system/pods');
+    return (
+      pods.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .length >= NODES
     );
-    const ready = pods.filter((p) =>
-      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    );
-    if (ready.length >= NODES) break;
-    if (Date.now() - t > 600_000) throw new Error(`only ${ready.length} of ${NODES} pods Ready after 10 min`);
-    await sleep(2000);
-  }
+  });
   const podsMs = Date.now() - t;
   console.log(
     `bench: ${NODES} nodes Ready in ${(nodesMs / 1000).toFixed(0)} s, their pods in ${(podsMs / 1000).toFixed(0)} s`,
@@ -161,14 +170,7 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
 
   // The operator, in a process of its own, with its service account's token.
   const dir = mkdtempSync(join(tmpdir(), 'nkd-bench-hk-'));
-  const token = (await real.api(
-    'POST',
-    `/api/v1/namespaces/${NS}/serviceaccounts/housekeeper-operator/token`,
-    {
-      spec: { expirationSeconds: 86_400 },
-    },
-  )) as { status: { token: string } };
-  writeFileSync(join(dir, 'token'), token.status.token, { mode: 0o600 });
+  writeFileSync(join(dir, 'token'), await serviceAccountToken(real, 'housekeeper-operator'), { mode: 0o600 });
   writeFileSync(join(dir, 'ca.crt'), pki.clusterCa.certPem);
   const passes: Pass[] = [];
   const child = spawn(process.execPath, [join(import.meta.dirname, 'operator.mjs')], {
@@ -232,7 +234,9 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
       metadata: { name: 'os-new' },
       spec: { osImageURL: NEW, maxUnavailable: MAX_UNAVAILABLE, drainTimeoutSeconds: 60 },
     });
-    await driveAgents(real, agentKube);
+    // Every second, one pass of each handed-out node's agent, until Completed (Failed: an error).
+    const agents = nodeAgents({ real, kube: agentKube, oldImage: OLD, versionOf: () => KUBE_VERSION });
+    await driveAgents(real, agents, 'os-new').done;
   });
   agentKube.close();
 
@@ -260,55 +264,3 @@ it(`Housekeeper operator over ${NODES} kwok nodes: requests, memory, planning ti
     ).toEqual([]);
   }
 });
-
-/**
- * The node side of the rollout: every second, one pass of the real agent of each node handed a target
- * and not finished with it; a host that asked to reboot comes back on its staged image with a fresh
- * agent (as after the pod restarts). Ends when the Update is Completed (or Failed: an error).
- */
-async function driveAgents(real: RealCluster, kube: ReturnType<typeof housekeeperKube>): Promise<void> {
-  const hosts = new Map<string, ScriptedHost>();
-  const agents = new Map<string, NodeAgent>();
-  const deadline = Date.now() + 3_600_000;
-  const agentOf = (name: string): NodeAgent => {
-    let host = hosts.get(name);
-    if (!host) {
-      host = new ScriptedHost({ booted: `ostree-unverified-registry:${OLD}`, kubeadmVersion: KUBE_VERSION });
-      host.versionOfImage = () => KUBE_VERSION;
-      hosts.set(name, host);
-    }
-    if (host.rebootRequested) {
-      host.reboot();
-      agents.delete(name);
-    }
-    let agent = agents.get(name);
-    if (!agent) {
-      agent = new NodeAgent({ nodeName: name, namespace: NS, kube, host, sleep: async () => {} });
-      agents.set(name, agent);
-    }
-    return agent;
-  };
-  for (;;) {
-    const update = (await real.api('GET', `${UPDATES}/os-new`)) as UpdateObject;
-    if (update.status?.phase === 'Completed') return;
-    if (update.status?.phase === 'Failed')
-      throw new Error(`the rollout failed: ${JSON.stringify(update.status)}`);
-    if (Date.now() > deadline) throw new Error('the rollout did not complete within an hour');
-    const nodes = await listAll<NodeObject>(
-      { server: real.server, call: (m, p) => real.api(m, p) },
-      '/api/v1/nodes',
-    );
-    const working = nodes.filter((n) => {
-      const annotations = n.metadata.annotations ?? {};
-      if (!annotations[TARGET_ANNOTATION]) return false;
-      const progress = annotations[PROGRESS_ANNOTATION] ?? '';
-      return !/"phase":"(done|failed)"/.test(progress);
-    });
-    await inChunks(working, 25, (n) =>
-      agentOf(n.metadata.name)
-        .step()
-        .catch((err: unknown) => process.stderr.write(`agent ${n.metadata.name}: ${String(err)}\n`)),
-    );
-    await sleep(1000);
-  }
-}

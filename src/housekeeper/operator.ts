@@ -132,8 +132,14 @@ export class Operator {
       this.options.sleep ??
       ((ms: number, s: AbortSignal) =>
         new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          s.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          // The listener goes when the timer fires: one per pass would pile up on a long-lived signal.
+          const done = () => {
+            clearTimeout(timer);
+            s.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          s.addEventListener('abort', done, { once: true });
         }));
     const elector = new LeaderElector({
       kube: this.options.kube,

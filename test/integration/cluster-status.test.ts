@@ -172,22 +172,8 @@ describe('gatherClusterStatus', () => {
     expect(new Set(api.requests.map((r) => r.client.cn))).toEqual(new Set(['nkd-admin']));
   });
 
-  it('healthy with every planned node Ready and no Housekeeper installed', async () => {
-    const api = await fake({
-      nodes: plan.nodes.map((n) => ({ name: n.name, ready: true })),
-    });
-    const status = await gatherClusterStatus(client(api.url), { plan, pki });
-    expect(status.healthy).toBe(true);
-    expect(status.nodes.items.map((n) => n.ready)).toEqual([true, true, true]);
-    expect(status.housekeeper).toMatchObject({
-      state: 'not-installed',
-      error: null,
-      operator: null,
-      agent: null,
-      updates: null, // the Update CRD is not served
-      updatesError: null,
-    });
-  });
+  // Healthy with every planned node Ready and no Housekeeper: test/cli/real-cluster.test.ts, on the real
+  // API server (`nkd status reports a healthy cluster`).
 
   it('Housekeeper installed but not rolled out: not healthy, with the DaemonSet one pod short', async () => {
     const api = await fake({

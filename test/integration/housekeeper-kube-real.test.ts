@@ -3,16 +3,15 @@
 // templates/housekeeper/crd.yaml with its status subresource, and eviction under a PodDisruptionBudget
 // kept by the real disruption controller. Authenticated by a service-account token the real server
 // issued (as in a pod) and by nkd's admin certificate.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { housekeeperKube, type KubeAuth } from '../../src/housekeeper/kube-client.js';
 import { Operator } from '../../src/housekeeper/operator.js';
 import { OS_IMAGE_ANNOTATION, type KubeStatusError, type UpdateObject } from '../../src/housekeeper/types.js';
 import { loadPki } from '../../src/pki/index.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
+import { createUpdateCrd, eventually } from '../helpers/real-housekeeper.js';
 import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
 
 const NS = 'housekeeper-system';
@@ -25,16 +24,6 @@ const rejection = (p: Promise<unknown>): Promise<KubeStatusError> =>
     },
     (e: unknown) => e as KubeStatusError,
   );
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describeReal('HousekeeperKube against the real API server', realApiRequirement(), () => {
   let cluster: RealCluster;
@@ -58,11 +47,7 @@ describeReal('HousekeeperKube against the real API server', realApiRequirement()
       spec: { expirationSeconds: 3600 },
     })) as { status: { token: string } };
     token = request.status.token;
-    const crd = parseYaml(
-      readFileSync(new URL('../../templates/housekeeper/crd.yaml', import.meta.url), 'utf8'),
-    ) as object;
-    await cluster.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-    await eventually(() => cluster.api('GET', UPDATES));
+    await createUpdateCrd(cluster);
     await cluster.addNodes([{ name: 'n1' }, { name: 'n2' }, { name: 'n3' }]);
     await cluster.nodesReady(['n1', 'n2', 'n3']);
   }, 180_000);
@@ -127,6 +112,57 @@ describeReal('HousekeeperKube against the real API server', realApiRequirement()
       expect(new Set(writes.map((e) => e.user.username))).toEqual(new Set([user]));
     },
   );
+
+  it('nodes: get (undefined when missing), list paged, merge patches that add and (null) delete', async () => {
+    const k = housekeeperKube({
+      server: cluster.server,
+      caPem: pki.clusterCa.certPem,
+      auth: { bearerToken: () => token },
+      tlsServerName: 'kubernetes.default.svc',
+      listPageSize: 2,
+    });
+    closers.push(() => k.close());
+    expect((await k.getNode('n2'))?.metadata.name).toBe('n2');
+    expect(await k.getNode('nope')).toBeUndefined();
+    const before = (await cluster.requests()).length;
+    expect((await k.listNodes()).map((n) => n.metadata.name)).toEqual(
+      expect.arrayContaining(['n1', 'n2', 'n3']),
+    );
+    const lists = (await cluster.requests())
+      .slice(before)
+      .filter((e) => e.verb === 'list' && e.objectRef?.resource === 'nodes');
+    // Pages of 2: at least two requests, every one after the first carrying the server's continue token.
+    expect(lists.length).toBeGreaterThanOrEqual(2);
+    expect(lists.every((e) => e.requestURI.includes('limit=2'))).toBe(true);
+    expect(lists.slice(1).every((e) => e.requestURI.includes('continue='))).toBe(true);
+
+    const patched = await k.patchNode('n1', {
+      metadata: { annotations: { 'example.test/target': '{"key":"a"}', keep: 'me' }, labels: { pool: 'a' } },
+      spec: { unschedulable: true },
+    });
+    expect(patched.metadata.annotations).toMatchObject({ 'example.test/target': '{"key":"a"}', keep: 'me' });
+    expect(patched.spec?.unschedulable).toBe(true);
+    expect(patched.metadata.labels).toMatchObject({ pool: 'a' });
+    // null deletes (RFC 7386). MergePatch<NodeObject> does not admit null below an optional field.
+    const uncordon = {
+      metadata: { annotations: { 'example.test/target': null } },
+      spec: { unschedulable: null },
+    } as unknown as Parameters<typeof k.patchNode>[1];
+    const uncordoned = await k.patchNode('n1', uncordon);
+    expect(uncordoned.metadata.annotations?.['example.test/target']).toBeUndefined();
+    expect(uncordoned.metadata.annotations?.keep).toBe('me');
+    expect(uncordoned.spec?.unschedulable).toBeUndefined();
+    const missing = await rejection(k.patchNode('nope', { spec: { unschedulable: true } }));
+    expect([missing.status, missing.message]).toEqual([
+      404,
+      'HTTP 404 from PATCH /api/v1/nodes/nope: nodes "nope" not found',
+    ]);
+  });
+
+  it('401 for a token the server did not issue, with no certificate hint', async () => {
+    const err = await rejection(kube({ bearerToken: () => 'stolen' }).listNodes());
+    expect([err.status, err.message]).toEqual([401, 'HTTP 401 from GET /api/v1/nodes: Unauthorized']);
+  });
 
   it('updates: the real status subresource drops a created status, /status replaces it, spec and generation stay', async () => {
     const created = (await cluster.api('POST', UPDATES, {

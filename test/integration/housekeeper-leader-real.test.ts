@@ -2,48 +2,24 @@
 // kube-apiserver): the real server's optimistic concurrency decides who wrote first, the electors' clocks
 // are injected (they disagree with the holder's renewTime on purpose). Each test uses a namespace of its
 // own. The operator's client authenticates with a service-account token the real server issued.
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
+import { expect, it } from 'vitest';
 import { LEASE_NAME, LeaderElector } from '../../src/housekeeper/leader.js';
 import type { LeaseObject } from '../../src/housekeeper/types.js';
-import { loadPki } from '../../src/pki/index.js';
-import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
-import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
+import { realApiRequirement } from '../helpers/real-api.js';
+import { realSuite } from '../helpers/real-housekeeper.js';
 
 const OPTIONS = { controllerManager: false, scheduler: false, kwok: false } as const;
 
 describeReal('Lease leader election against the real API server', realApiRequirement(OPTIONS), () => {
-  let cluster: RealCluster;
-  let state: Awaited<ReturnType<typeof dryRunState>>;
-  let pki: ClusterPki;
+  const suite = realSuite(OPTIONS);
   let seq = 0;
-  const closers: (() => void)[] = [];
-
-  beforeAll(async () => {
-    state = await dryRunState();
-    pki = await loadPki(join(state.clusterDir, 'pki'));
-    cluster = await startRealCluster({ clusterDir: state.clusterDir, ...OPTIONS });
-  }, 180_000);
-  afterEach(() => {
-    while (closers.length > 0) closers.pop()!();
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-    state?.remove();
-  });
 
   async function setup() {
+    const cluster = suite.real;
     const ns = `leader-${++seq}`;
     await cluster.api('POST', '/api/v1/namespaces', { metadata: { name: ns } });
-    const kube = housekeeperKube({
-      server: cluster.server,
-      caPem: pki.clusterCa.certPem,
-      auth: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
-      tlsServerName: cluster.tlsServerName,
-    });
-    closers.push(() => kube.close());
+    const kube = suite.adminKube();
     let clock = Date.parse('2026-03-01T12:00:00Z');
     const now = () => new Date(clock);
     const elector = (identity: string) =>

@@ -1,56 +1,32 @@
 // A control-plane node leaving the cluster, against the real API server (test/helpers/real-api.ts's etcd
 // and kube-apiserver): its agent removes its etcd member once and reports in the node's annotations,
 // which the real server stores. The host (kubeadm) is the scripted one: nothing real can run it here.
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { REMOVE_ETCD_MEMBER } from '../../src/housekeeper/agent/leave.js';
-import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
 import {
   LEAVE_ANNOTATION,
   LEAVE_PROGRESS_ANNOTATION,
   type LeaveProgress,
   type NodeObject,
 } from '../../src/housekeeper/types.js';
-import { loadPki } from '../../src/pki/index.js';
-import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
-import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
+import { realApiRequirement } from '../helpers/real-api.js';
+import { realSuite } from '../helpers/real-housekeeper.js';
 import { ScriptedHost } from '../helpers/scripted-host.js';
 
 const OPTIONS = { controllerManager: false, scheduler: false, kwok: false } as const;
 const COMMAND = REMOVE_ETCD_MEMBER.join(' ');
 
 describeReal('a control-plane node leaving, on the real API server', realApiRequirement(OPTIONS), () => {
-  let real: RealCluster;
-  let state: Awaited<ReturnType<typeof dryRunState>>;
-  let pki: ClusterPki;
+  const suite = realSuite(OPTIONS);
   let seq = 0;
-  const closers: (() => void)[] = [];
-
-  beforeAll(async () => {
-    state = await dryRunState();
-    pki = await loadPki(join(state.clusterDir, 'pki'));
-    real = await startRealCluster({ clusterDir: state.clusterDir, ...OPTIONS });
-  }, 180_000);
-  afterEach(() => {
-    while (closers.length > 0) closers.pop()!();
-  });
-  afterAll(async () => {
-    await real?.stop();
-    state?.remove();
-  });
 
   async function world() {
+    const real = suite.real;
     const node = `leave-cp-${++seq}`;
     await real.addNodes([{ name: node, controlPlane: true, ready: false }]);
-    const kube = housekeeperKube({
-      server: real.server,
-      caPem: pki.clusterCa.certPem,
-      auth: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
-      tlsServerName: real.tlsServerName,
-    });
-    closers.push(() => kube.close());
+    const kube = suite.adminKube();
     const now = () => new Date('2026-11-22T12:00:00Z');
     const host = new ScriptedHost({ controlPlaneVersion: 'v1.30.4' });
     const agent = () =>

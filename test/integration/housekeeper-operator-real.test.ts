@@ -2,15 +2,12 @@
 // and kube-apiserver, nothing else: no kubelet or kwok, so the tests set the Ready condition of nodes and
 // the phase and readiness of pods through the real status subresources themselves). The real Operator
 // reads what the server stores and writes target annotations, the Update's status and Events.
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { housekeeperKube } from '../../src/housekeeper/kube-client.js';
+import { afterEach, expect, it } from 'vitest';
 import { Operator } from '../../src/housekeeper/operator.js';
 import { TARGET_ANNOTATION, type NodeObject, type UpdateObject } from '../../src/housekeeper/types.js';
-import { loadPki } from '../../src/pki/index.js';
-import type { ClusterPki } from '../../src/pki/types.js';
 import { describeReal } from '../helpers/real.js';
-import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
+import { realApiRequirement } from '../helpers/real-api.js';
+import { createUpdateCrd, realSuite } from '../helpers/real-housekeeper.js';
 
 const OPTIONS = { controllerManager: false, scheduler: false, kwok: false } as const;
 const MERGE = 'application/merge-patch+json';
@@ -24,55 +21,33 @@ interface PodSetup {
 }
 
 describeReal('the operator against the real API server', realApiRequirement(OPTIONS), () => {
-  let real: RealCluster;
-  let state: Awaited<ReturnType<typeof dryRunState>>;
-  let pki: ClusterPki;
-  let seq = 0;
-  const closers: (() => void)[] = [];
-
-  beforeAll(async () => {
-    state = await dryRunState();
-    pki = await loadPki(join(state.clusterDir, 'pki'));
-    real = await startRealCluster({ clusterDir: state.clusterDir, ...OPTIONS });
-    await real.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', await updateCrd());
-    await eventually(() => real.api('GET', '/apis/housekeeper.io/v1alpha1/updates'));
+  const suite = realSuite(OPTIONS, async ({ real }) => {
+    await createUpdateCrd(real);
     await namespace('kube-system');
-  }, 180_000);
-  afterEach(async () => {
-    while (closers.length > 0) closers.pop()!();
-    // Every test starts from no nodes and no pods (the operator plans over the whole cluster).
-    await real.deleteAllNodes();
-    for (const ns of ['kube-system', ...namespaces.splice(0)]) {
-      await real.api('DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
-    }
   });
-  afterAll(async () => {
-    await real?.stop();
-    state?.remove();
+  let seq = 0;
+  afterEach(async () => {
+    // Every test starts from no nodes and no pods (the operator plans over the whole cluster).
+    await suite.real.deleteAllNodes();
+    for (const ns of ['kube-system', ...namespaces.splice(0)]) {
+      await suite.real.api('DELETE', `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=0`);
+    }
   });
   const namespaces: string[] = [];
 
-  async function updateCrd(): Promise<object> {
-    const { readFileSync } = await import('node:fs');
-    const { parse } = await import('yaml');
-    return parse(
-      readFileSync(new URL('../../templates/housekeeper/crd.yaml', import.meta.url), 'utf8'),
-    ) as object;
-  }
-
   /** A namespace with its "default" service account (no controller manager here creates it). */
   async function namespace(name: string): Promise<void> {
-    await real.api('POST', '/api/v1/namespaces', { metadata: { name } }).catch(() => undefined);
-    await real
+    await suite.real.api('POST', '/api/v1/namespaces', { metadata: { name } }).catch(() => undefined);
+    await suite.real
       .api('POST', `/api/v1/namespaces/${name}/serviceaccounts`, { metadata: { name: 'default' } })
       .catch(() => undefined);
     if (name !== 'kube-system') namespaces.push(name);
   }
 
   async function readyNode(name: string, controlPlane: boolean): Promise<void> {
-    await real.addNodes([{ name, controlPlane, ready: false }]);
+    await suite.real.addNodes([{ name, controlPlane, ready: false }]);
     const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await real.api(
+    await suite.real.api(
       'PATCH',
       `/api/v1/nodes/${name}/status`,
       {
@@ -94,7 +69,7 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
   }
 
   async function pod(ns: string, name: string, p: PodSetup): Promise<void> {
-    await real.api('POST', `/api/v1/namespaces/${ns}/pods`, {
+    await suite.real.api('POST', `/api/v1/namespaces/${ns}/pods`, {
       metadata: { name, ...(p.labels ? { labels: p.labels } : {}) },
       spec: {
         nodeName: p.node,
@@ -107,7 +82,7 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
 
   async function podStatus(ns: string, name: string, phase: string, ready: boolean): Promise<void> {
     const conditions = [{ type: 'Ready', status: ready ? 'True' : 'False' }];
-    await real.api(
+    await suite.real.api(
       'PATCH',
       `/api/v1/namespaces/${ns}/pods/${name}/status`,
       { status: { phase, conditions } },
@@ -124,19 +99,13 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
       await pod('kube-system', `etcd-${name}`, { node: name, labels: { component: 'etcd' } });
     }
     for (const name of workers) await readyNode(name, false);
-    await real.api('POST', `/apis/housekeeper.io/v1alpha1/namespaces/${ns}/updates`, {
+    await suite.real.api('POST', `/apis/housekeeper.io/v1alpha1/namespaces/${ns}/updates`, {
       apiVersion: 'housekeeper.io/v1alpha1',
       kind: 'Update',
       metadata: { name: 'up' },
       spec: { osImageURL: 'hub.example/nestos:new' },
     });
-    const kube = housekeeperKube({
-      server: real.server,
-      caPem: pki.clusterCa.certPem,
-      auth: { clientCertPem: pki.admin.certPem, clientKeyPem: pki.admin.keyPem },
-      tlsServerName: real.tlsServerName,
-    });
-    closers.push(() => kube.close());
+    const kube = suite.adminKube();
     const operator = new Operator({ kube, namespace: ns, identity: 'op-0' });
     const handedOut = async () =>
       (await kube.listNodes())
@@ -175,7 +144,10 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
 
   it('the health gate takes no control plane down while an etcd member is missing', async () => {
     const c = await cluster(['gate3-cp-1', 'gate3-cp-2', 'gate3-cp-3']);
-    await real.api('DELETE', '/api/v1/namespaces/kube-system/pods/etcd-gate3-cp-3?gracePeriodSeconds=0');
+    await suite.real.api(
+      'DELETE',
+      '/api/v1/namespaces/kube-system/pods/etcd-gate3-cp-3?gracePeriodSeconds=0',
+    );
     await c.operator.reconcileOnce();
     expect(await c.handedOut()).toEqual([]);
     expect(await c.message()).toContain('2 of 3 etcd members are Ready');
@@ -189,7 +161,7 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
         [c.ns, 'default'].map(
           async (ns) =>
             (
-              (await real.api('GET', `/api/v1/namespaces/${ns}/events`)) as {
+              (await suite.real.api('GET', `/api/v1/namespaces/${ns}/events`)) as {
                 items: {
                   metadata: { namespace: string; creationTimestamp: string };
                   involvedObject: { kind: string; name: string };
@@ -223,13 +195,3 @@ describeReal('the operator against the real API server', realApiRequirement(OPTI
     expect(await events()).toHaveLength(3); // nothing new happened: no new events
   });
 });
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -5,7 +5,6 @@
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import type { UpdateObject } from '../../src/housekeeper/types.js';
 import { clusterPaths } from '../../src/state/paths.js';
 import { readPlan } from '../../src/workflows/cluster-access.js';
@@ -16,22 +15,13 @@ import {
   upgradesPath,
 } from '../../src/workflows/upgrade-record.js';
 import { describeReal } from '../helpers/real.js';
+import { createUpdateCrd, eventually } from '../helpers/real-housekeeper.js';
 import { dryRunState, realApiRequirement, startRealCluster, type RealCluster } from '../helpers/real-api.js';
 
 const NS = 'housekeeper-system';
 const UPDATES = `/apis/housekeeper.io/v1alpha1/namespaces/${NS}/updates`;
 const NEW_IMAGE = 'registry.example/nestos:24.09';
 const COMPONENTS = { controllerManager: false, scheduler: false, kwok: false } as const;
-
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describeReal(
   'completed upgrades read from the real API server into nkd state',
@@ -72,11 +62,7 @@ describeReal(
 
     it('records the Updates that completed for their current spec, and plans new nodes on their versions', async () => {
       await cluster.api('POST', '/api/v1/namespaces', { metadata: { name: NS } });
-      const crd = parseYaml(
-        readFileSync(new URL('../../templates/housekeeper/crd.yaml', import.meta.url), 'utf8'),
-      ) as object;
-      await cluster.api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-      await eventually(() => cluster.api('GET', UPDATES));
+      await createUpdateCrd(cluster);
 
       await create('to-1.37', { kubeVersion: 'v1.37.2', osImageURL: NEW_IMAGE });
       await setStatus('to-1.37', {
