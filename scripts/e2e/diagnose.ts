@@ -2,22 +2,8 @@
 // with the run's key from inside the namespace, into logs/ and the tail onto the console.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { GUEST_SSH_OPTIONS } from '../lib/ssh-options.js';
 import type { E2eWorld } from './world.js';
-
-const SSH_OPTIONS = [
-  '-o',
-  'BatchMode=yes',
-  '-o',
-  'IdentitiesOnly=yes',
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'LogLevel=ERROR',
-  '-o',
-  'ConnectTimeout=10',
-];
 
 /** The cluster's nodes as its libvirt network's DHCP hosts name them: name -> address. */
 export async function networkHosts(world: E2eWorld, cluster: string): Promise<Map<string, string>> {
@@ -41,7 +27,7 @@ export async function networkHosts(world: E2eWorld, cluster: string): Promise<Ma
 }
 
 export async function sshRun(world: E2eWorld, key: string, target: string, command: string): Promise<string> {
-  const r = await world.exec('ssh', 'ssh', ['-i', key, ...SSH_OPTIONS, target, command], {
+  const r = await world.exec('ssh', 'ssh', ['-i', key, ...GUEST_SSH_OPTIONS, target, command], {
     timeoutMs: 120_000,
   });
   return r.out;

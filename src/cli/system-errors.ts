@@ -2,7 +2,7 @@
 // cluster that refuses the connection. Exit 1 is kept for nkd's own bugs (docs/exit-codes.md), so
 // every such error that reaches the command boundary is mapped here to its documented code and one
 // line naming the path (or the server) and what to do.
-import { KubeApiError } from '../kube/errors.js';
+import { KubeApiError, NETWORK_ERROR_TEXT } from '../kube/errors.js';
 import { ExitCode, type ExitCodeValue } from '../errors.js';
 import { capValue } from '../lib/cap.js';
 
@@ -56,15 +56,7 @@ const ACTIONS: Record<string, string> = {
 };
 
 /** Connection failures of anything nkd dials (when not wrapped in a KubeApiError already). */
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed (temporarily)',
-};
+const NETWORK_ERRORS = NETWORK_ERROR_TEXT;
 
 /** A file-system error code in words ("permission denied"), or the code itself when unknown. */
 export function describeErrno(code: string | undefined): string {

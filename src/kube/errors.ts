@@ -47,7 +47,8 @@ const UNTRUSTED_CODES = new Set([
 // TLS alerts a server sends when it refuses the client certificate.
 const CLIENT_CERT_ALERTS =
   /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_BAD_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_CERTIFICATE_EXPIRED|TLSV1_ALERT_ACCESS_DENIED|SSLV3_ALERT_UNSUPPORTED_CERTIFICATE)$/;
-const CONNECTION_CODES: Record<string, string> = {
+/** Node's connection failure codes, in words (shared with the CLI's classifier of system errors). */
+export const NETWORK_ERROR_TEXT: Readonly<Record<string, string>> = {
   ECONNREFUSED: 'connection refused',
   ECONNRESET: 'connection reset',
   EHOSTUNREACH: 'host unreachable',
@@ -55,8 +56,9 @@ const CONNECTION_CODES: Record<string, string> = {
   ETIMEDOUT: 'connection timed out',
   ENOTFOUND: 'host name not found',
   EAI_AGAIN: 'host name lookup failed (temporarily)',
-  EPIPE: 'connection closed',
 };
+// A write to a connection the server closed: only a client mid-request sees it.
+const CONNECTION_CODES: Record<string, string> = { ...NETWORK_ERROR_TEXT, EPIPE: 'connection closed' };
 
 function reasonOf(err: Error): string {
   return oneLine(err);

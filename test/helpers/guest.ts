@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { GUEST_SSH_OPTIONS } from '../../scripts/lib/ssh-options.js';
 import type { LibvirtDaemon } from './libvirtd.js';
 
 export interface SshResult {
@@ -45,18 +46,7 @@ export function guestOverSsh(
       const { file, args } = daemon.inNetns('ssh', [
         '-i',
         privateKey,
-        '-o',
-        'BatchMode=yes',
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        'UserKnownHostsFile=/dev/null',
-        '-o',
-        'LogLevel=ERROR',
-        '-o',
-        'ConnectTimeout=10',
+        ...GUEST_SSH_OPTIONS,
         `${user}@${address}`,
         command,
       ]);
