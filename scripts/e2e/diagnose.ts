@@ -1,6 +1,6 @@
 // When a step fails: what the guests say (nkd's bootstrap unit, the kubelet, containerd), read over SSH
 // with the run's key from inside the namespace, into logs/ and the tail onto the console.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GUEST_SSH_OPTIONS } from '../lib/ssh-options.js';
 import type { E2eWorld } from './world.js';
@@ -40,6 +40,7 @@ export async function diagnose(
   key: string,
   print: (line: string) => void,
 ): Promise<void> {
+  await clusterView(world, cluster, print);
   for (const [name, ip] of await networkHosts(world, cluster)) {
     const text = await sshRun(
       world,
@@ -52,4 +53,19 @@ export async function diagnose(
     print(`--- ${name} (${ip}): last lines of its journal (all in logs/node-${name}.log)`);
     for (const line of text.trim().split('\n').slice(-25)) print(`    ${line}`);
   }
+}
+
+/** What the API server says, when nkd already wrote the admin kubeconfig: pods, then recent events. */
+async function clusterView(world: E2eWorld, cluster: string, print: (line: string) => void): Promise<void> {
+  const kubeconfig = join(world.stateDir, 'clusters', cluster, 'admin.conf');
+  if (!existsSync(kubeconfig)) return;
+  const run = (args: string[]) =>
+    world.kubectl(['--kubeconfig', kubeconfig, ...args]).catch((e: unknown) => String(e));
+  const pods = await run(['get', 'pods', '-A', '-o', 'wide']);
+  const events = await run(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
+  writeFileSync(join(world.logDir, 'cluster.log'), `${pods}\n${events}`);
+  print('--- the cluster: pods (all in logs/cluster.log, with the events)');
+  for (const line of pods.trim().split('\n').slice(0, 40)) print(`    ${line}`);
+  print('--- the last events');
+  for (const line of events.trim().split('\n').slice(-25)) print(`    ${line}`);
 }

@@ -18,7 +18,7 @@ import {
 } from './config.js';
 import { diagnose } from './diagnose.js';
 import { deployFigures, type Figures } from './figures.js';
-import { StepFailed, stepRunner } from './steps.js';
+import { interruption, StepFailed, stepRunner } from './steps.js';
 import { deployWorkload, pushWorkloadImage, resolveThroughWorkload, WORKLOAD_NAMESPACE } from './workload.js';
 import { findTools, REGISTRY_PORT, REPO, startWorld, type E2eWorld, type RunResult } from './world.js';
 
@@ -57,6 +57,20 @@ async function main(): Promise<number> {
   let user = 'nest';
   let key = '';
   let failed: string | undefined;
+  // Ctrl-C or a CI timeout: the commands under way end (nkd on SIGINT leaves a resumable state), the
+  // step fails, and the finally below removes the guests, libvirtd, the registry and the namespace. A
+  // second signal does not wait for that.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interruption.signal) {
+      console.log(`e2e: ${signal} again: exiting without cleaning up (work directory ${world?.work ?? '-'})`);
+      process.exit(130);
+    }
+    interruption.signal = signal;
+    console.log(`e2e: ${signal}: stopping the running commands, then cleaning up`);
+    world?.stopCommands();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const tools = await steps.step('find the tools', async () => findTools());
     world = await steps.step('network namespace, libvirtd and the mirror registry', () => startWorld(tools));
@@ -218,7 +232,7 @@ async function main(): Promise<number> {
     failed = error instanceof StepFailed ? error.step : 'harness';
     if (!(error instanceof StepFailed))
       console.log(`e2e: ${error instanceof Error ? error.stack : String(error)}`);
-    if (world && cluster && key)
+    if (world && cluster && key && !interruption.signal)
       await diagnose(world, cluster, user, key, (l) => console.log(l)).catch((e: unknown) =>
         console.log(`e2e: diagnosis failed: ${String(e)}`),
       );
@@ -227,7 +241,7 @@ async function main(): Promise<number> {
   }
   console.log(`e2e: total ${steps.elapsed().toFixed(0)} s`);
   console.log(failed ? `e2e: FAIL ${failed}` : 'e2e: PASS');
-  return failed ? 1 : 0;
+  return interruption.signal ? 130 : failed ? 1 : 0;
 }
 
 main().then(

@@ -10,6 +10,13 @@ export class StepFailed extends Error {
   }
 }
 
+/** Set by a signal handler: no step starts and no wait goes on after it. */
+export const interruption: { signal?: string } = {};
+
+function throwIfInterrupted(): void {
+  if (interruption.signal) throw new Error(`interrupted by ${interruption.signal}`);
+}
+
 export interface StepRunner {
   step<T>(name: string, run: () => Promise<T>): Promise<T>;
   skip(name: string, why: string): void;
@@ -28,6 +35,7 @@ export function stepRunner(log: (line: string) => void = (l) => console.log(l)):
       const t0 = Date.now();
       log(`e2e: [${stamp()}] start ${name}`);
       try {
+        throwIfInterrupted();
         const value = await run();
         log(`e2e: [${stamp()}] ok    ${name} (${seconds(Date.now() - t0)} s)`);
         return value;
@@ -57,6 +65,7 @@ export async function waitFor(
   const deadline = Date.now() + timeoutMs;
   let last = 'not checked yet';
   for (;;) {
+    throwIfInterrupted();
     try {
       const missing = await probe();
       if (missing === undefined) return;

@@ -3,7 +3,7 @@
 // serving on every address of that namespace, so guests reach it on the libvirt network's host address),
 // a work directory for nkd's state and the storage pools, and runners for nkd and kubectl inside the
 // namespace.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cleanupLibvirtObjects, startLibvirtd, type LibvirtDaemon } from '../lib/libvirtd.js';
@@ -78,6 +78,8 @@ export interface E2eWorld {
   /** The real kubectl inside the namespace, with the admin kubeconfig unless `args` names another. */
   kubectl(args: string[], input?: string): Promise<string>;
   adminKubeconfig: string;
+  /** Ends every command still running (nkd, kubectl, ssh): for a run interrupted by a signal. */
+  stopCommands(): void;
   close(cluster: string | undefined, keep: boolean): Promise<void>;
 }
 
@@ -111,8 +113,14 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
   const adminKubeconfig = join(work, 'admin.conf');
 
   const { KUBECONFIG: _ignored, ...inherited } = process.env;
+  const running = new Set<ChildProcess>();
+  let stopped = false;
   const exec: E2eWorld['exec'] = (label, file, args, options = {}) =>
     new Promise((resolve, reject) => {
+      if (stopped) {
+        resolve({ exitCode: 130, out: 'not run: the e2e run was interrupted' });
+        return;
+      }
       const { file: f, args: a } = daemon.inNetns(file, args);
       const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
       const child = spawn(f, a, {
@@ -120,6 +128,7 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
         // This process's environment (Node, Go) without a kubeconfig of the caller's.
         env: { ...inherited, PATH: `${BASE_PATH}:${process.env.PATH ?? ''}`, HOME: home, ...options.env },
       });
+      running.add(child);
       let out = '';
       let partial = '';
       const take = (chunk: Buffer) => {
@@ -139,6 +148,7 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
         : undefined;
       child.once('error', reject);
       child.once('close', (code, signal) => {
+        running.delete(child);
         if (timer) clearTimeout(timer);
         if (partial) options.onLine?.(partial);
         log.end();
@@ -182,6 +192,11 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
       );
       if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.out.trim().slice(-600)}`);
       return r.out;
+    },
+    stopCommands() {
+      stopped = true;
+      // SIGINT: nkd leaves a state that the same command resumes (its Ctrl-C contract).
+      for (const child of running) child.kill('SIGINT');
     },
     async close(cluster, keep) {
       await registry.stop();
