@@ -6,8 +6,9 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (tools: pulumi openstack kube etcd kwok crictl registry crane
-#        testnode; default: all but testnode)
+# Usage: scripts/tools/build.sh [TOOL ...]   (tools: pulumi openstack kube kube-prev etcd kwok crictl registry
+#        crane testnode; default: all but kube-prev and testnode)
+# kube-prev is Kubernetes KUBE_PREVIOUS_VERSION (versions.env), which the end-to-end run upgrades from.
 # testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils.
 set -euo pipefail
 
@@ -129,18 +130,20 @@ for t in "${want[@]}"; do
     pulumi) [ -f "$cache/pulumi-$PULUMI_VERSION/.complete" ] || need_build=1 ;;
     openstack) [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] || need_build=1 ;;
     kube) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] || need_build=1 ;;
+    kube-prev) [ -f "$cache/kubernetes-$KUBE_PREVIOUS_VERSION/.complete" ] || need_build=1 ;;
     etcd) [ -f "$cache/etcd-$ETCD_VERSION/.complete" ] || need_build=1 ;;
     kwok) [ -f "$cache/kwok-$KWOK_VERSION/.complete" ] || need_build=1 ;;
     crictl) [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
     testnode) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
     registry) [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] || need_build=1 ;;
     crane) [ -f "$cache/crane-$CRANE_VERSION/.complete" ] || need_build=1 ;;
-    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl registry crane testnode)" ;;
+    *) fail "unknown tool '$t' (known: pulumi openstack kube kube-prev etcd kwok crictl registry crane testnode)" ;;
   esac
 done
 [ $need_build -eq 0 ] || probe_proxy
 
-for t in "${want[@]}"; do "build_$t"; done
+# A tool's function is build_<name> with its dashes as underscores (kube-prev: build_kube_prev).
+for t in "${want[@]}"; do "build_${t//-/_}"; done
 
 # The environment, kept for the test helpers and printed last: one line per tool that is built.
 link_kube_bin
@@ -151,6 +154,8 @@ env_file="$cache/env.sh"
   [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] &&
     echo "export NKD_PULUMI_PLUGINS=$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/bin"
   [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && echo "export NKD_KUBE_BIN=$kube_bin"
+  [ -f "$cache/kubernetes-$KUBE_PREVIOUS_VERSION/.complete" ] &&
+    echo "export NKD_KUBE_PREV_BIN=$cache/kubernetes-$KUBE_PREVIOUS_VERSION/bin"
   [ -f "$cache/testnode.path" ] && [ -f "$(cat "$cache/testnode.path")" ] && echo "export NKD_TESTNODE_IMAGE=$(cat "$cache/testnode.path")"
   [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] && echo "export NKD_REGISTRY_BIN=$cache/registry-$REGISTRY_VERSION/bin/registry"
   [ -f "$cache/crane-$CRANE_VERSION/.complete" ] && echo "export NKD_CRANE_BIN=$cache/crane-$CRANE_VERSION/bin/crane"
