@@ -8,7 +8,7 @@ interface Condition {
 }
 interface NodeList {
   items: {
-    metadata: { name: string; labels?: Record<string, string> };
+    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string } };
   }[];
 }

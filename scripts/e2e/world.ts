@@ -32,6 +32,44 @@ export interface Tools {
   image: string;
   /** The Kubernetes version of the image's kubeadm and kubelet. */
   imageKubeVersion: string;
+  /** For the upgrade step: set when `npm run tools -- testnode-upgrade` built its image. */
+  upgrade?: UpgradeTools;
+}
+
+/** The stand-in image that boots the previous Kubernetes patch and can be upgraded (docs/e2e.md). */
+export interface UpgradeTools {
+  /** NKD_TESTNODE_UPGRADE_IMAGE: deploy the cluster from this image. */
+  image: string;
+  /** What it boots (its kubernetes-version): the cluster's version before the upgrade. */
+  fromVersion: string;
+  /** What its rpm-ostree stand-in can rebase onto (its upgrade-version): `nkd upgrade --kube-version`. */
+  toVersion: string;
+  /** NKD_KUBE_PREV_BIN: the previous version's binaries, whose images the mirror must hold too. */
+  prevKubeBin: string;
+}
+
+/** The version file written beside a stand-in image, or one line saying how to get it. */
+function imageVersionFile(image: string, name: string, tool: string): string {
+  const file = join(dirname(image), name);
+  if (!existsSync(file)) throw new Error(`${file} is missing: rebuild the image (npm run tools -- ${tool})`);
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** The upgrade tools if their image was built; an image without its companions is an error. */
+function findUpgradeTools(): UpgradeTools | undefined {
+  const image = toolEnv('NKD_TESTNODE_UPGRADE_IMAGE');
+  if (image === undefined) return undefined;
+  const prevKubeBin = toolEnv('NKD_KUBE_PREV_BIN');
+  if (prevKubeBin === undefined || !existsSync(join(prevKubeBin, 'kubeadm')))
+    throw new Error(
+      'NKD_KUBE_PREV_BIN is missing: run `npm run tools -- kube-prev testnode-upgrade` (as root)',
+    );
+  return {
+    image,
+    fromVersion: imageVersionFile(image, 'kubernetes-version', 'testnode-upgrade'),
+    toVersion: imageVersionFile(image, 'upgrade-version', 'testnode-upgrade'),
+    prevKubeBin,
+  };
 }
 
 /** The tools `npm run tools` builds, or one line saying what is missing. */
@@ -45,16 +83,15 @@ export function findTools(): Tools {
     return value;
   };
   const image = need('NKD_TESTNODE_IMAGE');
-  const versionFile = join(dirname(image), 'kubernetes-version');
-  if (!existsSync(versionFile))
-    throw new Error(`${versionFile} is missing: rebuild the image (npm run tools -- testnode)`);
+  const upgrade = findUpgradeTools();
   return {
     pulumiRoot: need('NKD_PULUMI_ROOT', 'bin/pulumi'),
     kubeBin: need('NKD_KUBE_BIN', 'kubectl'),
     crane: need('NKD_CRANE_BIN'),
     registry: need('NKD_REGISTRY_BIN'),
     image,
-    imageKubeVersion: readFileSync(versionFile, 'utf8').trim(),
+    imageKubeVersion: imageVersionFile(image, 'kubernetes-version', 'testnode'),
+    ...(upgrade && { upgrade }),
   };
 }
 

@@ -10,8 +10,14 @@
 #   - flannel/flannel and flannel/flannel-cni-plugin at the tags of nkd's default flannel manifest:
 #     flanneld from the Go module proxy with the build machine's iptables, and nkd's own CNI plugin
 #     (scripts/images/flannel-cni), each with the `cp` the manifest's init containers run.
+#   - nestos/testnode:<Kubernetes version>: the stand-in "OS image" (docs/testnode.md), one tiny layer
+#     naming the version; the node's rpm-ostree stand-in rebases only onto an image the mirror has.
 # The names and tags come from `kubeadm config images list` of that version and from nkd's own code
 # (dist/: the flannel manifest's images through the mirror), never from a second list.
+# More Kubernetes versions: NKD_IMAGES_KUBE_BINS, a colon-separated list of further bin directories
+# (e.g. NKD_KUBE_PREV_BIN, `npm run tools -- kube-prev`), adds the images kubeadm of each lists (the
+# version its kubeadm reports; etcd from NKD_KUBE_BIN unless the directory has one) and its
+# nestos/testnode image; an image two versions share is pushed once.
 # Images are single-layer, linux/amd64, pushed with crane (NKD_CRANE_BIN); MIRROR may be plain HTTP.
 # Go builds (pause, coredns) are cached next to the tools: ${NKD_TOOLS_CACHE:-~/.cache/nkd-tools}.
 # Prints one pushed reference per line on stdout; progress goes to stderr.
@@ -60,15 +66,16 @@ add_libs() {
   done
 }
 
-# Packs ROOT as one layer and pushes it as REF with an entrypoint, linux/amd64, a PATH.
+# Packs ROOT as one layer and pushes it as REF with an entrypoint (none if ''), linux/amd64, a PATH.
 push_image() {
   local ref=$1 root=$2 entrypoint=$3
   local layer="$work/layer.tar"
+  local settings=(--set-platform linux/amd64 --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+  [ -z "$entrypoint" ] || settings+=(--entrypoint "$entrypoint")
   tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$root" -cf "$layer" .
   # crane's progress lines are kept out of the output unless it fails.
   "$crane" append --insecure --oci-empty-base -f "$layer" -t "$ref" >/dev/null 2>"$work/crane.log" &&
-    "$crane" mutate --insecure "$ref" --set-platform linux/amd64 --entrypoint "$entrypoint" \
-      --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -t "$ref" >/dev/null 2>>"$work/crane.log" ||
+    "$crane" mutate --insecure "$ref" "${settings[@]}" -t "$ref" >/dev/null 2>>"$work/crane.log" ||
     { cat "$work/crane.log" >&2; fail "could not push $ref"; }
   rm -f "$layer"
   say "pushed $ref"
@@ -119,41 +126,74 @@ fresh_root() {
   echo "$work/root"
 }
 
-refs=$("$kube_bin/kubeadm" config images list --kubernetes-version "$KUBE_VERSION" --image-repository "$mirror")
-for ref in $refs; do
-  name=${ref#"$mirror"/}
-  name=${name%%:*}
-  tag=${ref##*:}
+# Every image `kubeadm config images list` names for Kubernetes VERSION, from the binaries in BIN (etcd
+# from NKD_KUBE_BIN when BIN has none); one already pushed (by another version) is skipped.
+declare -A pushed=()
+push_kube_images() {
+  local bin=$1 version=$2 ref refs name tag root have etcd
+  etcd=$bin/etcd
+  [ -x "$etcd" ] || etcd=$kube_bin/etcd
+  refs=$("$bin/kubeadm" config images list --kubernetes-version "$version" --image-repository "$mirror")
+  for ref in $refs; do
+    [ -z "${pushed[$ref]:-}" ] || continue
+    pushed[$ref]=1
+    name=${ref#"$mirror"/}
+    name=${name%%:*}
+    tag=${ref##*:}
+    root=$(fresh_root)
+    case $name in
+      etcd)
+        # The tag is <etcd version>-<image revision>: the binary must be that version.
+        have=$("$etcd" --version | sed -n 's/^etcd Version: //p')
+        [ "$have" = "${tag%-*}" ] ||
+          fail "kubeadm $version pulls etcd $tag but $etcd is etcd $have: set ETCD_VERSION=v${tag%-*} in scripts/tools/versions.env"
+        install -D -m 0755 "$(readlink -f "$etcd")" "$root/usr/local/bin/etcd"
+        mkdir -p "$root/var/lib/etcd"
+        push_image "$ref" "$root" /usr/local/bin/etcd
+        ;;
+      kube-apiserver | kube-controller-manager | kube-scheduler)
+        install -D -m 0755 "$(readlink -f "$bin/$name")" "$root/usr/local/bin/$name"
+        push_image "$ref" "$root" "/usr/local/bin/$name"
+        ;;
+      kube-proxy)
+        install -D -m 0755 "$(readlink -f "$bin/$name")" "$root/usr/local/bin/$name"
+        add_iptables "$root" kube-proxy
+        push_image "$ref" "$root" "/usr/local/bin/$name"
+        ;;
+      pause)
+        install -D -m 0755 "$(go_cached pause v1)/pause" "$root/pause"
+        push_image "$ref" "$root" /pause
+        ;;
+      coredns)
+        install -D -m 0755 "$(go_cached coredns "$tag")/coredns" "$root/coredns"
+        push_image "$ref" "$root" /coredns
+        ;;
+      *) fail "kubeadm lists $ref, which this script does not know how to build" ;;
+    esac
+  done
+}
+
+# The stand-in's "OS image" of Kubernetes VERSION: what `nkd upgrade --os-image` names on the stand-in.
+# Only its existence matters (the node carries the binaries); the file says which version it stands for.
+push_testnode_image() {
+  local version=$1 root ref=$mirror/nestos/testnode:$1
+  [ -z "${pushed[$ref]:-}" ] || return 0
+  pushed[$ref]=1
   root=$(fresh_root)
-  case $name in
-    etcd)
-      # The tag is <etcd version>-<image revision>: the binary must be that version.
-      have=$("$kube_bin/etcd" --version | sed -n 's/^etcd Version: //p')
-      [ "$have" = "${tag%-*}" ] ||
-        fail "kubeadm pulls etcd $tag but NKD_KUBE_BIN has etcd $have: set ETCD_VERSION=v${tag%-*} in scripts/tools/versions.env"
-      install -D -m 0755 "$(readlink -f "$kube_bin/etcd")" "$root/usr/local/bin/etcd"
-      mkdir -p "$root/var/lib/etcd"
-      push_image "$ref" "$root" /usr/local/bin/etcd
-      ;;
-    kube-apiserver | kube-controller-manager | kube-scheduler)
-      install -D -m 0755 "$(readlink -f "$kube_bin/$name")" "$root/usr/local/bin/$name"
-      push_image "$ref" "$root" "/usr/local/bin/$name"
-      ;;
-    kube-proxy)
-      install -D -m 0755 "$(readlink -f "$kube_bin/$name")" "$root/usr/local/bin/$name"
-      add_iptables "$root" kube-proxy
-      push_image "$ref" "$root" "/usr/local/bin/$name"
-      ;;
-    pause)
-      install -D -m 0755 "$(go_cached pause v1)/pause" "$root/pause"
-      push_image "$ref" "$root" /pause
-      ;;
-    coredns)
-      install -D -m 0755 "$(go_cached coredns "$tag")/coredns" "$root/coredns"
-      push_image "$ref" "$root" /coredns
-      ;;
-    *) fail "kubeadm lists $ref, which this script does not know how to build" ;;
-  esac
+  mkdir -p "$root/usr/lib/nkd-testnode"
+  printf 'NKD_TESTNODE_KUBERNETES_VERSION=%s\n' "$version" >"$root/usr/lib/nkd-testnode/os-release"
+  push_image "$ref" "$root" ''
+}
+
+push_kube_images "$kube_bin" "$KUBE_VERSION"
+push_testnode_image "$KUBE_VERSION"
+IFS=: read -r -a more_bins <<<"${NKD_IMAGES_KUBE_BINS:-}"
+for bin in "${more_bins[@]}"; do
+  [ -n "$bin" ] || continue
+  [ -x "$bin/kubeadm" ] || fail "NKD_IMAGES_KUBE_BINS names $bin, which has no kubeadm"
+  more_version=$("$bin/kubeadm" version -o short)
+  push_kube_images "$bin" "$more_version"
+  push_testnode_image "$more_version"
 done
 
 # Housekeeper: nkd's own image of this version, at the path nkd derives from the mirror.

@@ -2,20 +2,26 @@
 # Builds the NestOS stand-in image (docs/testnode.md): a Debian bookworm qcow2 that boots from its own
 # disk (GRUB, BIOS) and runs Debian's Ignition in its initramfs at first boot, config from QEMU fw_cfg.
 #
-# Usage: scripts/testnode/build.sh CACHE_DIR [KUBE_BIN_DIR CRICTL_BIN_DIR]
+# Usage: scripts/testnode/build.sh CACHE_DIR [KUBE_BIN_DIR CRICTL_BIN_DIR [UPGRADE_KUBE_BIN_DIR ...]]
 #   Two stages, each cached in CACHE_DIR under the hash of its inputs:
 #   - testnode-rootfs-<hash>/root: the Debian root (mmdebstrap, the files/ overlay, the initramfs, GRUB);
-#   - testnode-<hash>/testnode.qcow2 (hash of the root's, build.sh and the binaries): that root plus
-#     kubeadm, kubelet, kubectl (KUBE_BIN_DIR) and crictl (CRICTL_BIN_DIR), as a partitioned disk. Without the bin dirs only the first stage is built.
+#   - testnode-<hash>/testnode.qcow2 (hash of the root's, build.sh, upgrade/ and the binaries): that root
+#     plus kubeadm, kubelet, kubectl (KUBE_BIN_DIR) and crictl (CRICTL_BIN_DIR), as a partitioned disk.
+#     Without the bin dirs only the first stage is built.
+#   Each Kubernetes version sits in /usr/lib/nkd-testnode/<version>/; /usr/bin/{kubeadm,kubelet,kubectl}
+#   link to KUBE_BIN_DIR's, the booted one. UPGRADE_KUBE_BIN_DIRs add versions the node can be upgraded
+#   to with the rpm-ostree stand-in (upgrade/rpm-ostree and its boot unit, in every image).
 #   Prints the qcow2's path (or the root's) on its last line; kubernetes-version beside the qcow2 names
-#   the version of its kubeadm and kubelet.
+#   the version of its booted kubeadm and kubelet, upgrade-version (with UPGRADE_KUBE_BIN_DIRs) the last
+#   version it can be upgraded to.
 # Needs root and the Debian packages mmdebstrap, e2fsprogs, qemu-utils.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${1:?usage: build.sh CACHE_DIR [KUBE_BIN_DIR CRICTL_BIN_DIR]}
+cache=${1:?usage: build.sh CACHE_DIR [KUBE_BIN_DIR CRICTL_BIN_DIR [UPGRADE_KUBE_BIN_DIR ...]]}
 kube_bin=${2:-}
 crictl_bin=${3:-}
+upgrade_bins=("${@:4}")
 
 say() { printf 'testnode: %s\n' "$*" >&2; }
 fail() {
@@ -77,12 +83,38 @@ assemble_disk() {
   dd if="$root_img" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
 }
 
+# Every Kubernetes version into ROOT/usr/lib/nkd-testnode/<version>/, the booted one linked from /usr/bin,
+# and the rpm-ostree stand-in that switches those links (docs/testnode.md). Here, not in customize.sh:
+# a change to the stand-in then costs this stage only, never the Debian root.
+install_kubernetes() {
+  local root=$1 dir version booted b
+  booted=$("$kube_bin/kubeadm" version -o short)
+  for dir in "$kube_bin" "${upgrade_bins[@]}"; do
+    version=$("$dir/kubeadm" version -o short)
+    [[ $version =~ ^v[0-9]+\.[0-9]+\.[0-9]+ ]] || fail "$dir/kubeadm reports '$version', not a version"
+    [ ! -e "$root/usr/lib/nkd-testnode/$version" ] || fail "Kubernetes $version is given twice"
+    for b in kubeadm kubelet kubectl; do install -D -m 0755 "$dir/$b" "$root/usr/lib/nkd-testnode/$version/$b"; done
+  done
+  for b in kubeadm kubelet kubectl; do ln -sfn "../lib/nkd-testnode/$booted/$b" "$root/usr/bin/$b"; done
+  install -m 0755 "$here/upgrade/rpm-ostree" "$root/usr/bin/rpm-ostree"
+  mkdir -p "$root/usr/libexec"
+  ln -sfn ../bin/rpm-ostree "$root/usr/libexec/nkd-testnode-finalize"
+  install -m 0644 "$here/upgrade/nkd-testnode-finalize.service" "$root/usr/lib/systemd/system/"
+  # Enabled as `systemctl enable` would (its [Install] section), without a chroot.
+  mkdir -p "$root/etc/systemd/system/sysinit.target.wants"
+  ln -sfn /usr/lib/systemd/system/nkd-testnode-finalize.service \
+    "$root/etc/systemd/system/sysinit.target.wants/nkd-testnode-finalize.service"
+}
+
 build_image() {
   local key out t0 work
   key=$( (
     echo "$rootfs_key"
     sha256sum "$here/build.sh" | cut -c1-64
+    sha256sum "$here"/upgrade/* | cut -c1-64
     sha256sum "$kube_bin"/kubeadm "$kube_bin"/kubelet "$kube_bin"/kubectl "$crictl_bin"/crictl | cut -c1-64
+    local dir
+    for dir in "${upgrade_bins[@]}"; do sha256sum "$dir"/kubeadm "$dir"/kubelet "$dir"/kubectl | cut -c1-64; done
   ) | sha256sum | cut -c1-16)
   out="$cache/testnode-$key"
   if [ -f "$out/.complete" ]; then
@@ -95,7 +127,7 @@ build_image() {
   work=$(mktemp -d "$cache/testnode-work.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   cp -a "$rootfs_dir/root" "$work/root"
-  for b in kubeadm kubelet kubectl; do install -m 0755 "$kube_bin/$b" "$work/root/usr/bin/$b"; done
+  install_kubernetes "$work/root"
   install -m 0755 "$crictl_bin/crictl" "$work/root/usr/bin/crictl"
   printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\n' >"$work/root/etc/crictl.yaml"
   # A fresh machine: "uninitialized" makes systemd treat the first boot as one (ConditionFirstBoot,
@@ -113,6 +145,9 @@ build_image() {
   # Compressed: half the size to copy into each storage pool; QEMU decompresses natively, even under TCG.
   qemu-img convert -c -f raw -O qcow2 "$work/disk.raw" "$out/testnode.qcow2"
   "$kube_bin/kubeadm" version -o short >"$out/kubernetes-version"
+  if [ ${#upgrade_bins[@]} -gt 0 ]; then
+    "${upgrade_bins[-1]}/kubeadm" version -o short >"$out/upgrade-version"
+  fi
   rm -rf "$work"
   trap - EXIT
   touch "$out/.complete"
@@ -126,7 +161,8 @@ if [ -z "$kube_bin" ]; then
   echo "$rootfs_dir/root"
   exit 0
 fi
-for f in "$kube_bin/kubeadm" "$kube_bin/kubelet" "$kube_bin/kubectl" "$crictl_bin/crictl"; do
+for f in "$kube_bin/kubeadm" "$kube_bin/kubelet" "$kube_bin/kubectl" "$crictl_bin/crictl" \
+  "${upgrade_bins[@]/%//kubeadm}" "${upgrade_bins[@]/%//kubelet}" "${upgrade_bins[@]/%//kubectl}"; do
   [ -x "$f" ] || fail "$f is missing (npm run tools -- kube crictl)"
 done
 build_image

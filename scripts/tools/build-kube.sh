@@ -3,27 +3,29 @@
 
 KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubelet kubectl)
 
+# Args: [VERSION] (default KUBE_VERSION); builds into <cache>/kubernetes-VERSION/bin.
 build_kube() {
-  local out="$cache/kubernetes-$KUBE_VERSION"
+  local kube_version=${1:-$KUBE_VERSION}
+  local out="$cache/kubernetes-$kube_version"
   if [ -f "$out/.complete" ]; then return; fi
-  say "building Kubernetes $KUBE_VERSION: ${KUBE_BINARIES[*]} (cold: 10-20 minutes)"
+  say "building Kubernetes $kube_version: ${KUBE_BINARIES[*]} (cold: 10-20 minutes)"
   local t0 w minor
   t0=$(date +%s)
   w=$(mktemp -d)
   # Every staging module (k8s.io/api, k8s.io/client-go, ...) is published as v0.<minor>.<patch>.
-  pin_staging() { echo "v0${KUBE_VERSION#v1}"; }
-  make_wrapper "$w" k8s.io/kubernetes "$KUBE_VERSION" pin_staging
+  pin_staging() { echo "v0${kube_version#v1}"; }
+  make_wrapper "$w" k8s.io/kubernetes "$kube_version" pin_staging
   local pkgs=()
   for b in "${KUBE_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  (cd "$w" && GOFLAGS=-mod=mod go get "${pkgs[@]/%/@$KUBE_VERSION}" >/dev/null 2>&1 || true)
+  (cd "$w" && GOFLAGS=-mod=mod go get "${pkgs[@]/%/@$kube_version}" >/dev/null 2>&1 || true)
   (cd "$w" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true)
-  minor=${KUBE_VERSION#v1.}
+  minor=${kube_version#v1.}
   minor=${minor%%.*}
   local commit=0000000000000000000000000000000000000000
   local date=2026-01-01T00:00:00Z
   local ld=""
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ld+=" -X $p.gitVersion=$kube_version -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ld+=" -X $p.gitCommit=$commit -X $p.gitTreeState=clean -X $p.buildDate=$date"
   done
   rm -rf "$out" && mkdir -p "$out/bin"
@@ -31,10 +33,13 @@ build_kube() {
     say "  go build $b"
     (cd "$w" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$out/bin/$b" -ldflags "-s -w$ld" "k8s.io/kubernetes/cmd/$b")
   done
-  "$out/bin/kube-apiserver" --version | grep -qx "Kubernetes $KUBE_VERSION" || fail "kube-apiserver does not report $KUBE_VERSION"
+  "$out/bin/kube-apiserver" --version | grep -qx "Kubernetes $kube_version" || fail "kube-apiserver does not report $kube_version"
   rm -rf "$w"
   finish "$out" "$t0"
 }
+
+# The previous patch (KUBE_PREVIOUS_VERSION), which the end-to-end run deploys and upgrades from.
+build_kube_prev() { build_kube "$KUBE_PREVIOUS_VERSION"; }
 
 build_etcd() {
   local out="$cache/etcd-$ETCD_VERSION"

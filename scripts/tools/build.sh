@@ -6,9 +6,11 @@
 # The last lines printed are `export` lines naming what was built; the same lines are kept in
 # <cache>/env.sh, which the test helpers read when the variables are not set.
 #
-# Usage: scripts/tools/build.sh [TOOL ...]   (tools: pulumi openstack kube etcd kwok crictl registry crane
-#        testnode; default: all but testnode)
-# testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils.
+# Usage: scripts/tools/build.sh [TOOL ...]   (tools: pulumi openstack kube kube-prev etcd kwok crictl registry
+#        crane testnode testnode-upgrade; default: all but kube-prev, testnode and testnode-upgrade)
+# kube-prev is Kubernetes KUBE_PREVIOUS_VERSION (versions.env), which the end-to-end run upgrades from.
+# testnode (the NestOS stand-in image, docs/testnode.md) needs root, mmdebstrap, e2fsprogs and qemu-utils;
+# so does testnode-upgrade, the stand-in booting KUBE_PREVIOUS_VERSION that can be upgraded to KUBE_VERSION.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,6 +123,21 @@ build_testnode() {
   say "testnode image $image ($(($(date +%s) - t0)) s)"
 }
 
+# The stand-in image the end-to-end upgrade starts from: boots KUBE_PREVIOUS_VERSION and carries
+# KUBE_VERSION for the rpm-ostree stand-in to rebase onto; its path is kept in <cache>/testnode-upgrade.path.
+build_testnode_upgrade() {
+  build_kube
+  build_kube_prev
+  build_crictl
+  local t0 image
+  t0=$(date +%s)
+  image=$(bash "$repo/scripts/testnode/build.sh" "$cache" "$cache/kubernetes-$KUBE_PREVIOUS_VERSION/bin" \
+    "$cache/crictl-$CRICTL_VERSION/bin" "$cache/kubernetes-$KUBE_VERSION/bin" | tail -n 1)
+  [ -f "$image" ] || fail "the testnode build named no image"
+  echo "$image" >"$cache/testnode-upgrade.path"
+  say "testnode-upgrade image $image ($(($(date +%s) - t0)) s)"
+}
+
 want=("$@")
 [ ${#want[@]} -gt 0 ] || want=(pulumi openstack kube etcd kwok crictl registry crane)
 need_build=0
@@ -129,18 +146,24 @@ for t in "${want[@]}"; do
     pulumi) [ -f "$cache/pulumi-$PULUMI_VERSION/.complete" ] || need_build=1 ;;
     openstack) [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] || need_build=1 ;;
     kube) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] || need_build=1 ;;
+    kube-prev) [ -f "$cache/kubernetes-$KUBE_PREVIOUS_VERSION/.complete" ] || need_build=1 ;;
     etcd) [ -f "$cache/etcd-$ETCD_VERSION/.complete" ] || need_build=1 ;;
     kwok) [ -f "$cache/kwok-$KWOK_VERSION/.complete" ] || need_build=1 ;;
     crictl) [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
     testnode) [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1 ;;
+    testnode-upgrade)
+      for v in "$KUBE_VERSION" "$KUBE_PREVIOUS_VERSION"; do [ -f "$cache/kubernetes-$v/.complete" ] || need_build=1; done
+      [ -f "$cache/crictl-$CRICTL_VERSION/.complete" ] || need_build=1
+      ;;
     registry) [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] || need_build=1 ;;
     crane) [ -f "$cache/crane-$CRANE_VERSION/.complete" ] || need_build=1 ;;
-    *) fail "unknown tool '$t' (known: pulumi openstack kube etcd kwok crictl registry crane testnode)" ;;
+    *) fail "unknown tool '$t' (known: pulumi openstack kube kube-prev etcd kwok crictl registry crane testnode testnode-upgrade)" ;;
   esac
 done
 [ $need_build -eq 0 ] || probe_proxy
 
-for t in "${want[@]}"; do "build_$t"; done
+# A tool's function is build_<name> with its dashes as underscores (kube-prev: build_kube_prev).
+for t in "${want[@]}"; do "build_${t//-/_}"; done
 
 # The environment, kept for the test helpers and printed last: one line per tool that is built.
 link_kube_bin
@@ -151,7 +174,11 @@ env_file="$cache/env.sh"
   [ -f "$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/.complete" ] &&
     echo "export NKD_PULUMI_PLUGINS=$cache/pulumi-resource-openstack-$OPENSTACK_VERSION/bin"
   [ -f "$cache/kubernetes-$KUBE_VERSION/.complete" ] && echo "export NKD_KUBE_BIN=$kube_bin"
+  [ -f "$cache/kubernetes-$KUBE_PREVIOUS_VERSION/.complete" ] &&
+    echo "export NKD_KUBE_PREV_BIN=$cache/kubernetes-$KUBE_PREVIOUS_VERSION/bin"
   [ -f "$cache/testnode.path" ] && [ -f "$(cat "$cache/testnode.path")" ] && echo "export NKD_TESTNODE_IMAGE=$(cat "$cache/testnode.path")"
+  [ -f "$cache/testnode-upgrade.path" ] && [ -f "$(cat "$cache/testnode-upgrade.path")" ] &&
+    echo "export NKD_TESTNODE_UPGRADE_IMAGE=$(cat "$cache/testnode-upgrade.path")"
   [ -f "$cache/registry-$REGISTRY_VERSION/.complete" ] && echo "export NKD_REGISTRY_BIN=$cache/registry-$REGISTRY_VERSION/bin/registry"
   [ -f "$cache/crane-$CRANE_VERSION/.complete" ] && echo "export NKD_CRANE_BIN=$cache/crane-$CRANE_VERSION/bin/crane"
   true
