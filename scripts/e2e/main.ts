@@ -19,6 +19,7 @@ import {
 import { diagnose } from './diagnose.js';
 import { deployFigures, type Figures } from './figures.js';
 import { interruption, StepFailed, stepRunner } from './steps.js';
+import { imagesEnvForUpgrade, upgradeStep } from './upgrade.js';
 import { deployWorkload, pushWorkloadImage, resolveThroughWorkload, WORKLOAD_NAMESPACE } from './workload.js';
 import { findTools, REGISTRY_PORT, REPO, startWorld, type E2eWorld, type RunResult } from './world.js';
 
@@ -73,6 +74,14 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const tools = await steps.step('find the tools', async () => findTools());
+    const upgrade = tools.upgrade;
+    if (!upgrade)
+      throw new StepFailed(
+        'find the tools',
+        new Error(
+          'the upgrade image is missing: run `npm run tools -- kube-prev testnode-upgrade` (as root)',
+        ),
+      );
     world = await steps.step('network namespace, libvirtd and the mirror registry', () => startWorld(tools));
     const w = world;
     steps.note(`work directory ${w.work}, logs in ${w.logDir}`);
@@ -87,8 +96,9 @@ async function main(): Promise<number> {
       const cidr = requested.cidr ?? (await freeTestCidr(w.daemon.uri));
       const registryHost = `${requested.gateway ?? firstHost(cidr)}:${REGISTRY_PORT}`;
       const filled = fillConfig(base, {
-        image: tools.image,
-        kubeVersion: tools.imageKubeVersion,
+        // The previous patch, so that the upgrade step has a version to go to.
+        image: upgrade.image,
+        kubeVersion: upgrade.fromVersion,
         registryHost,
         cidr,
         poolPath: join(w.work, 'pool'),
@@ -119,6 +129,7 @@ async function main(): Promise<number> {
             HOME: process.env.HOME ?? '/root',
             NKD_KUBE_BIN: tools.kubeBin,
             NKD_CRANE_BIN: tools.crane,
+            ...imagesEnvForUpgrade(upgrade),
             ...(process.env.NKD_TOOLS_CACHE ? { NKD_TOOLS_CACHE: process.env.NKD_TOOLS_CACHE } : {}),
           },
         },
@@ -186,9 +197,8 @@ async function main(): Promise<number> {
     await steps.step('CoreDNS answers a pod (through the overlay and the service proxy)', async () => {
       steps.note(`kubernetes.default resolves to ${await resolveThroughWorkload(w, 10 * MIN)}`);
     });
-    steps.skip(
-      'upgrade',
-      'not built yet: nkd upgrade --kube-version needs a second Kubernetes version in the stand-in image and a stand-in for the rpm-ostree rebase (docs/e2e.md)',
+    await steps.step(`nkd upgrade ${name} --kube-version ${upgrade.toVersion} --os-image ... --wait`, () =>
+      upgradeStep(w, name, `${mirrorHost}/k8s`, steps.note),
     );
     await steps.step(`nkd scale ${name} --workers ${counts.workers + 1}`, async () => {
       mustSucceed(

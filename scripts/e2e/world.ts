@@ -78,7 +78,7 @@ export function findTools(): Tools {
     const value = toolEnv(name);
     if (value === undefined || !existsSync(join(value, probe)))
       throw new Error(
-        `${name} is missing: run \`npm run tools -- pulumi kube etcd crictl registry crane testnode\` (as root)`,
+        `${name} is missing: run \`npm run tools -- pulumi kube etcd crictl registry crane testnode kube-prev testnode-upgrade\` (as root)`,
       );
     return value;
   };

@@ -17,8 +17,13 @@ build_kube() {
   make_wrapper "$w" k8s.io/kubernetes "$kube_version" pin_staging
   local pkgs=()
   for b in "${KUBE_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  (cd "$w" && GOFLAGS=-mod=mod go get "${pkgs[@]/%/@$kube_version}" >/dev/null 2>&1 || true)
-  (cd "$w" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true)
+  # No `go mod tidy` here: the wrapper has no Go files, so tidy would drop every requirement and the
+  # build would then resolve the newest k8s.io/kubernetes instead of this version.
+  (cd "$w" && GOFLAGS=-mod=mod go get "${pkgs[@]/%/@$kube_version}" >"$w/get.log" 2>&1) ||
+    fail "go get of Kubernetes $kube_version failed: $(tail -n 3 "$w/get.log")"
+  local resolved
+  resolved=$(cd "$w" && GOFLAGS=-mod=mod go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  [ "$resolved" = "$kube_version" ] || fail "the wrapper resolved k8s.io/kubernetes $resolved, not $kube_version"
   minor=${kube_version#v1.}
   minor=${minor%%.*}
   local commit=0000000000000000000000000000000000000000
