@@ -119,21 +119,21 @@ async function main(): Promise<number> {
     const name = cluster!;
 
     await steps.step('npm run images (the air-gap mirror)', async () => {
-      // Pushed through the namespace's loopback; the guests pull the same repositories at mirrorHost.
-      const r = await w.exec(
-        'images',
-        'bash',
-        [join(REPO, 'scripts', 'images', 'build.sh'), `127.0.0.1:${REGISTRY_PORT}/k8s`],
-        {
-          env: {
-            HOME: process.env.HOME ?? '/root',
-            NKD_KUBE_BIN: tools.kubeBin,
-            NKD_CRANE_BIN: tools.crane,
-            ...imagesEnvForUpgrade(upgrade),
-            ...(process.env.NKD_TOOLS_CACHE ? { NKD_TOOLS_CACHE: process.env.NKD_TOOLS_CACHE } : {}),
-          },
-        },
+      const script = join(REPO, 'scripts', 'images', 'build.sh');
+      const env = {
+        HOME: process.env.HOME ?? '/root',
+        NKD_KUBE_BIN: tools.kubeBin,
+        NKD_CRANE_BIN: tools.crane,
+        ...imagesEnvForUpgrade(upgrade),
+        ...(process.env.NKD_TOOLS_CACHE ? { NKD_TOOLS_CACHE: process.env.NKD_TOOLS_CACHE } : {}),
+      };
+      // The Go programs first, on the host (the namespace cannot reach the Go module proxy); cached.
+      mustSucceed(
+        'scripts/images/build.sh --build-only',
+        await w.exec('images', 'bash', [script, '--build-only'], { env, onHost: true }),
       );
+      // Pushed through the namespace's loopback; the guests pull the same repositories at mirrorHost.
+      const r = await w.exec('images', 'bash', [script, `127.0.0.1:${REGISTRY_PORT}/k8s`], { env });
       mustSucceed('scripts/images/build.sh', r);
       steps.note(`pushed ${r.out.split('\n').filter((l) => /^127\.0\.0\.1:/.test(l)).length} images`);
     });

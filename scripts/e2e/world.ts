@@ -121,6 +121,8 @@ export interface E2eWorld {
 }
 
 export interface ExecOptions {
+  /** Run in the host's network namespace (the Go module proxy is reachable there, not in the run's). */
+  onHost?: boolean;
   env?: Record<string, string>;
   input?: string;
   onLine?: (line: string) => void;
@@ -158,7 +160,7 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
         resolve({ exitCode: 130, out: 'not run: the e2e run was interrupted' });
         return;
       }
-      const { file: f, args: a } = daemon.inNetns(file, args);
+      const { file: f, args: a } = options.onHost ? { file, args } : daemon.inNetns(file, args);
       const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
       const child = spawn(f, a, {
         stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -35,7 +35,15 @@ fail() {
   exit 1
 }
 
-[ $# -eq 1 ] || fail "usage: scripts/images/build.sh MIRROR   (e.g. 127.0.0.1:5000/k8s)"
+usage="usage: scripts/images/build.sh MIRROR   (e.g. 127.0.0.1:5000/k8s)  |  scripts/images/build.sh --build-only"
+# --build-only: only the Go programs the images carry, into the cache; nothing is pushed. For a caller
+# whose push runs where the Go module proxy cannot be reached (the e2e run's network namespace).
+build_only=false
+if [ "${1:-}" = --build-only ]; then
+  build_only=true
+  set -- build-only.invalid/k8s
+fi
+[ $# -eq 1 ] || fail "$usage"
 mirror=$1
 [[ $mirror =~ ^[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9._-]+)*$ ]] || fail "'$mirror' is not host[:port][/path]"
 
@@ -47,7 +55,7 @@ fi
 kube_bin=${NKD_KUBE_BIN:-}
 crane=${NKD_CRANE_BIN:-}
 [ -n "$kube_bin" ] && [ -x "$kube_bin/kubeadm" ] || fail "NKD_KUBE_BIN is not set or has no kubeadm: run \`npm run tools -- kube etcd\`"
-[ -n "$crane" ] && [ -x "$crane" ] || fail "NKD_CRANE_BIN is not set: run \`npm run tools -- crane\`"
+$build_only || { [ -n "$crane" ] && [ -x "$crane" ]; } || fail "NKD_CRANE_BIN is not set: run \`npm run tools -- crane\`"
 command -v go >/dev/null 2>&1 || fail "the Go toolchain is missing"
 
 work=$(mktemp -d)
@@ -88,12 +96,17 @@ go_cached() {
   if [ ! -f "$out/.complete" ]; then
     say "building $name $version"
     rm -rf "$out" && mkdir -p "$out/bin"
-    "build_$name" "$out/bin" "$version"
+    # Explicit: errexit does not reach into the command substitutions this is called from, and a failed
+    # build must never be stamped complete (the next run would take the empty directory as built).
+    "build_$name" "$out/bin" "$version" || fail "could not build $name $version"
+    [ -n "$(ls -A "$out/bin")" ] || fail "building $name $version left nothing in $out/bin"
     touch "$out/.complete"
   fi
   echo "$out/bin"
 }
 build_pause() { (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" .); }
+# nkd's own CNI plugin (docs/air-gap.md): its source decides the cache key, not the upstream tag.
+flannelcni_key() { cat "$here"/flannel-cni/*.go "$here/flannel-cni/go.mod" | sha256sum | cut -c1-12; }
 build_flannelcni() { (cd "$here/flannel-cni" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/flannel" .); }
 # flanneld's UDP backend is C (cgo): a dynamically linked binary, shipped with its libraries.
 build_flanneld() {
@@ -185,9 +198,39 @@ push_testnode_image() {
   push_image "$ref" "$root" ''
 }
 
+IFS=: read -r -a more_bins <<<"${NKD_IMAGES_KUBE_BINS:-}"
+
+# The Go programs of the images that are not Kubernetes binaries (pause, CoreDNS, flanneld, nkd's CNI
+# plugin), built into the cache for every version's list: what --build-only does.
+build_programs() {
+  local bin ref tag what version
+  for bin in "$kube_bin" "${more_bins[@]}"; do
+    [ -n "$bin" ] || continue
+    for ref in $("$bin/kubeadm" config images list --kubernetes-version "$("$bin/kubeadm" version -o short)" --image-repository "$mirror" 2>/dev/null); do
+      tag=${ref##*:}
+      case $ref in
+        */pause:*) go_cached pause v1 >/dev/null ;;
+        */coredns:*) go_cached coredns "$tag" >/dev/null ;;
+      esac
+    done
+  done
+  node "$here/addon-images.mjs" "$repo" "$mirror" | while read -r what ref version; do
+    case $what in
+      flannel) go_cached flanneld "$version" >/dev/null ;;
+      flannel-cni-plugin)
+        go_cached flannelcni "$(flannelcni_key)" >/dev/null
+        ;;
+    esac
+  done
+}
+if $build_only; then
+  build_programs
+  say "the images' Go programs are in $cache"
+  exit 0
+fi
+
 push_kube_images "$kube_bin" "$KUBE_VERSION"
 push_testnode_image "$KUBE_VERSION"
-IFS=: read -r -a more_bins <<<"${NKD_IMAGES_KUBE_BINS:-}"
 for bin in "${more_bins[@]}"; do
   [ -n "$bin" ] || continue
   [ -x "$bin/kubeadm" ] || fail "NKD_IMAGES_KUBE_BINS names $bin, which has no kubeadm"
@@ -231,9 +274,7 @@ while read -r what ref version <&3; do
       push_image "$ref" "$root" /opt/bin/flanneld
       ;;
     flannel-cni-plugin)
-      # nkd's own plugin (docs/air-gap.md): its source decides the cache key, not the upstream tag.
-      key=$(cat "$here"/flannel-cni/*.go "$here/flannel-cni/go.mod" | sha256sum | cut -c1-12)
-      install -D -m 0755 "$(go_cached flannelcni "$key")/flannel" "$root/flannel"
+      install -D -m 0755 "$(go_cached flannelcni "$(flannelcni_key)")/flannel" "$root/flannel"
       push_image "$ref" "$root" /flannel
       ;;
     *) fail "addon-images.mjs lists $what, which this script does not know how to build" ;;
