@@ -55,6 +55,8 @@ export interface ClusterConfiguration {
   imageRepository: string;
   networking: { podSubnet: string; serviceSubnet: string; dnsDomain: string };
   apiServer: { certSANs: string[] };
+  controllerManager?: { extraArgs: Args };
+  scheduler?: { extraArgs: Args };
   certificatesDir: string;
   encryptionAlgorithm: 'RSA-2048';
 }

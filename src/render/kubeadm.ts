@@ -51,6 +51,24 @@ function slowHostSettings(plan: ClusterPlan, controlPlane: boolean) {
   };
 }
 
+/**
+ * The controller manager's and scheduler's leader election (lease 15 s, renew deadline 10 s, retry 2 s by
+ * default), that many times longer on slow machines: under TCG one API call may take longer than the
+ * renew deadline, the component then loses its lease and exits, and restarts in the middle of the
+ * bootstrap (seen in the e2e run). Stored in the cluster's kubeadm-config, so upgrades keep it.
+ */
+function leaderElectionArgs(plan: ClusterPlan): (() => { extraArgs: Args }) | undefined {
+  const tolerance = probeTolerance(plan);
+  if (tolerance <= 1) return undefined;
+  return () => ({
+    extraArgs: args({
+      'leader-elect-lease-duration': `${15 * tolerance}s`,
+      'leader-elect-renew-deadline': `${10 * tolerance}s`,
+      'leader-elect-retry-period': `${2 * tolerance}s`,
+    }),
+  });
+}
+
 function args(values: Record<string, string>): Args {
   return Object.entries(values).map(([name, value]) => ({ name, value }));
 }
@@ -77,6 +95,7 @@ function nodeRegistration(plan: ClusterPlan, node: NodePlan): NodeRegistration {
 
 function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
   const k8s = plan.kubernetes;
+  const leaderElection = leaderElectionArgs(plan);
   return {
     apiVersion: k8s.kubeadmApiVersion,
     kind: 'ClusterConfiguration',
@@ -86,6 +105,8 @@ function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
     imageRepository: k8s.imageRepository,
     networking: { podSubnet: k8s.podSubnet, serviceSubnet: k8s.serviceSubnet, dnsDomain: k8s.dnsDomain },
     apiServer: { certSANs: k8s.apiServerCertSANs },
+    // Two objects, not one shared: the YAML serializer would write a shared one as an anchor and alias.
+    ...(leaderElection ? { controllerManager: leaderElection(), scheduler: leaderElection() } : {}),
     certificatesDir: KUBEADM_PKI_DIR,
     // kubeadm's own leaf keys stay RSA-2048 (its default, widest compatibility), stated explicitly.
     encryptionAlgorithm: 'RSA-2048',

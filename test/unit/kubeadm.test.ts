@@ -121,6 +121,21 @@ describe('kubeadm configuration', () => {
       });
     });
 
+    it('lengthens the controller manager and scheduler leader election by the same factor', () => {
+      const cluster = (overrides: ConfigOverrides) =>
+        docsFor(overrides, 'demo-cp-1').find((d) => d.kind === 'ClusterConfiguration')!;
+      const expected = [
+        { name: 'leader-elect-lease-duration', value: '45s' },
+        { name: 'leader-elect-renew-deadline', value: '30s' },
+        { name: 'leader-elect-retry-period', value: '6s' },
+      ];
+      expect(cluster(tolerant).controllerManager).toEqual({ extraArgs: expected });
+      expect(cluster(tolerant).scheduler).toEqual({ extraArgs: expected });
+      const plain = cluster({});
+      expect(plain).not.toHaveProperty('controllerManager');
+      expect(plain).not.toHaveProperty('scheduler');
+    });
+
     it('gives workers (no static pods) only the longer API calls', () => {
       const [join] = docsFor(tolerant, 'demo-worker-1');
       expect(join).not.toHaveProperty('patches');
