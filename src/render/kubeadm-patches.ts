@@ -3,10 +3,10 @@
 // liveness probe and is restarted in the middle of the bootstrap. Rendered only when the plan asks for
 // a probe tolerance above 1; kubeadm reads them through `patches.directory` in its Init/Join config.
 import { stringify } from 'yaml';
+import { kubeadmPatchFileName } from '../lib/kubeadm-patches-dir.js';
 import type { ClusterPlan } from '../plan/types.js';
 
-/** Outside /etc/kubernetes so that `kubeadm reset` between attempts leaves them in place. */
-export const KUBEADM_PATCHES_DIR = '/etc/nkd/kubeadm-patches';
+export { KUBEADM_PATCHES_DIR } from '../lib/kubeadm-patches-dir.js';
 
 /** The static pods kubeadm writes on a control plane; each container is named like its pod. */
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
@@ -30,7 +30,7 @@ interface StaticPodPatch {
 }
 
 export interface KubeadmPatchFile {
-  /** kubeadm's naming: target, then `+strategic` for a strategic merge patch. */
+  /** kubeadm's naming (kubeadmPatchFileName). */
   name: string;
   contents: string;
 }
@@ -59,7 +59,7 @@ export function kubeadmPatchFiles(plan: ClusterPlan): KubeadmPatchFile[] {
   const tolerance = probeTolerance(plan);
   if (tolerance <= 1) return [];
   return COMPONENTS.map((component) => ({
-    name: `${component}+strategic.yaml`,
+    name: kubeadmPatchFileName(component),
     contents: `# Rendered by nkd: probeTolerance ${tolerance}.\n${stringify(staticPodPatch(component, tolerance))}`,
   }));
 }
