@@ -1,10 +1,12 @@
 /**
  * A scripted NestOS host for the agent tests: it answers the commands the agent runs (rpm-ostree,
- * kubeadm, systemctl, cat of the static pod manifests) from a small model of the host, and records every
+ * kubeadm, systemctl, cat of the static pod manifests and of nkd's kubeadm patches) from a small model of
+ * the host, and records every
  * command. A test can fail any command by its prefix, observe the world at the moment each command runs
  * (e.g. the node's progress annotation), and reboot the host into its staged deployment.
  */
 import { imageName } from '../../src/housekeeper/agent/host.js';
+import { KUBEADM_PATCHES_DIR } from '../../src/lib/kubeadm-patches-dir.js';
 import type { HostExecutor } from '../../src/housekeeper/types.js';
 
 export interface ScriptedHostSetup {
@@ -13,6 +15,8 @@ export interface ScriptedHostSetup {
   kubeadmVersion?: string;
   /** Version of the control-plane static pods; undefined on a worker (no manifests). */
   controlPlaneVersion?: string;
+  /** nkd rendered its kubeadm patches here (probeTolerance > 1 on a control plane). */
+  kubeadmPatches?: boolean;
 }
 
 type Result = { exitCode: number; stdout: string; stderr: string };
@@ -22,6 +26,12 @@ export class ScriptedHost implements HostExecutor {
   staged: string | undefined;
   kubeadmVersion: string;
   controlPlaneVersion: string | undefined;
+  readonly kubeadmPatches: boolean;
+  /**
+   * Whether the static pods kubeadm last wrote carry nkd's patches (`--patches` given); undefined until
+   * a kubeadm upgrade writes them here.
+   */
+  staticPodsPatched: boolean | undefined;
   rebootRequested = false;
   /** The kubelet version the kubelet configuration was last written for by a staged kubeadm. */
   kubeletConfigVersion: string | undefined;
@@ -46,6 +56,8 @@ export class ScriptedHost implements HostExecutor {
     this.staged = undefined;
     this.kubeadmVersion = setup.kubeadmVersion ?? 'v1.29.6';
     this.controlPlaneVersion = setup.controlPlaneVersion;
+    this.kubeadmPatches = setup.kubeadmPatches ?? false;
+    this.staticPodsPatched = undefined;
   }
 
   /** Commands starting with `prefix` exit with `exitCode` and this stderr. */
@@ -73,7 +85,10 @@ export class ScriptedHost implements HostExecutor {
 
   private answer(command: readonly string[]): Result {
     const ok = (stdout = ''): Result => ({ exitCode: 0, stdout, stderr: '' });
-    const [program, ...args] = command;
+    const [program, ...given] = command;
+    const patches = this.takePatches(given);
+    if ('exitCode' in patches) return patches;
+    const { args } = patches;
     const line = args.join(' ');
     if (program === 'rpm-ostree' && line === 'status --json') return ok(this.status());
     if (program === 'rpm-ostree' && line === 'cleanup --pending') {
@@ -86,7 +101,8 @@ export class ScriptedHost implements HostExecutor {
     if (staged) {
       const version = this.staged === undefined ? undefined : this.versionOfImage?.(imageName(this.staged));
       if (version === undefined) return { exitCode: 1, stdout: '', stderr: `${program}: cannot execute` };
-      if (staged[1] === 'kubeadm' && args[0] === 'upgrade') return this.stagedUpgrade(args, version);
+      if (staged[1] === 'kubeadm' && args[0] === 'upgrade')
+        return this.stagedUpgrade(args, version, patches.used);
       return ok(staged[1] === 'kubeadm' ? `${version}\n` : `Kubernetes ${version}\n`);
     }
     if (program === 'rpm-ostree' && args[0] === 'rebase') {
@@ -104,12 +120,17 @@ export class ScriptedHost implements HostExecutor {
       return ok('[reset] Removing info for node from the ConfigMap "kubeadm-config"\n');
     }
     if (program === 'kubeadm' && args[0] === 'upgrade' && args[1] === 'apply') {
-      this.controlPlaneVersion = args[2];
+      this.writeStaticPods(args[2], patches.used);
       return ok('[upgrade/successful] SUCCESS!\n');
     }
     if (program === 'kubeadm' && line === 'upgrade node') {
-      if (this.controlPlaneVersion !== undefined) this.controlPlaneVersion = this.kubeadmVersion;
+      if (this.controlPlaneVersion !== undefined) this.writeStaticPods(this.kubeadmVersion, patches.used);
       return ok('[upgrade] The configuration for this node was successfully updated!\n');
+    }
+    if (program === 'cat' && args.length === 1 && args[0]?.startsWith(`${KUBEADM_PATCHES_DIR}/`)) {
+      if (!this.kubeadmPatches)
+        return { exitCode: 1, stdout: '', stderr: `cat: ${args[0]}: No such file or directory` };
+      return ok('# Rendered by nkd: probeTolerance 4.\nspec:\n  containers: []\n');
     }
     if (program === 'cat' && args.every((f) => f.startsWith('/etc/kubernetes/manifests/'))) {
       if (this.controlPlaneVersion === undefined) {
@@ -133,16 +154,16 @@ export class ScriptedHost implements HostExecutor {
    * pods (a control plane) and the kubelet configuration for its own version; the running kubelet keeps
    * its version until the reboot.
    */
-  private stagedUpgrade(args: readonly string[], version: string): Result {
+  private stagedUpgrade(args: readonly string[], version: string, patched: boolean): Result {
     const ok = (stdout: string): Result => ({ exitCode: 0, stdout, stderr: '' });
     const line = args.join(' ');
     if (args[1] === 'apply') {
-      this.controlPlaneVersion = args[2];
+      this.writeStaticPods(args[2], patched);
       this.kubeletConfigVersion = version;
       return ok('[upgrade/successful] SUCCESS!\n');
     }
     if (line === 'upgrade node') {
-      if (this.controlPlaneVersion !== undefined) this.controlPlaneVersion = version;
+      if (this.controlPlaneVersion !== undefined) this.writeStaticPods(version, patched);
       this.kubeletConfigVersion = version;
       return ok('[upgrade] The configuration for this node was successfully updated!\n');
     }
@@ -151,6 +172,25 @@ export class ScriptedHost implements HostExecutor {
       return ok('[upgrade] The kubelet configuration for this node was successfully updated!\n');
     }
     return { exitCode: 127, stdout: '', stderr: `scripted host: no answer for staged kubeadm ${line}` };
+  }
+
+  private writeStaticPods(version: string | undefined, patched: boolean): void {
+    this.controlPlaneVersion = version;
+    this.staticPodsPatched = patched;
+  }
+
+  /**
+   * kubeadm's `--patches <dir>`, taken out of the arguments: kubeadm fails on a directory that is not
+   * there, and on any other directory than nkd's this model knows nothing of.
+   */
+  private takePatches(args: readonly string[]): { args: readonly string[]; used: boolean } | Result {
+    const at = args.indexOf('--patches');
+    if (at === -1) return { args, used: false };
+    const dir = args[at + 1];
+    if (dir !== KUBEADM_PATCHES_DIR || !this.kubeadmPatches) {
+      return { exitCode: 1, stdout: '', stderr: `error: could not list patch files for path "${dir ?? ''}"` };
+    }
+    return { args: [...args.slice(0, at), ...args.slice(at + 2)], used: true };
   }
 
   private status(): string {

@@ -71,6 +71,12 @@ function standinHost(commands: string[]): HostExecutor {
         appendFileSync(join(root, 'systemctl.log'), `${args.join(' ')}\n`);
         return { exitCode: 0, stdout: '', stderr: '' };
       }
+      // The host's cat reads the host's files: here, the scratch root's (a worker has no kubeadm patches).
+      if (file === 'cat') {
+        const files = args.map((a) => join(root, a));
+        const r = await execa('cat', files, { reject: false });
+        return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+      }
       const path =
         file === 'rpm-ostree' ? STANDIN : join(root, file!.startsWith('/') ? file! : `usr/bin/${file!}`);
       const r = await execa(path, args, { reject: false, env: env() });
@@ -118,6 +124,7 @@ it('upgrades a worker through the stand-in: rebase, staged kubeadm, reboot, boot
     `rpm-ostree rebase --experimental ostree-unverified-registry:${image}`,
     'rpm-ostree status --json',
     `${staged} version -o short`,
+    'cat /etc/nkd/kubeadm-patches/kube-apiserver+strategic.yaml',
     `${staged} upgrade node`,
     'systemctl reboot',
   ]);

@@ -23,6 +23,9 @@ const STAGED = '/ostree/deploy/nestos/deploy/bbb.0/usr/bin';
 const STAGED_KUBELET = `${STAGED}/kubelet --version`;
 const STAGED_KUBEADM = `${STAGED}/kubeadm version -o short`;
 const CAT = `cat ${MANIFESTS.map((c) => `/etc/kubernetes/manifests/${c}.yaml`).join(' ')}`;
+/** Whether nkd rendered its kubeadm patches here, asked before every `kubeadm upgrade apply|node`. */
+const PATCHES_PROBE = 'cat /etc/nkd/kubeadm-patches/kube-apiserver+strategic.yaml';
+const PATCHES = '--patches /etc/nkd/kubeadm-patches';
 
 function target(over: Partial<NodeTarget> = {}): NodeTarget {
   return { key: KEY, firstControlPlane: false, evictPodForce: false, drainTimeoutSeconds: 300, ...over };
@@ -198,10 +201,11 @@ describe('upgrading Kubernetes', () => {
       STATUS,
       CAT,
       'kubeadm version -o short',
+      PATCHES_PROBE,
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
     ]);
-    expect(w.host.observed.slice(2)).toEqual(Array(3).fill('upgrading-kubernetes'));
+    expect(w.host.observed.slice(2)).toEqual(Array(4).fill('upgrading-kubernetes'));
   });
 
   it('runs kubeadm upgrade node on every other node', async () => {
@@ -210,6 +214,7 @@ describe('upgrading Kubernetes', () => {
     expect(await w.agent().step()).toBe('done');
     expect(w.commandsFrom(1)).toEqual([
       'kubeadm version -o short',
+      PATCHES_PROBE,
       'kubeadm upgrade node',
       'systemctl restart kubelet',
     ]);
@@ -299,7 +304,16 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
     expect(await w.agent().step()).toBe('rebooting');
     const apply = `${STAGED}/kubeadm upgrade apply v1.30.4 --yes`;
-    expect(w.host.commands).toEqual([STATUS, CAT, REBASE, STATUS, STAGED_KUBEADM, apply, 'systemctl reboot']);
+    expect(w.host.commands).toEqual([
+      STATUS,
+      CAT,
+      REBASE,
+      STATUS,
+      STAGED_KUBEADM,
+      PATCHES_PROBE,
+      apply,
+      'systemctl reboot',
+    ]);
     // The API server went to v1.30.4 while the kubelet was still v1.29.6 (older: allowed); never the
     // other way round.
     expect(w.host.observed.slice(-2)).toEqual(['upgrading-kubernetes/v1.29.6', 'rebooting/v1.29.6']);
@@ -311,7 +325,7 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     w.kube.setKubelet(NODE, 'v1.30.4');
     expect(await w.agent().step()).toBe('done');
     // Nothing of kubeadm's is left after the boot: no second run, no kubelet restart.
-    expect(w.commandsFrom(7)).toEqual([STATUS, CAT]);
+    expect(w.commandsFrom(8)).toEqual([STATUS, CAT]);
   });
 
   it('a worker: `kubeadm upgrade node` from the staged deployment writes the new kubelet configuration before the reboot', async () => {
@@ -319,7 +333,12 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     w.host.versionOfImage = () => 'v1.30.4';
     w.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
     expect(await w.agent().step()).toBe('rebooting');
-    expect(w.commandsFrom(3)).toEqual([STAGED_KUBEADM, `${STAGED}/kubeadm upgrade node`, 'systemctl reboot']);
+    expect(w.commandsFrom(3)).toEqual([
+      STAGED_KUBEADM,
+      PATCHES_PROBE,
+      `${STAGED}/kubeadm upgrade node`,
+      'systemctl reboot',
+    ]);
     expect(w.host.kubeletConfigVersion).toBe('v1.30.4');
   });
 
@@ -331,6 +350,7 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     expect(worker.commandsFrom(3)).toEqual([
       STAGED_KUBELET,
       STAGED_KUBEADM,
+      PATCHES_PROBE,
       `${STAGED}/kubeadm upgrade node`,
       'systemctl reboot',
     ]);
@@ -361,6 +381,7 @@ describe('kubeadm from the staged deployment, before the reboot (version skew at
     expect(w.host.commands).toEqual([
       STATUS,
       STAGED_KUBEADM,
+      PATCHES_PROBE,
       `${STAGED}/kubeadm upgrade node`,
       'systemctl reboot',
     ]);
@@ -418,10 +439,69 @@ describe('upgrading both', () => {
       STATUS,
       CAT,
       'kubeadm version -o short',
+      PATCHES_PROBE,
       'kubeadm upgrade apply v1.30.4 --yes',
       'systemctl restart kubelet',
     ]);
     expect(w.host.observed.at(-2)).toBe('upgrading-kubernetes');
+  });
+});
+
+describe("nkd's kubeadm patches (probeTolerance) through kubeadm upgrade", () => {
+  const patched = { controlPlaneVersion: 'v1.29.6', kubeadmPatches: true };
+
+  it('passes them to `upgrade apply` on the first control plane and `upgrade node` on another, after the boot', async () => {
+    const first = world({ controlPlane: true }, { ...patched, kubeadmVersion: 'v1.30.4' });
+    first.handOut(target({ kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await first.agent().step()).toBe('done');
+    expect(first.host.commands).toContain(`kubeadm upgrade apply v1.30.4 --yes ${PATCHES}`);
+    expect(first.host.staticPodsPatched).toBe(true);
+
+    const other = world({ controlPlane: true }, { ...patched, kubeadmVersion: 'v1.30.4' });
+    other.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await other.agent().step()).toBe('done');
+    expect(other.host.commands).toContain(`kubeadm upgrade node ${PATCHES}`);
+    expect(other.host.staticPodsPatched).toBe(true);
+  });
+
+  it('passes them to the staged kubeadm before the reboot, but not to the kubelet-config phase', async () => {
+    const first = world({ controlPlane: true }, patched);
+    first.host.versionOfImage = () => 'v1.30.4';
+    first.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await first.agent().step()).toBe('rebooting');
+    expect(first.host.commands).toContain(`${STAGED}/kubeadm upgrade apply v1.30.4 --yes ${PATCHES}`);
+    expect(first.host).toMatchObject({ controlPlaneVersion: 'v1.30.4', staticPodsPatched: true });
+
+    const other = world({ controlPlane: true }, patched);
+    other.host.versionOfImage = () => 'v1.30.4';
+    other.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4' }));
+    expect(await other.agent().step()).toBe('rebooting');
+    expect(other.host.commands).toContain(`${STAGED}/kubeadm upgrade node ${PATCHES}`);
+    expect(other.host).toMatchObject({ controlPlaneVersion: 'v1.30.4', staticPodsPatched: true });
+
+    // An OS-only image with another kubelet: the phase writes no static pods, and takes no patches.
+    const osOnly = world({ controlPlane: true }, patched);
+    osOnly.host.versionOfImage = () => 'v1.29.8';
+    osOnly.handOut(target({ osImageURL: NEW }));
+    expect(await osOnly.agent().step()).toBe('rebooting');
+    expect(osOnly.host.commands).toContain(`${STAGED}/kubeadm upgrade node phase kubelet-config`);
+    expect(osOnly.host.commands).not.toContain(PATCHES_PROBE);
+  });
+
+  it('passes nothing where there are none: a worker, or a control plane rendered without them', async () => {
+    const worker = world({}, { kubeadmVersion: 'v1.30.4' });
+    worker.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await worker.agent().step()).toBe('done');
+    expect(worker.host.commands.filter((c) => c.includes('upgrade'))).toEqual(['kubeadm upgrade node']);
+
+    const cp = world({ controlPlane: true }, { controlPlaneVersion: 'v1.29.6' });
+    cp.host.versionOfImage = () => 'v1.30.4';
+    cp.handOut(target({ osImageURL: NEW, kubeVersion: 'v1.30.4', firstControlPlane: true }));
+    expect(await cp.agent().step()).toBe('rebooting');
+    expect(cp.host.commands.filter((c) => c.includes('upgrade'))).toEqual([
+      `${STAGED}/kubeadm upgrade apply v1.30.4 --yes`,
+    ]);
+    expect(cp.host).toMatchObject({ controlPlaneVersion: 'v1.30.4', staticPodsPatched: false });
   });
 });
 

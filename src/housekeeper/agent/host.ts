@@ -2,6 +2,7 @@
 // version, the static pod manifests. Every command goes through the HostExecutor (production: chroot
 // into the host's root), so the tests can script the host command by command.
 
+import { KUBEADM_PATCHES_DIR, kubeadmPatchFileName } from '../../lib/kubeadm-patches-dir.js';
 import type { HostExecutor, NodeObject } from '../types.js';
 
 /** A host command that exited non-zero. The agent records it as the node's lastError and stops. */
@@ -170,4 +171,16 @@ export async function staticPodVersion(host: HostExecutor): Promise<string | und
   );
   const [first] = versions;
   return first && versions.every((v) => v === first) ? first : undefined;
+}
+
+/**
+ * `--patches <dir>` when nkd rendered kubeadm patches on this host (a control plane of a cluster with a
+ * probeTolerance above 1), else nothing. `kubeadm upgrade apply|node` rewrite the static pods from
+ * kubeadm's defaults unless given the patches again, and fail on a directory that is not there, so the
+ * flag is passed only where the API server's patch can be read.
+ */
+export async function kubeadmPatchesArgs(host: HostExecutor): Promise<string[]> {
+  const probe = `${KUBEADM_PATCHES_DIR}/${kubeadmPatchFileName('kube-apiserver')}`;
+  const patch = await tryHost(host, ['cat', probe]);
+  return patch === undefined ? [] : ['--patches', KUBEADM_PATCHES_DIR];
 }

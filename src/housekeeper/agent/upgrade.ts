@@ -7,6 +7,7 @@ import type { NodeObject } from '../types.js';
 import type { StepContext, StepResult } from './context.js';
 import {
   isControlPlaneNode,
+  kubeadmPatchesArgs,
   pendingBinaryVersion,
   readOsStatus,
   type OsStatus,
@@ -150,16 +151,19 @@ async function stagedKubeadm(
   const want = ctx.target.kubeVersion;
   if (want) {
     if (versions.kubeadm !== want) return undefined;
-    return ctx.target.firstControlPlane
-      ? [kubeadm, 'upgrade', 'apply', want, '--yes']
-      : [kubeadm, 'upgrade', 'node'];
+    return [kubeadm, ...upgradeArgs(ctx, want), ...(await kubeadmPatchesArgs(ctx.host))];
   }
   const now = kubeletVersion(ctx.node);
   if (!versions.kubelet || !now || versions.kubelet === now) return undefined;
   if (!(await pendingBinaryVersion(ctx.host, os, 'kubeadm'))) return undefined;
-  return isControlPlane(ctx)
-    ? [kubeadm, 'upgrade', 'node', 'phase', 'kubelet-config']
-    : [kubeadm, 'upgrade', 'node'];
+  // The kubelet-config phase writes no static pods: no patches for it.
+  if (isControlPlane(ctx)) return [kubeadm, 'upgrade', 'node', 'phase', 'kubelet-config'];
+  return [kubeadm, 'upgrade', 'node', ...(await kubeadmPatchesArgs(ctx.host))];
+}
+
+/** `upgrade apply` on the first control plane, `upgrade node` elsewhere (kubeadm's flags follow). */
+function upgradeArgs(ctx: StepContext, want: string): string[] {
+  return ctx.target.firstControlPlane ? ['upgrade', 'apply', want, '--yes'] : ['upgrade', 'node'];
 }
 
 function kubeletVersion(node: NodeObject): string | undefined {
@@ -207,9 +211,8 @@ export async function upgradeKubernetes(ctx: StepContext): Promise<StepResult> {
     );
   }
   // No `kubeadm upgrade plan` first: it only reports, and `apply` runs the same preflight checks.
-  const command = target.firstControlPlane
-    ? ['kubeadm', 'upgrade', 'apply', want, '--yes']
-    : ['kubeadm', 'upgrade', 'node'];
+  // With nkd's probe patches on this host, so that the rewritten static pods keep them.
+  const command = ['kubeadm', ...upgradeArgs(ctx, want), ...(await kubeadmPatchesArgs(host))];
   ctx.log(`running ${command.join(' ')}`);
   await runHost(host, command);
   await runHost(host, ['systemctl', 'restart', 'kubelet']);
