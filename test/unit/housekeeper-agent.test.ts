@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
+import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../../src/housekeeper/agent/drain.js';
 import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
 import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
@@ -577,6 +578,32 @@ describe('draining', () => {
     consented.handOut(target({ kubeVersion: 'v1.30.4', deleteEmptyDirData: true }));
     expect(await consented.agent().step()).toBe('done');
     expect(consented.kube.calls).toContain('evict shop/cache-1');
+  });
+
+  it('drains a pod whose emptyDir volumes are all declared safe to evict, and not one with another', async () => {
+    const withVolumes = (w: ReturnType<typeof world>, safe: string) => {
+      w.kube.addPod('housekeeper-system', 'operator-1', { node: NODE });
+      const pod = w.kube.pods.get('housekeeper-system/operator-1')!;
+      pod.metadata.annotations = { [SAFE_TO_EVICT_LOCAL_VOLUMES]: safe };
+      pod.spec = {
+        ...pod.spec,
+        volumes: [
+          { name: 'tmp', emptyDir: {} },
+          { name: 'cache', emptyDir: {} },
+        ],
+      };
+    };
+    const scratchOnly = world({ kubeletVersion: 'v1.30.4' });
+    withVolumes(scratchOnly, 'tmp, cache');
+    scratchOnly.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await scratchOnly.agent().step()).toBe('done');
+    expect(scratchOnly.kube.calls).toContain('evict housekeeper-system/operator-1');
+
+    const partly = world({ kubeletVersion: 'v1.30.4' });
+    withVolumes(partly, 'tmp');
+    partly.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await partly.agent().step()).toBe('failed');
+    expect(partly.kube.progress(NODE)?.lastError).toMatch(/^pod housekeeper-system\/operator-1 keeps data/);
   });
 
   it('reports a 429 from API priority and fairness as throttling, not as a PodDisruptionBudget', async () => {

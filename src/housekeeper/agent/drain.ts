@@ -8,6 +8,12 @@ import { StepFailure } from './progress.js';
 import { upgradePathProblem } from './skew.js';
 
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
+/**
+ * The cluster autoscaler's annotation naming a pod's local volumes that hold nothing worth keeping
+ * (comma-separated volume names): honoured the same way here, so scratch space (the Housekeeper
+ * operator's own /tmp) does not block a drain that would refuse real emptyDir data.
+ */
+export const SAFE_TO_EVICT_LOCAL_VOLUMES = 'cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes';
 /** Parts of a message beyond this many are counted, not listed: the annotation should stay readable. */
 const LISTED = 3;
 
@@ -30,6 +36,17 @@ export function classifyPod(pod: PodObject): PodKind {
   if (pod.metadata.annotations?.[MIRROR_ANNOTATION] !== undefined) return 'skip';
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 'skip';
   return pod.metadata.deletionTimestamp ? 'terminating' : 'evict';
+}
+
+/** Whether the pod has an emptyDir volume its owner did not declare safe to lose. */
+function keepsLocalData(pod: PodObject): boolean {
+  const safe = new Set(
+    (pod.metadata.annotations?.[SAFE_TO_EVICT_LOCAL_VOLUMES] ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  );
+  return (pod.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined && !safe.has(v.name));
 }
 
 /** Cordon, recording first whether the cordon is the agent's own, so it never lifts an admin's cordon. */
@@ -66,7 +83,7 @@ async function drainPass(ctx: StepContext): Promise<StepResult> {
   const toEvict = first.filter((p) => classifyPod(p) === 'evict');
   if (!target.deleteEmptyDirData) {
     // As kubectl drain without --delete-emptydir-data: an emptyDir's data goes with its pod.
-    const local = toEvict.filter((p) => (p.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined));
+    const local = toEvict.filter(keepsLocalData);
     if (local.length > 0) {
       throw new StepFailure(
         `${listed(local.map((p) => `pod ${podId(p)}`))} keeps data in an emptyDir volume that the drain ` +
