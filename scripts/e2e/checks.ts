@@ -5,10 +5,16 @@ import type { E2eWorld } from './world.js';
 interface Condition {
   type: string;
   status: string;
+  lastTransitionTime?: string;
 }
 interface NodeList {
   items: {
-    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    metadata: {
+      name: string;
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+      creationTimestamp?: string;
+    };
     status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string } };
   }[];
 }
@@ -95,4 +101,26 @@ export async function waitDeploymentAvailable(
 export async function apiReady(world: E2eWorld): Promise<void> {
   const body = (await world.kubectl(['get', '--raw', '/readyz'])).trim();
   if (body !== 'ok') throw new Error(`/readyz said ${body.slice(0, 200)}`);
+}
+
+/**
+ * When each node registered and turned Ready, in seconds after `since` (the deploy's start), and how
+ * long after the first control plane each worker was Ready: read from the Node objects themselves.
+ */
+export async function nodeFigures(world: E2eWorld, since: number): Promise<string[]> {
+  const after = (t?: string) => (t ? ((Date.parse(t) - since) / 1000).toFixed(0) : '?');
+  const list = await nodes(world);
+  const readyAt = (n: NodeList['items'][number]) =>
+    n.status.conditions.find((c) => c.type === 'Ready' && c.status === 'True')?.lastTransitionTime;
+  const isControlPlane = (n: NodeList['items'][number]) =>
+    n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined;
+  const firstPlane = list.filter(isControlPlane).map(readyAt).filter(Boolean).sort()[0];
+  return list.map((n) => {
+    const ready = readyAt(n);
+    const behind =
+      !isControlPlane(n) && ready && firstPlane
+        ? `, ${((Date.parse(ready) - Date.parse(firstPlane)) / 1000).toFixed(0)} s after the control plane`
+        : '';
+    return `node ${n.metadata.name}: registered +${after(n.metadata.creationTimestamp)} s, Ready +${after(ready)} s${behind}`;
+  });
 }

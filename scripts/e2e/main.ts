@@ -6,7 +6,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freeTestCidr } from '../lib/libvirtd.js';
-import { apiReady, nodes, waitDeploymentAvailable, waitNodesReady, waitPodsOnNodes } from './checks.js';
+import {
+  apiReady,
+  nodeFigures,
+  nodes,
+  waitDeploymentAvailable,
+  waitNodesReady,
+  waitPodsOnNodes,
+} from './checks.js';
 import {
   clusterName,
   defaultConfig,
@@ -142,6 +149,7 @@ async function main(): Promise<number> {
     );
 
     let figures: Figures | undefined;
+    const deployStarted = Date.now();
     await steps.step('nkd deploy', async () => {
       const collect = deployFigures(steps.note);
       const r = await w.nkd('deploy', ['deploy', '-f', file, '--yes', '--json', ...DEPLOY_FLAGS], {
@@ -158,6 +166,7 @@ async function main(): Promise<number> {
     });
     await steps.step('the API server answers', () => apiReady(w));
     const nodeNames = await steps.step(`all ${total} nodes Ready`, () => waitNodesReady(w, total, 20 * MIN));
+    for (const line of await nodeFigures(w, deployStarted)) steps.note(`figure: ${line}`);
     await steps.step('flannel runs on every node', () =>
       waitPodsOnNodes(w, 'kube-flannel', 'app=flannel', nodeNames),
     );

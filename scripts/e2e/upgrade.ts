@@ -2,7 +2,7 @@
 // the testnode-upgrade image (the previous Kubernetes patch), then checked from the outside: every node
 // Ready on the new kubelet and booted from the new "OS image" (the rpm-ostree stand-in, docs/testnode.md),
 // the API server on the new version, and the workload still available after each node's drain.
-import { OS_IMAGE_ANNOTATION } from '../../src/housekeeper/types.js';
+import { OS_IMAGE_ANNOTATION, type UpdateStatus } from '../../src/housekeeper/types.js';
 import { nodes, waitDeploymentAvailable, waitNodesReady } from './checks.js';
 import { WORKLOAD_NAMESPACE } from './workload.js';
 import type { E2eWorld, UpgradeTools } from './world.js';
@@ -25,6 +25,19 @@ interface UpgradeEvent {
   type?: string;
   message?: string;
   completed?: boolean;
+  status?: UpdateStatus;
+}
+
+/** Each node's upgrade time (drain, kubeadm, reboot, verification), from the completed Update's status. */
+export function upgradeFigures(status: UpdateStatus | undefined): string[] {
+  const seconds = (from?: string, to?: string) =>
+    from && to ? ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(0) : '?';
+  const lines = (status?.nodes ?? []).map(
+    (n) => `upgrade: ${n.name} (${n.role}) took ${seconds(n.startedAt, n.finishedAt)} s`,
+  );
+  if (status?.startedAt && status.completedAt)
+    lines.push(`upgrade: whole rollout took ${seconds(status.startedAt, status.completedAt)} s`);
+  return lines;
 }
 
 /** nkd's --json lines (other output, if any, is not JSON and is skipped). */
@@ -83,5 +96,6 @@ export async function upgradeStep(
   if (server.gitVersion !== to) throw new Error(`the API server reports ${server.gitVersion}, not ${to}`);
   await waitDeploymentAvailable(w, WORKLOAD_NAMESPACE, 'web', 5 * MIN);
   note(`every node runs kubelet ${to} booted from ${osImage}; the API server is ${to}`);
+  for (const line of upgradeFigures(result?.status)) note(`figure: ${line}`);
   return names;
 }
