@@ -20,6 +20,26 @@ interface ApiResource {
 
 export type Apply = (objects: readonly KubeObject[], fieldManager: string) => Promise<AppliedObject[]>;
 
+export interface ApplyRetry {
+  /** How long one object's apply keeps retrying failures a busy server gives (default 2 min). */
+  retryForMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+const DEFAULT_RETRY: ApplyRetry = {
+  retryForMs: 120_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+// What a busy or restarting API server answers (seen on slow machines: a PATCH with no answer within the
+// call timeout right after the control plane came up). Server-side apply is idempotent: trying again is safe.
+const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+function worthRetrying(err: unknown): boolean {
+  if (err instanceof KubeStatusError) return RETRIED_STATUSES.has(err.status);
+  return err instanceof KubeApiError && (err.kind === 'timeout' || err.kind === 'connection');
+}
+
 function describeObject(obj: KubeObject): string {
   const ns = obj.metadata?.namespace;
   return `${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name ?? '(unnamed)'}`;
@@ -43,7 +63,7 @@ function groupVersionPath(apiVersion: string): string {
   return apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
 }
 
-export function createApplier(client: Caller): Apply {
+export function createApplier(client: Caller, retry: ApplyRetry = DEFAULT_RETRY): Apply {
   // Resource lists per group/version. A list is fetched again when it lacks a kind: a CRD applied since
   // (by this client or another) adds kinds to a group already seen.
   const discovered = new Map<string, ApiResource[]>();
@@ -91,13 +111,28 @@ export function createApplier(client: Caller): Apply {
     return ref;
   }
 
+  /** applyOne, again after 1, 2, 4 ... 16 s while the failure is one a busy server gives, within the budget. */
+  async function applyPatiently(obj: KubeObject, fieldManager: string): Promise<AppliedObject> {
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await applyOne(obj, fieldManager);
+      } catch (err) {
+        const pause = Math.min(1000 * 2 ** attempt, 16_000);
+        if (!worthRetrying(err) || waited + pause > retry.retryForMs) throw err;
+        await retry.sleep(pause);
+        waited += pause;
+      }
+    }
+  }
+
   async function applyAll(objects: readonly KubeObject[], fieldManager: string): Promise<AppliedObject[]> {
     if (fieldManager === '') throw new KubeApiError('server-side apply needs a field manager', 'protocol');
     objects.forEach(checkManifest);
     const applied: AppliedObject[] = [];
     for (const obj of objects) {
       try {
-        applied.push(await applyOne(obj, fieldManager));
+        applied.push(await applyPatiently(obj, fieldManager));
       } catch (err) {
         if (!(err instanceof KubeApiError)) throw err;
         const message = `apply ${describeObject(obj)}: ${err.message}`;
