@@ -52,6 +52,7 @@ export async function buildPhases(
   const hooks = preDeployHooks(config.spec.hooks.preDeploy, ctx.baseDir);
   const network = await resolveNetworkAddon(config, {
     baseDir: ctx.baseDir,
+    apiServer: ctx.prepared.plan.kubernetes.controlPlaneEndpoint,
     ...(ctx.options.fetchManifest ? { fetch: ctx.options.fetchManifest } : {}),
   });
   const housekeeperImage =

@@ -276,6 +276,25 @@ describe.each(BUNDLED_NETWORK_VERSIONS.flannel)('flannel %s', (version) => {
     expect(main.args).toEqual(['--ip-masq', '--kube-subnet-mgr']);
     expect(main.securityContext.capabilities.add).toEqual(['NET_ADMIN', 'NET_RAW']);
   });
+
+  it("talks to the control-plane endpoint directly, not through kube-proxy's Service address", () => {
+    const direct = bundledNetworkManifests('flannel', version, {
+      podSubnet: SUBNET,
+      apiServer: { host: '10.0.0.10', port: 6443 },
+    });
+    const env = (list: KubeObject[]) =>
+      (
+        podSpec(find(list, 'DaemonSet', 'kube-flannel-ds')!)!.containers[0].env as {
+          name: string;
+          value?: string;
+        }[]
+      ).filter((e) => e.name.startsWith('KUBERNETES_SERVICE_'));
+    expect(env(direct)).toEqual([
+      { name: 'KUBERNETES_SERVICE_HOST', value: '10.0.0.10' },
+      { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+    ]);
+    expect(env(objects)).toEqual([]);
+  });
 });
 
 describe('resolveNetworkAddon', () => {

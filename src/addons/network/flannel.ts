@@ -21,10 +21,17 @@ const NAME = 'flannel';
 // Copied into each object (never shared), so a caller editing one object cannot change another.
 const LABELS = { tier: 'node', app: 'flannel', 'k8s-app': 'flannel' };
 
+/** Where the API server is as the nodes reach it (the cluster's control-plane endpoint). */
+export interface ApiServerAddress {
+  host: string;
+  port: number;
+}
+
 export function flannelManifests(
   release: FlannelRelease,
   podSubnet: string,
   image: ImageResolver = UPSTREAM_IMAGES,
+  apiServer?: ApiServerAddress,
 ): KubeObject[] {
   const flannelImage = image(`${FLANNEL_IMAGE}:${release.version}`);
   const pluginImage = image(`${FLANNEL_CNI_PLUGIN_IMAGE}:${release.cniPluginTag}`);
@@ -123,6 +130,16 @@ export function flannelManifests(
                   fieldEnv('POD_NAME', 'metadata.name'),
                   fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                   { name: 'EVENT_QUEUE_DEPTH', value: '5000' },
+                  // The control-plane endpoint itself rather than the kubernetes Service: the Service
+                  // address works only once kube-proxy has programmed it, and until then flanneld's first
+                  // calls fail (net unreachable) and it crash-loops through its back-off (seen for real:
+                  // minutes of a deploy on a slow machine). The API certificate covers this endpoint.
+                  ...(apiServer
+                    ? [
+                        { name: 'KUBERNETES_SERVICE_HOST', value: apiServer.host },
+                        { name: 'KUBERNETES_SERVICE_PORT', value: String(apiServer.port) },
+                      ]
+                    : []),
                 ],
                 volumeMounts: [
                   mount('run', '/run/flannel'),

@@ -11,7 +11,7 @@ import type { ClusterConfig } from '../../config/schema.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { calicoManifests } from './calico.js';
 import { httpsFetch } from './fetch.js';
-import { flannelManifests } from './flannel.js';
+import { flannelManifests, type ApiServerAddress } from './flannel.js';
 import {
   BUNDLED_NETWORK_VERSIONS,
   calicoRelease,
@@ -44,6 +44,8 @@ export interface ResolveNetworkOptions {
   baseDir: string;
   /** Fetches an https:// URL; default: httpsFetch (30 s, at most 3 redirects, https only). */
   fetch?: (url: string) => Promise<string>;
+  /** The control-plane endpoint the nodes reach; the bundled flannel talks to it directly. */
+  apiServer?: ApiServerAddress;
 }
 
 const MANIFEST_KEY = 'spec.network.manifest';
@@ -55,7 +57,7 @@ const MANIFEST_KEY = 'spec.network.manifest';
 export function bundledNetworkManifests(
   plugin: BundledNetworkPlugin,
   version: string,
-  options: { podSubnet: string; imageRepository?: string },
+  options: { podSubnet: string; imageRepository?: string; apiServer?: ApiServerAddress },
 ): KubeObject[] {
   const image = imageResolver(options.imageRepository ?? DEFAULT_IMAGE_REPOSITORY);
   const unknown = () =>
@@ -70,7 +72,7 @@ export function bundledNetworkManifests(
   }
   const release = flannelRelease(version);
   if (!release) throw unknown();
-  return flannelManifests(release, options.podSubnet, image);
+  return flannelManifests(release, options.podSubnet, image, options.apiServer);
 }
 
 /** What to apply for spec.network, or undefined for plugin "none". Reads or fetches a user manifest. */
@@ -85,7 +87,11 @@ export async function resolveNetworkAddon(
   if (manifest === '') {
     const version = network.version === '' ? defaultNetworkVersion(plugin) : network.version;
     const { podSubnet, imageRepository } = config.spec.kubernetes;
-    const objects = bundledNetworkManifests(plugin, version, { podSubnet, imageRepository });
+    const objects = bundledNetworkManifests(plugin, version, {
+      podSubnet,
+      imageRepository,
+      ...(options.apiServer ? { apiServer: options.apiServer } : {}),
+    });
     return { plugin, version, source: 'bundled', objects };
   }
 
