@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../../src/housekeeper/agent/drain.js';
 import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
-import { imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
+import { imageName, lastLine, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
   KubeStatusError,
@@ -815,5 +815,19 @@ describe('obeying only what an Update asks for', () => {
     w.handOut(target({ osImageURL: NEW }));
     w.kube.updates.set('housekeeper-system/up', updateFor(target({ osImageURL: NEW }), 2));
     expect(await w.agent().step()).toBe('rebooting');
+  });
+});
+
+describe("a host command's reason", () => {
+  it("is kubeadm's error line, not the stack-trace advice kubeadm prints after it", () => {
+    const stderr =
+      "[upgrade/apply] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state.\n" +
+      'error execution phase control-plane: failed to upgrade the etcd static pod: timed out waiting for the condition\n' +
+      'To see the stack trace of this error execute with --v=5 or higher\n';
+    expect(lastLine(stderr)).toBe(
+      'error execution phase control-plane: failed to upgrade the etcd static pod: timed out waiting for the condition',
+    );
+    expect(lastLine('error: rebase failed\n\n')).toBe('error: rebase failed');
+    expect(lastLine('To see the stack trace of this error execute with --v=5 or higher\n')).toBe('');
   });
 });

@@ -17,10 +17,19 @@ export class HostCommandError extends Error {
   }
 }
 
-/** The last non-empty line: kubeadm and rpm-ostree put the reason for a failure there. */
+/**
+ * kubeadm ends every failure with this advice, after the line that says what failed (seen on the first
+ * real upgrade: the agent reported only the advice).
+ */
+const KUBEADM_STACK_TRACE_ADVICE = /^To see the stack trace of this error execute with --v=5 or higher$/;
+
+/** The last non-empty line that says something: kubeadm and rpm-ostree put the reason for a failure there. */
 export function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim());
-  return lines.filter((l) => l !== '').at(-1) ?? '';
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !KUBEADM_STACK_TRACE_ADVICE.test(l));
+  return lines.at(-1) ?? '';
 }
 
 export async function runHost(host: HostExecutor, command: readonly string[]): Promise<string> {
