@@ -26,6 +26,12 @@ export const CONTROL_PLANE_VERSION_ANNOTATION = 'housekeeper.io/control-plane-ve
  * Set by nkd (scale-in) on a control-plane node about to be removed: its agent removes the node's etcd
  * member (JSON, NodeLeave). Progress comes back in LEAVE_PROGRESS_ANNOTATION (JSON, LeaveProgress).
  */
+/**
+ * On a pod, "true": the agent's drain leaves it where it is, as it leaves DaemonSet pods. For pods that must
+ * outlive the drain of their node, such as the Housekeeper operator on a single control plane (evicted, it
+ * has nowhere to go while that node is cordoned, and a failed upgrade there would never be reported).
+ */
+export const STAY_ON_DRAIN_ANNOTATION = 'housekeeper.io/stay-on-drain';
 export const LEAVE_ANNOTATION = 'housekeeper.io/leave';
 export const LEAVE_PROGRESS_ANNOTATION = 'housekeeper.io/leave-progress';
 

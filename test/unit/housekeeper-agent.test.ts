@@ -6,6 +6,7 @@ import { imageName, lastLine, parseOsStatus } from '../../src/housekeeper/agent/
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
   KubeStatusError,
+  STAY_ON_DRAIN_ANNOTATION,
   type NodeProgress,
   type NodeTarget,
   type UpdateObject,
@@ -604,6 +605,19 @@ describe('draining', () => {
     partly.handOut(target({ kubeVersion: 'v1.30.4' }));
     expect(await partly.agent().step()).toBe('failed');
     expect(partly.kube.progress(NODE)?.lastError).toMatch(/^pod housekeeper-system\/operator-1 keeps data/);
+  });
+
+  it('leaves a pod marked to stay on drain (the operator) on the node, and finishes the drain', async () => {
+    const w = world({ kubeletVersion: 'v1.30.4' });
+    w.kube.addPod('housekeeper-system', 'operator-1', { node: NODE });
+    w.kube.pods.get('housekeeper-system/operator-1')!.metadata.annotations = {
+      [STAY_ON_DRAIN_ANNOTATION]: 'true',
+    };
+    w.kube.addPod('shop', 'web-1', { node: NODE });
+    w.handOut(target({ kubeVersion: 'v1.30.4' }));
+    expect(await w.agent().step()).toBe('done');
+    expect(w.kube.calls).toContain('evict shop/web-1');
+    expect(w.kube.calls).not.toContain('evict housekeeper-system/operator-1');
   });
 
   it('reports a 429 from API priority and fairness as throttling, not as a PodDisruptionBudget', async () => {

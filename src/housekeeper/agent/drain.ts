@@ -2,7 +2,12 @@
 // then returns 'draining' while something is left, so the agent's loop is the wait and a restarted agent
 // simply carries on. The drain timeout counts from when `draining` was recorded, which survives restarts.
 
-import { KubeStatusError, type PodDisruptionBudgetObject, type PodObject } from '../types.js';
+import {
+  KubeStatusError,
+  STAY_ON_DRAIN_ANNOTATION,
+  type PodDisruptionBudgetObject,
+  type PodObject,
+} from '../types.js';
 import type { StepContext, StepResult } from './context.js';
 import { StepFailure } from './progress.js';
 import { upgradePathProblem } from './skew.js';
@@ -29,11 +34,13 @@ function controllerOf(pod: PodObject) {
 
 /**
  * DaemonSet pods would come straight back (and tolerate the cordon), static pods belong to the kubelet
- * and cannot be evicted through the API, finished pods hold nothing: none of them is drained.
+ * and cannot be evicted through the API, finished pods hold nothing, pods marked to stay (the operator)
+ * asked not to be: none of them is drained.
  */
 export function classifyPod(pod: PodObject): PodKind {
   if (controllerOf(pod)?.kind === 'DaemonSet') return 'skip';
   if (pod.metadata.annotations?.[MIRROR_ANNOTATION] !== undefined) return 'skip';
+  if (pod.metadata.annotations?.[STAY_ON_DRAIN_ANNOTATION] === 'true') return 'skip';
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 'skip';
   return pod.metadata.deletionTimestamp ? 'terminating' : 'evict';
 }
