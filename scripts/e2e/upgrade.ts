@@ -18,7 +18,7 @@ export function osImageFor(mirror: string, version: string): string {
 
 /** What scripts/images/build.sh needs to push the previous version's images as well (docs/air-gap.md). */
 export function imagesEnvForUpgrade(upgrade: UpgradeTools): Record<string, string> {
-  return { NKD_IMAGES_KUBE_BINS: upgrade.prevKubeBin };
+  return { NKD_IMAGES_KUBE_BINS: upgrade.prevKubeBin, NKD_IMAGES_TESTNODE: '1' };
 }
 
 interface UpgradeEvent {

@@ -10,14 +10,15 @@
 #   - flannel/flannel and flannel/flannel-cni-plugin at the tags of nkd's default flannel manifest:
 #     flanneld from the Go module proxy with the build machine's iptables, and nkd's own CNI plugin
 #     (scripts/images/flannel-cni), each with the `cp` the manifest's init containers run.
-#   - nestos/testnode:<Kubernetes version>: the stand-in "OS image" (docs/testnode.md), one tiny layer
-#     naming the version; the node's rpm-ostree stand-in rebases only onto an image the mirror has.
+#   - with NKD_IMAGES_TESTNODE=1 only (the e2e run): nestos/testnode:<Kubernetes version>, the stand-in
+#     "OS image" (docs/testnode.md), one tiny layer naming the version; the node's rpm-ostree stand-in
+#     rebases only onto an image the mirror has. Not in a user's mirror: it is no NestOS.
 # The names and tags come from `kubeadm config images list` of that version and from nkd's own code
 # (dist/: the flannel manifest's images through the mirror), never from a second list.
 # More Kubernetes versions: NKD_IMAGES_KUBE_BINS, a colon-separated list of further bin directories
 # (e.g. NKD_KUBE_PREV_BIN, `npm run tools -- kube-prev`), adds the images kubeadm of each lists (the
-# version its kubeadm reports; etcd from NKD_KUBE_BIN unless the directory has one) and its
-# nestos/testnode image; an image two versions share is pushed once.
+# version its kubeadm reports; etcd from NKD_KUBE_BIN unless the directory has one) and, with
+# NKD_IMAGES_TESTNODE=1, its nestos/testnode image; an image two versions share is pushed once.
 # Images are single-layer, linux/amd64, pushed with crane (NKD_CRANE_BIN); MIRROR may be plain HTTP.
 # Go builds (pause, coredns) are cached next to the tools: ${NKD_TOOLS_CACHE:-~/.cache/nkd-tools}.
 # Prints one pushed reference per line on stdout; progress goes to stderr.
@@ -189,6 +190,7 @@ push_kube_images() {
 # The stand-in's "OS image" of Kubernetes VERSION: what `nkd upgrade --os-image` names on the stand-in.
 # Only its existence matters (the node carries the binaries); the file says which version it stands for.
 push_testnode_image() {
+  [ "${NKD_IMAGES_TESTNODE:-}" = 1 ] || return 0
   local version=$1 root ref=$mirror/nestos/testnode:$1
   [ -z "${pushed[$ref]:-}" ] || return 0
   pushed[$ref]=1
