@@ -41,6 +41,7 @@ usage="usage: scripts/images/build.sh MIRROR   (e.g. 127.0.0.1:5000/k8s)  |  scr
 # whose push runs where the Go module proxy cannot be reached (the e2e run's network namespace).
 build_only=false
 if [ "${1:-}" = --build-only ]; then
+  [ $# -eq 1 ] || fail "--build-only takes no other argument ($usage)"
   build_only=true
   set -- build-only.invalid/k8s
 fi
