@@ -106,6 +106,8 @@ go_cached() {
   fi
   echo "$out/bin"
 }
+# The pause program's source decides its cache key (a fix to it must reach the image).
+pause_key() { cat "$here"/pause/*.go "$here/pause/go.mod" | sha256sum | cut -c1-12; }
 build_pause() { (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" .); }
 # nkd's own CNI plugin (docs/air-gap.md): its source decides the cache key, not the upstream tag.
 flannelcni_key() { cat "$here"/flannel-cni/*.go "$here/flannel-cni/go.mod" | sha256sum | cut -c1-12; }
@@ -176,7 +178,7 @@ push_kube_images() {
         push_image "$ref" "$root" "/usr/local/bin/$name"
         ;;
       pause)
-        install -D -m 0755 "$(go_cached pause v1)/pause" "$root/pause"
+        install -D -m 0755 "$(go_cached pause "$(pause_key)")/pause" "$root/pause"
         push_image "$ref" "$root" /pause
         ;;
       coredns)
@@ -212,7 +214,7 @@ build_programs() {
     for ref in $("$bin/kubeadm" config images list --kubernetes-version "$("$bin/kubeadm" version -o short)" --image-repository "$mirror" 2>/dev/null); do
       tag=${ref##*:}
       case $ref in
-        */pause:*) go_cached pause v1 >/dev/null ;;
+        */pause:*) go_cached pause "$(pause_key)" >/dev/null ;;
         */coredns:*) go_cached coredns "$tag" >/dev/null ;;
       esac
     done

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NodeAgent } from '../../src/housekeeper/agent/agent.js';
 import { SAFE_TO_EVICT_LOCAL_VOLUMES } from '../../src/housekeeper/agent/drain.js';
 import { chrootExecutor, hostExecutor } from '../../src/housekeeper/agent/executor.js';
-import { imageName, lastLine, parseOsStatus } from '../../src/housekeeper/agent/host.js';
+import { failureReason, imageName, parseOsStatus } from '../../src/housekeeper/agent/host.js';
 import {
   CONTROL_PLANE_VERSION_ANNOTATION,
   KubeStatusError,
@@ -838,10 +838,36 @@ describe("a host command's reason", () => {
       "[upgrade/apply] FATAL: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state.\n" +
       'error execution phase control-plane: failed to upgrade the etcd static pod: timed out waiting for the condition\n' +
       'To see the stack trace of this error execute with --v=5 or higher\n';
-    expect(lastLine(stderr)).toBe(
+    expect(failureReason(stderr)).toBe(
       'error execution phase control-plane: failed to upgrade the etcd static pod: timed out waiting for the condition',
     );
-    expect(lastLine('error: rebase failed\n\n')).toBe('error: rebase failed');
-    expect(lastLine('To see the stack trace of this error execute with --v=5 or higher\n')).toBe('');
+    expect(failureReason('error: rebase failed\n\n')).toBe('error: rebase failed');
+    expect(failureReason('To see the stack trace of this error execute with --v=5 or higher\n')).toBe('');
+  });
+
+  it("names each check kubeadm's preflight failed, after its summary line", () => {
+    // kubeadm v1.37's upgrade health check, as the first real upgrade printed it.
+    const stderr =
+      '[upgrade] Running cluster health checks\n' +
+      '\t[WARNING SystemVerification]: missing optional cgroups: hugetlb\n' +
+      '[preflight] Some fatal errors occurred:\n' +
+      '\t[ERROR CreateJob]: Job "upgrade-health-check-1" in the namespace "kube-system" did not complete in 1m0s: no condition of type Complete\n' +
+      '\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [cp-1]\n' +
+      '[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n' +
+      'error execution phase preflight: preflight checks failed\n' +
+      'To see the stack trace of this error execute with --v=5 or higher\n';
+    expect(failureReason(stderr)).toBe(
+      'error execution phase preflight: preflight checks failed; ' +
+        '[ERROR CreateJob]: Job "upgrade-health-check-1" in the namespace "kube-system" did not complete in 1m0s: no condition of type Complete; ' +
+        '[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [cp-1]',
+    );
+  });
+
+  it('stays a status line when a command prints a great many errors', () => {
+    const stderr =
+      Array.from({ length: 200 }, (_, i) => `\t[ERROR Check${i}]: failed`).join('\n') + '\nfailed\n';
+    const reason = failureReason(stderr);
+    expect(reason.length).toBeLessThanOrEqual(1500);
+    expect(reason.startsWith('failed; [ERROR Check0]: failed')).toBe(true);
   });
 });

@@ -10,9 +10,9 @@ export class HostCommandError extends Error {
   constructor(
     readonly command: readonly string[],
     readonly exitCode: number,
-    readonly stderrLastLine: string,
+    readonly reason: string,
   ) {
-    super(`${command.join(' ')}: ${stderrLastLine || `exited with ${exitCode}`}`);
+    super(`${command.join(' ')}: ${reason || `exited with ${exitCode}`}`);
     this.name = 'HostCommandError';
   }
 }
@@ -23,22 +23,35 @@ export class HostCommandError extends Error {
  */
 const KUBEADM_STACK_TRACE_ADVICE = /^To see the stack trace of this error execute with --v=5 or higher$/;
 
-/** The last non-empty line that says something: kubeadm and rpm-ostree put the reason for a failure there. */
-export function lastLine(text: string): string {
+/** kubeadm's preflight lists each failed check on its own `[ERROR Name]: why` line before its summary. */
+const KUBEADM_CHECK_ERROR = /^\[ERROR [^\]]+\]:/;
+
+/** A node's lastError is a status field shown in `nkd status`: long enough for a few checks, not a log. */
+const MAX_REASON_LENGTH = 1500;
+
+/**
+ * Why a host command failed, from its stderr: kubeadm's failed preflight checks (its last line only says
+ * "preflight checks failed", seen on the first real upgrade), then the last non-empty line that says
+ * something, where kubeadm and rpm-ostree put the reason.
+ */
+export function failureReason(text: string): string {
   const lines = text
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !KUBEADM_STACK_TRACE_ADVICE.test(l));
-  return lines.at(-1) ?? '';
+  const last = lines.at(-1) ?? '';
+  const checks = lines.filter((l) => KUBEADM_CHECK_ERROR.test(l) && l !== last);
+  const reason = [last, ...checks].filter((l) => l !== '').join('; ');
+  return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason;
 }
 
 export async function runHost(host: HostExecutor, command: readonly string[]): Promise<string> {
   const result = await host.run(command);
-  if (result.exitCode !== 0) throw new HostCommandError(command, result.exitCode, lastLine(result.stderr));
+  if (result.exitCode !== 0)
+    throw new HostCommandError(command, result.exitCode, failureReason(result.stderr));
   return result.stdout;
 }
 
-/** For reads whose failure only means "not there" (a file that may be missing): undefined instead of a throw. */
 export async function tryHost(host: HostExecutor, command: readonly string[]): Promise<string | undefined> {
   const result = await host.run(command);
   return result.exitCode === 0 ? result.stdout : undefined;
