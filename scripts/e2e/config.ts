@@ -2,9 +2,10 @@
 // user's (`npm run e2e -- -f CONFIG`) with what this machine dictates filled in: the stand-in image and
 // its Kubernetes version, the libvirt platform with domainType qemu (TCG), the mirror as
 // imageRepository with its plain-HTTP registry entry, the run's SSH key, and (unless the config sets
-// it) a probe tolerance for TCG. Everything else is kept.
+// it) a probe tolerance for TCG. What this machine cannot run (another runtime, calico's images) is
+// replaced with a note; relative paths are made absolute. Everything else is kept.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 
 export interface Fill {
@@ -15,6 +16,10 @@ export interface Fill {
   cidr: string;
   poolPath: string;
   sshPublicKey: string;
+  /** The run's own libvirtd. */
+  libvirtUri: string;
+  /** Where the user's config file is: its relative paths are resolved from there (the run writes its own copy elsewhere). */
+  configDir?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -25,6 +30,7 @@ type Obj = Record<string, unknown>;
  */
 export const TCG_PROBE_TOLERANCE = 4;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const given = (v: unknown): boolean => v !== undefined && v !== '';
 
 export function defaultConfig(name: string): Obj {
   return {
@@ -39,18 +45,60 @@ export function defaultConfig(name: string): Obj {
   };
 }
 
-/** The config with this machine's settings filled in; throws when it asks for what cannot run here. */
+/**
+ * The runtime: the stand-in image runs containerd only (docs/testnode.md). Another is replaced, with a
+ * note, rather than refused: the run then shows everything else of the config on a real cluster.
+ */
+function fillRuntime(spec: Obj, notes: string[]): string {
+  const runtime = spec.runtime ?? 'containerd';
+  if (runtime !== 'containerd')
+    notes.push(`runtime ${String(runtime)} -> containerd (the NestOS stand-in runs containerd only)`);
+  return 'containerd';
+}
+
+/**
+ * The network plugin: calico's images cannot be built here (the Go module proxy does not serve
+ * projectcalico/calico), so the bundled calico becomes the bundled flannel, with a note. A manifest of
+ * the user's own is kept, with its path made absolute.
+ */
+function fillNetwork(spec: Obj, configDir: string | undefined, notes: string[]): Obj {
+  const network = obj(spec.network);
+  const manifest = network.manifest;
+  if (given(manifest)) {
+    const m = String(manifest);
+    return { ...network, manifest: /^https:\/\//.test(m) ? m : absolute(m, configDir) };
+  }
+  if ((network.plugin ?? 'calico') !== 'calico') return network;
+  notes.push(
+    'network.plugin calico -> flannel (calico cannot be mirrored here: the Go module proxy does not serve it)',
+  );
+  const { version: _version, ...rest } = network;
+  return { ...rest, plugin: 'flannel' };
+}
+
+function absolute(path: string, configDir: string | undefined): string {
+  return configDir === undefined || isAbsolute(path) ? path : resolve(configDir, path);
+}
+
+/** hooks.preDeploy and hooks.postDeploy name files relative to the config: absolute in the run's copy. */
+function fillHooks(spec: Obj, configDir: string | undefined): Obj | undefined {
+  if (spec.hooks === undefined) return undefined;
+  const hooks = obj(spec.hooks);
+  const paths = (v: unknown) => (Array.isArray(v) ? v.map((p) => absolute(String(p), configDir)) : v);
+  return {
+    ...hooks,
+    ...(hooks.preDeploy !== undefined ? { preDeploy: paths(hooks.preDeploy) } : {}),
+    ...(hooks.postDeploy !== undefined ? { postDeploy: paths(hooks.postDeploy) } : {}),
+  };
+}
+
+/** The config with this machine's settings filled in, and a note for each of the user's settings changed. */
 export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: string[] } {
   const notes: string[] = [];
   const spec = obj(config.spec);
-  const runtime = spec.runtime ?? 'containerd';
-  if (runtime !== 'containerd')
-    throw new Error(
-      `spec.runtime is ${String(runtime)}: the NestOS stand-in runs containerd only (docs/testnode.md)`,
-    );
-  const network = obj(spec.network);
-  if ((network.plugin ?? 'calico') === 'calico' && network.manifest === undefined)
-    throw new Error('spec.network.plugin is calico: the mirror npm run images fills holds flannel only');
+  const runtime = fillRuntime(spec, notes);
+  const network = fillNetwork(spec, fill.configDir, notes);
+  const hooks = fillHooks(spec, fill.configDir);
   const kubernetes = obj(spec.kubernetes);
   if (kubernetes.version !== undefined && kubernetes.version !== fill.kubeVersion)
     notes.push(
@@ -61,6 +109,8 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
   );
   const libvirt = obj(obj(spec.platform).libvirt);
   if (obj(spec.platform).libvirt === undefined) notes.push('platform -> libvirt (this machine has no other)');
+  if (libvirt.uri !== undefined && libvirt.uri !== fill.libvirtUri)
+    notes.push(`platform.libvirt.uri ${String(libvirt.uri)} -> ${fill.libvirtUri} (the run's own libvirtd)`);
   const access = obj(spec.access);
   const keys = Array.isArray(access.sshAuthorizedKeys) ? (access.sshAuthorizedKeys as string[]) : [];
   return {
@@ -69,6 +119,9 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
       ...config,
       spec: {
         ...spec,
+        runtime,
+        network,
+        ...(hooks ? { hooks } : {}),
         kubernetes: {
           ...kubernetes,
           version: fill.kubeVersion,
@@ -80,6 +133,7 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
         platform: {
           libvirt: {
             ...libvirt,
+            uri: fill.libvirtUri,
             image: fill.image,
             domainType: 'qemu',
             poolPath: fill.poolPath,

@@ -1,5 +1,5 @@
 // The end-to-end harness's config filling (scripts/e2e/config.ts): what this machine dictates is set,
-// everything else of a user's config is kept, and what cannot run here is refused up front.
+// everything else of a user's config is kept, and what cannot run here is replaced with a note.
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, fillConfig, firstHost, requestedNetwork } from '../../scripts/e2e/config.js';
 
@@ -10,6 +10,7 @@ const FILL = {
   cidr: '10.213.5.0/24',
   poolPath: '/work/pool',
   sshPublicKey: 'ssh-ed25519 AAAA e2e@nkd',
+  libvirtUri: 'qemu:///system',
 };
 
 describe('e2e config', () => {
@@ -25,6 +26,7 @@ describe('e2e config', () => {
     expect(spec.registries).toEqual([{ host: '10.213.5.1:5000', plainHTTP: true }]);
     expect(spec.platform).toEqual({
       libvirt: {
+        uri: 'qemu:///system',
         image: FILL.image,
         domainType: 'qemu',
         poolPath: '/work/pool',
@@ -87,15 +89,50 @@ describe('e2e config', () => {
     });
   });
 
-  it('refuses what the stand-in and the mirror cannot run', () => {
+  it('replaces what the stand-in and the mirror cannot run, and says so', () => {
     const config = (spec: Record<string, unknown>) => ({ metadata: { name: 'x' }, spec });
-    expect(() => fillConfig(config({ runtime: 'crio', network: { plugin: 'flannel' } }), FILL)).toThrow(
-      /containerd only/,
+    const crio = fillConfig(config({ runtime: 'crio', network: { plugin: 'flannel' } }), FILL);
+    expect((crio.config.spec as Record<string, unknown>).runtime).toBe('containerd');
+    expect(crio.notes).toContain('runtime crio -> containerd (the NestOS stand-in runs containerd only)');
+
+    // calico is the default plugin; its version names a calico manifest, so it goes too.
+    for (const network of [undefined, { plugin: 'calico', version: 'v3.29' }]) {
+      const filled = fillConfig(config(network ? { network } : {}), FILL);
+      expect((filled.config.spec as Record<string, unknown>).network).toEqual({ plugin: 'flannel' });
+      expect(filled.notes.some((n) => n.startsWith('network.plugin calico -> flannel'))).toBe(true);
+    }
+  });
+
+  it("keeps a calico manifest of the user's own, relative paths made absolute from the config's directory", () => {
+    const config = {
+      metadata: { name: 'x' },
+      spec: {
+        network: { plugin: 'calico', manifest: 'net/calico.yaml' },
+        hooks: { preDeploy: ['hooks/check.sh', '/abs/pre.sh'], postDeploy: ['extra'] },
+        platform: { libvirt: { uri: 'qemu+ssh://elsewhere/system' } },
+      },
+    };
+    const { config: filled, notes } = fillConfig(config, { ...FILL, configDir: '/home/me/cluster' });
+    const spec = filled.spec as Record<string, Record<string, unknown>>;
+    expect(spec.network).toEqual({ plugin: 'calico', manifest: '/home/me/cluster/net/calico.yaml' });
+    expect(spec.hooks).toEqual({
+      preDeploy: ['/home/me/cluster/hooks/check.sh', '/abs/pre.sh'],
+      postDeploy: ['/home/me/cluster/extra'],
+    });
+    expect(spec.platform!.libvirt).toMatchObject({ uri: 'qemu:///system' });
+    expect(notes).toContain(
+      "platform.libvirt.uri qemu+ssh://elsewhere/system -> qemu:///system (the run's own libvirtd)",
     );
-    expect(() => fillConfig(config({}), FILL)).toThrow(/calico: the mirror .* holds flannel only/);
-    expect(() =>
-      fillConfig(config({ network: { plugin: 'calico', manifest: 'own.yaml' } }), FILL),
-    ).not.toThrow();
+    const remote = fillConfig(
+      {
+        metadata: { name: 'x' },
+        spec: { network: { plugin: 'calico', manifest: 'https://example.org/c.yaml' } },
+      },
+      FILL,
+    );
+    expect((remote.config.spec as Record<string, Record<string, unknown>>).network!.manifest).toBe(
+      'https://example.org/c.yaml',
+    );
   });
 
   it('puts the host side of a network on its first address', () => {
