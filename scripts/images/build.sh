@@ -125,7 +125,7 @@ build_coredns() {
 # kube-proxy and flanneld program the node through iptables (or nft): the image carries the build
 # machine's, with the match and target extensions (comment, conntrack, MASQUERADE, ...) it loads at run time.
 add_iptables() {
-  local root=$1 who=$2 tool xt cmd
+  local root=$1 who=$2 tool xt cmd so
   for tool in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft; do
     if [ -x "$tool" ]; then add_program "$root" "$tool"; fi
   done
@@ -133,6 +133,9 @@ add_iptables() {
   xt=$(readlink -f "$(dirname "$(ldd /usr/sbin/xtables-nft-multi | grep -oE '/[^ ]+/libxtables\.so[^ ]*')")/xtables")
   [ -d "$xt" ] || fail "no iptables extensions directory at $xt"
   mkdir -p "$root$xt" && cp -a "$xt/." "$root$xt/"
+  # The extensions' own libraries too: kube-proxy's `statistic` match (a Service with several endpoints)
+  # needs libm, and one extension that fails to load fails the whole iptables-restore (seen on a real node).
+  for so in "$xt"/*.so; do add_libs "$root" "$so"; done
   for cmd in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -s xtables-nft-multi "$root/usr/sbin/$cmd"
   done

@@ -2,7 +2,7 @@
 // internet and pushed to a real registry on 127.0.0.1 under the names kubeadm and nkd use with
 // `kubernetes.imageRepository: MIRROR`. Checked against kubeadm's own list and by running what they hold.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -128,7 +128,8 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     const root = unpack(kubeadmList().find((ref) => ref.includes('/kube-proxy:'))!);
     const help = spawnSync(
       'chroot',
-      [root, '/usr/sbin/iptables', '-m', 'comment', '-j', 'MASQUERADE', '--help'],
+      // statistic: a Service with several endpoints (it once lacked libm, and iptables-restore failed).
+      [root, '/usr/sbin/iptables', '-m', 'comment', '-m', 'statistic', '-j', 'MASQUERADE', '--help'],
       {
         encoding: 'utf8',
         env: CLEAN_ENV,
@@ -137,6 +138,21 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     expect(help.stderr).toBe('');
     expect(help.stdout).toMatch(/comment match options/);
     expect(help.stdout).toMatch(/MASQUERADE target options/);
+    expect(help.stdout).toMatch(/statistic match options/);
+  });
+
+  it('gives kube-proxy every library of every iptables extension, so none fails to load', () => {
+    const root = unpack(kubeadmList().find((ref) => ref.includes('/kube-proxy:'))!);
+    const xtables = execFileSync('find', [root, '-type', 'd', '-name', 'xtables'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0]!;
+    const missing: string[] = [];
+    for (const so of readdirSync(xtables).filter((f) => f.endsWith('.so'))) {
+      const needed =
+        execFileSync('ldd', [join(xtables, so)], { encoding: 'utf8' }).match(/\/\S+\.so\S*/g) ?? [];
+      for (const lib of needed) if (!existsSync(join(root, lib))) missing.push(`${so}: ${lib}`);
+    }
+    expect(missing).toEqual([]);
   });
 
   it('gives a pause process that holds until SIGTERM and then exits 0', async () => {
@@ -147,6 +163,8 @@ describeReal('npm run images: the air-gap images in a loopback registry', requir
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // kubeadm upgrade's CreateJob check runs the pause image with -v and waits for it to complete.
+    expect(spawnSync(join(root, 'pause'), ['-v'], { timeout: 10_000 }).status).toBe(0);
   });
 
   it('gives a Housekeeper image whose entrypoint starts and loads its dependencies', () => {
