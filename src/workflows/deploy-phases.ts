@@ -63,6 +63,7 @@ export async function buildPhases(
         image: housekeeperImage,
         nkdVersion: ctx.options.nkdVersion,
         kubeVersion: plan.kubernetes.version,
+        apiServer: plan.kubernetes.controlPlaneEndpoint,
       })
     : undefined;
   const post = postDeployManifests(config.spec.hooks.postDeploy, ctx.baseDir);

@@ -273,6 +273,21 @@ describe('housekeeper manifests', () => {
     }
   });
 
+  it('point the operator and the agents at the control-plane endpoint when given, not the Service', () => {
+    const withEndpoint = housekeeperManifests({ ...options, apiServer: { host: '10.1.2.3', port: 6443 } });
+    for (const kind of ['Deployment', 'DaemonSet']) {
+      const env = podSpec(find(withEndpoint, kind)).containers[0].env as { name: string; value?: string }[];
+      expect(env.filter((e) => e.name.startsWith('KUBERNETES_SERVICE_'))).toEqual([
+        { name: 'KUBERNETES_SERVICE_HOST', value: '10.1.2.3' },
+        { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+      ]);
+      // The template's own variables stay.
+      expect(env.some((e) => e.name === 'POD_NAMESPACE')).toBe(true);
+    }
+    const without = JSON.stringify(housekeeperManifests(options));
+    expect(without).not.toContain('KUBERNETES_SERVICE_HOST');
+  });
+
   it('are deterministic and independent between calls', () => {
     const first = housekeeperManifests(options);
     expect(housekeeperManifests(options)).toEqual(first);

@@ -4,6 +4,7 @@ import type { KubeObject, WorkloadRef } from '../../cluster/types.js';
 import { DEFAULT_IMAGE_REPOSITORY, imageResolver } from '../../config/images.js';
 import { parseKubeVersion } from '../../config/versions.js';
 import { readHousekeeperTemplates } from './templates.js';
+import { apiServerEnv, type ApiServerAddress } from '../api-server-env.js';
 
 export const HOUSEKEEPER_NAMESPACE = 'housekeeper-system';
 export const HOUSEKEEPER_CRD_NAME = 'updates.housekeeper.io';
@@ -24,6 +25,11 @@ export interface HousekeeperManifestOptions {
    * service-account tokens arrive in 1.30. Unset: included.
    */
   kubeVersion?: string;
+  /**
+   * The control-plane endpoint: the operator and the agents talk to it rather than to the kubernetes
+   * Service, so that an upgrade's kube-proxy cannot cut them off (api-server-env.ts). Unset: the Service.
+   */
+  apiServer?: ApiServerAddress;
 }
 
 /** The first Kubernetes minor with ValidatingAdmissionPolicy v1 and node-bound service-account tokens. */
@@ -192,7 +198,11 @@ export function buildHousekeeperManifests(
     const existing = isRecord(metadata.labels) ? metadata.labels : {};
     obj.metadata = { ...metadata, labels: { ...existing, ...labels } };
     if (obj.kind === 'Deployment' || obj.kind === 'DaemonSet') {
-      for (const container of containersOf(obj)) container.image = image;
+      for (const container of containersOf(obj)) {
+        container.image = image;
+        const env = apiServerEnv(options.apiServer);
+        if (env.length) container.env = [...(Array.isArray(container.env) ? container.env : []), ...env];
+      }
     }
     return obj;
   });

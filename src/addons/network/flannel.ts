@@ -15,17 +15,12 @@ import {
 } from './k8s.js';
 import { UPSTREAM_IMAGES, type ImageResolver } from '../../config/images.js';
 import { FLANNEL_CNI_PLUGIN_IMAGE, FLANNEL_IMAGE, type FlannelRelease } from './versions.js';
+import { apiServerEnv, type ApiServerAddress } from '../api-server-env.js';
 
 const NAMESPACE = 'kube-flannel';
 const NAME = 'flannel';
 // Copied into each object (never shared), so a caller editing one object cannot change another.
 const LABELS = { tier: 'node', app: 'flannel', 'k8s-app': 'flannel' };
-
-/** Where the API server is as the nodes reach it (the cluster's control-plane endpoint). */
-export interface ApiServerAddress {
-  host: string;
-  port: number;
-}
 
 export function flannelManifests(
   release: FlannelRelease,
@@ -130,16 +125,8 @@ export function flannelManifests(
                   fieldEnv('POD_NAME', 'metadata.name'),
                   fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
                   { name: 'EVENT_QUEUE_DEPTH', value: '5000' },
-                  // The control-plane endpoint itself rather than the kubernetes Service: the Service
-                  // address works only once kube-proxy has programmed it, and until then flanneld's first
-                  // calls fail (net unreachable) and it crash-loops through its back-off (seen for real:
-                  // minutes of a deploy on a slow machine). The API certificate covers this endpoint.
-                  ...(apiServer
-                    ? [
-                        { name: 'KUBERNETES_SERVICE_HOST', value: apiServer.host },
-                        { name: 'KUBERNETES_SERVICE_PORT', value: String(apiServer.port) },
-                      ]
-                    : []),
+                  // The control-plane endpoint, not the kubernetes Service (see api-server-env.ts).
+                  ...apiServerEnv(apiServer),
                 ],
                 volumeMounts: [
                   mount('run', '/run/flannel'),

@@ -11,7 +11,8 @@ import type { ClusterConfig } from '../../config/schema.js';
 import { ExitCode, NkdError } from '../../errors.js';
 import { calicoManifests } from './calico.js';
 import { httpsFetch } from './fetch.js';
-import { flannelManifests, type ApiServerAddress } from './flannel.js';
+import type { ApiServerAddress } from '../api-server-env.js';
+import { flannelManifests } from './flannel.js';
 import {
   BUNDLED_NETWORK_VERSIONS,
   calicoRelease,
