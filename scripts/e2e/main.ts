@@ -24,7 +24,7 @@ import {
   writeConfig,
 } from './config.js';
 import { diagnose } from './diagnose.js';
-import { deployFigures, type Figures } from './figures.js';
+import { deployFigures, endedChildrenCpuSeconds, ownTimeFigure, type Figures } from './figures.js';
 import { interruption, StepFailed, stepRunner } from './steps.js';
 import { imagesEnvForUpgrade, upgradeStep } from './upgrade.js';
 import { deployWorkload, pushWorkloadImage, resolveThroughWorkload, WORKLOAD_NAMESPACE } from './workload.js';
@@ -154,12 +154,15 @@ async function main(): Promise<number> {
 
     let figures: Figures | undefined;
     const deployStarted = Date.now();
+    const cpuBefore = endedChildrenCpuSeconds();
     await steps.step('nkd deploy', async () => {
       const collect = deployFigures(steps.note);
       const r = await w.nkd('deploy', ['deploy', '-f', file, '--yes', '--json', ...DEPLOY_FLAGS], {
         onLine: collect.onLine,
       });
       figures = collect.figures();
+      const wall = (Date.now() - deployStarted) / 1000;
+      figures.lines.push(ownTimeFigure('deploy', endedChildrenCpuSeconds() - cpuBefore, wall));
       mustSucceed('nkd deploy', r);
     });
     const total = counts.controlPlanes + counts.workers;
