@@ -15,6 +15,7 @@ interface NodeList {
       annotations?: Record<string, string>;
       creationTimestamp?: string;
     };
+    spec?: { unschedulable?: boolean };
     status: { conditions: Condition[]; nodeInfo: { kubeletVersion: string } };
   }[];
 }

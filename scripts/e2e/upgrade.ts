@@ -1,6 +1,6 @@
 // The end-to-end upgrade step: `nkd upgrade --kube-version --os-image --wait` on a cluster deployed from
 // the testnode-upgrade image (the previous Kubernetes patch), then checked from the outside: every node
-// Ready on the new kubelet and booted from the new "OS image" (the rpm-ostree stand-in, docs/testnode.md),
+// Ready on the new kubelet, uncordoned and booted from the new "OS image" (the rpm-ostree stand-in, docs/testnode.md),
 // the API server on the new version, and the workload still available after each node's drain.
 import { OS_IMAGE_ANNOTATION, type UpdateStatus } from '../../src/housekeeper/types.js';
 import { nodes, waitDeploymentAvailable, waitNodesReady } from './checks.js';
@@ -89,13 +89,15 @@ export async function upgradeStep(
     return [
       ...(kubelet === to ? [] : [`${n.metadata.name}: kubelet ${kubelet}`]),
       ...(booted === osImage ? [] : [`${n.metadata.name}: booted ${booted ?? 'unreported'}`]),
+      // Each node's agent lifts its own cordon before it reports done.
+      ...(n.spec?.unschedulable === true ? [`${n.metadata.name}: still cordoned`] : []),
     ];
   });
   if (wrong.length) throw new Error(`not upgraded to ${to} / ${osImage}: ${wrong.join('; ')}`);
   const server = JSON.parse(await w.kubectl(['get', '--raw', '/version'])) as { gitVersion?: string };
   if (server.gitVersion !== to) throw new Error(`the API server reports ${server.gitVersion}, not ${to}`);
   await waitDeploymentAvailable(w, WORKLOAD_NAMESPACE, 'web', 5 * MIN);
-  note(`every node runs kubelet ${to} booted from ${osImage}; the API server is ${to}`);
+  note(`every node runs kubelet ${to} booted from ${osImage}, uncordoned; the API server is ${to}`);
   for (const line of upgradeFigures(result?.status)) note(`figure: ${line}`);
   return names;
 }
