@@ -57,6 +57,28 @@ function mustSucceed(what: string, r: RunResult): string {
   return r.out;
 }
 
+/** How to reach what --keep left: the namespace, the cluster through kubectl and SSH, the logs. */
+function keptHints(w: E2eWorld, cluster: string | undefined, user: string): string[] {
+  const inNs = `nsenter --net=${w.daemon.netnsPath} --`;
+  return [
+    `kept: work directory ${w.work}; network namespace ${w.daemon.netnsPath} (libvirtd ${w.daemon.uri} in it)`,
+    ...(cluster
+      ? [
+          `kept: cluster ${cluster}: ${inNs} ${join(w.tools.kubeBin, 'kubectl')} --kubeconfig ${w.adminKubeconfig} get nodes -o wide`,
+          `kept: a node: ${inNs} ssh -i ${join(w.work, 'id_ed25519')} ${user}@<node address>`,
+        ]
+      : []),
+    ...(cluster
+      ? [
+          `kept: remove the cluster: ${inNs} env HOME=${w.home} NKD_STATE_DIR=${w.stateDir} ` +
+            `PULUMI_HOME=${join(w.work, 'pulumi-home')} NKD_PULUMI_ROOT=${w.tools.pulumiRoot} ` +
+            `${process.execPath} ${join(REPO, 'bin', 'run.js')} destroy ${cluster} --yes`,
+        ]
+      : []),
+    'kept: then the namespace and the work directory, as docs/e2e.md says ("What --keep leaves")',
+  ];
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const steps = stepRunner();
@@ -235,27 +257,30 @@ async function main(): Promise<number> {
       await waitNodesReady(w, total + 1, 30 * MIN);
       await waitDeploymentAvailable(w, WORKLOAD_NAMESPACE, 'web', 5 * MIN);
     });
-    await steps.step(`nkd destroy ${name}`, async () => {
-      mustSucceed('nkd destroy', await w.nkd('destroy', ['destroy', name, '--yes']));
-      const left: string[] = [];
-      for (const list of [
-        ['list', '--all', '--name'],
-        ['net-list', '--all', '--name'],
-        ['pool-list', '--all', '--name'],
-      ]) {
-        const r = await w.exec('virsh', 'virsh', ['-q', '-c', w.daemon.uri, ...list]);
-        left.push(
-          ...r.out
-            .split('\n')
-            .map((l) => l.trim())
-            .filter((l) => l.includes(name)),
-        );
-      }
-      if (left.length) throw new Error(`libvirt still has ${left.join(', ')}`);
-      const state = join(w.stateDir, 'clusters', name);
-      if (existsSync(state)) throw new Error(`the cluster state ${state} is still there`);
-      cluster = undefined;
-    });
+    // --keep leaves the cluster running for a look of one's own (the commands are printed at the end).
+    if (args.keep) steps.note(`--keep: not destroying ${name}`);
+    else
+      await steps.step(`nkd destroy ${name}`, async () => {
+        mustSucceed('nkd destroy', await w.nkd('destroy', ['destroy', name, '--yes']));
+        const left: string[] = [];
+        for (const list of [
+          ['list', '--all', '--name'],
+          ['net-list', '--all', '--name'],
+          ['pool-list', '--all', '--name'],
+        ]) {
+          const r = await w.exec('virsh', 'virsh', ['-q', '-c', w.daemon.uri, ...list]);
+          left.push(
+            ...r.out
+              .split('\n')
+              .map((l) => l.trim())
+              .filter((l) => l.includes(name)),
+          );
+        }
+        if (left.length) throw new Error(`libvirt still has ${left.join(', ')}`);
+        const state = join(w.stateDir, 'clusters', name);
+        if (existsSync(state)) throw new Error(`the cluster state ${state} is still there`);
+        cluster = undefined;
+      });
     if (figures) for (const line of figures.lines) steps.note(`figure: ${line}`);
   } catch (error) {
     failed = error instanceof StepFailed ? error.step : 'harness';
@@ -268,6 +293,7 @@ async function main(): Promise<number> {
   } finally {
     await world?.close(cluster, args.keep).catch((e: unknown) => console.log(`e2e: cleanup: ${String(e)}`));
   }
+  if (args.keep && world) for (const line of keptHints(world, cluster, user)) console.log(`e2e: ${line}`);
   console.log(`e2e: total ${steps.elapsed().toFixed(0)} s`);
   console.log(failed ? `e2e: FAIL ${failed}` : 'e2e: PASS');
   return interruption.signal ? 130 : failed ? 1 : 0;
