@@ -38,7 +38,11 @@ export interface InitConfiguration {
   nodeRegistration: NodeRegistration;
   localAPIEndpoint: APIEndpoint;
   patches?: Patches;
-  timeouts: { controlPlaneComponentHealthCheck: string; kubernetesAPICall?: string };
+  timeouts: {
+    controlPlaneComponentHealthCheck: string;
+    kubernetesAPICall?: string;
+    kubeletHealthCheck?: string;
+  };
 }
 
 /** Where kubeadm finds patch files for the static pods it writes. */
@@ -70,7 +74,13 @@ export interface JoinConfiguration {
   nodeRegistration: NodeRegistration;
   controlPlane?: { localAPIEndpoint: APIEndpoint };
   patches?: Patches;
-  timeouts: { discovery: string; controlPlaneComponentHealthCheck?: string; kubernetesAPICall?: string };
+  timeouts: {
+    discovery: string;
+    controlPlaneComponentHealthCheck?: string;
+    kubernetesAPICall?: string;
+    kubeletHealthCheck?: string;
+    tlsBootstrap?: string;
+  };
 }
 
 export interface KubeletConfiguration {

@@ -30,16 +30,25 @@ const CONTROL_PLANE_TAINT: Taint = { key: 'node-role.kubernetes.io/control-plane
 /** How long kubeadm init waits for the control plane; kubeadm also sizes the startup probes from it. */
 const CONTROL_PLANE_HEALTH_CHECK_MINUTES = 10;
 
+/** kubeadm's own defaults for how long it waits for a healthy kubelet, and for a join's TLS bootstrap. */
+const KUBELET_HEALTH_CHECK_MINUTES = 4;
+const TLS_BOOTSTRAP_MINUTES = 5;
+
 /**
  * With a probe tolerance above 1 (slow machines): the control plane's probe patches, its health check
- * (and so its startup probes) that many times longer, and kubeadm's API calls (1 minute by default,
- * e.g. bootstrapping the admin user right after the API server came up) given as many minutes.
+ * (and so its startup probes) that many times longer, kubeadm's API calls (1 minute by default, e.g.
+ * bootstrapping the admin user right after the API server came up) given as many minutes, and its waits
+ * for a healthy kubelet and for a joining kubelet's TLS bootstrap that many times longer (a worker added
+ * under TCG timed out in its TLS bootstrap while etcd answered "request timed out").
  */
 function slowHostSettings(plan: ClusterPlan, controlPlane: boolean) {
   const tolerance = probeTolerance(plan);
   const healthCheck = `${CONTROL_PLANE_HEALTH_CHECK_MINUTES}m0s`;
   if (tolerance <= 1) return { patches: undefined, healthCheck, timeouts: {} };
-  const timeouts = { kubernetesAPICall: `${tolerance}m0s` };
+  const timeouts = {
+    kubernetesAPICall: `${tolerance}m0s`,
+    kubeletHealthCheck: `${KUBELET_HEALTH_CHECK_MINUTES * tolerance}m0s`,
+  };
   if (!controlPlane) return { patches: undefined, healthCheck, timeouts };
   return {
     patches: { directory: KUBEADM_PATCHES_DIR },
@@ -160,7 +169,13 @@ function joinConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSe
     nodeRegistration: nodeRegistration(plan, node),
     ...(node.bootstrap === 'join-control-plane' ? { controlPlane } : {}),
     ...(slow.patches ? { patches: slow.patches } : {}),
-    timeouts: { discovery: '5m0s', ...slow.timeouts },
+    timeouts: {
+      discovery: '5m0s',
+      ...slow.timeouts,
+      ...(probeTolerance(plan) > 1
+        ? { tlsBootstrap: `${TLS_BOOTSTRAP_MINUTES * probeTolerance(plan)}m0s` }
+        : {}),
+    },
   };
 }
 

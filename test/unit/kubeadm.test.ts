@@ -111,6 +111,7 @@ describe('kubeadm configuration', () => {
       expect(init!.timeouts).toEqual({
         controlPlaneComponentHealthCheck: '30m0s',
         kubernetesAPICall: '3m0s',
+        kubeletHealthCheck: '12m0s',
       });
       const [join] = docsFor(tolerant, 'demo-cp-2');
       expect(join!.patches).toEqual({ directory: '/etc/nkd/kubeadm-patches' });
@@ -118,6 +119,8 @@ describe('kubeadm configuration', () => {
         discovery: '5m0s',
         controlPlaneComponentHealthCheck: '30m0s',
         kubernetesAPICall: '3m0s',
+        kubeletHealthCheck: '12m0s',
+        tlsBootstrap: '15m0s',
       });
     });
 
@@ -136,10 +139,15 @@ describe('kubeadm configuration', () => {
       expect(plain).not.toHaveProperty('scheduler');
     });
 
-    it('gives workers (no static pods) only the longer API calls', () => {
+    it('gives workers (no static pods) only the longer API calls, kubelet check and TLS bootstrap', () => {
       const [join] = docsFor(tolerant, 'demo-worker-1');
       expect(join).not.toHaveProperty('patches');
-      expect(join!.timeouts).toEqual({ discovery: '5m0s', kubernetesAPICall: '3m0s' });
+      expect(join!.timeouts).toEqual({
+        discovery: '5m0s',
+        kubernetesAPICall: '3m0s',
+        kubeletHealthCheck: '12m0s',
+        tlsBootstrap: '15m0s',
+      });
     });
 
     it('is refused outside 1-10 and when not a whole number', () => {
