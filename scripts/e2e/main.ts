@@ -43,8 +43,10 @@ function parseArgs(argv: string[]): Args {
   const args: Args = { keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-f' || a === '--file') args.file = argv[++i];
-    else if (a === '--keep') args.keep = true;
+    if (a === '-f' || a === '--file') {
+      args.file = argv[++i];
+      if (args.file === undefined || args.file.startsWith('-')) throw new Error(`${a} needs a config file`);
+    } else if (a === '--keep') args.keep = true;
     else throw new Error(`unknown argument ${a} (usage: npm run e2e -- [-f CONFIG] [--keep])`);
   }
   if (args.file !== undefined && !existsSync(args.file)) throw new Error(`${args.file} does not exist`);
@@ -66,10 +68,6 @@ function keptHints(w: E2eWorld, cluster: string | undefined, user: string): stri
       ? [
           `kept: cluster ${cluster}: ${inNs} ${join(w.tools.kubeBin, 'kubectl')} --kubeconfig ${w.adminKubeconfig} get nodes -o wide`,
           `kept: a node: ${inNs} ssh -i ${join(w.work, 'id_ed25519')} ${user}@<node address>`,
-        ]
-      : []),
-    ...(cluster
-      ? [
           `kept: remove the cluster: ${inNs} env HOME=${w.home} NKD_STATE_DIR=${w.stateDir} ` +
             `PULUMI_HOME=${join(w.work, 'pulumi-home')} NKD_PULUMI_ROOT=${w.tools.pulumiRoot} ` +
             `${process.execPath} ${join(REPO, 'bin', 'run.js')} destroy ${cluster} --yes`,

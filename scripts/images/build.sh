@@ -106,11 +106,10 @@ go_cached() {
   fi
   echo "$out/bin"
 }
-# The pause program's source decides its cache key (a fix to it must reach the image).
-pause_key() { cat "$here"/pause/*.go "$here/pause/go.mod" | sha256sum | cut -c1-12; }
+# The cache key of a Go program of this repository (scripts/images/DIR): its source, so a fix reaches the image.
+source_key() { cat "$here/$1"/*.go "$here/$1/go.mod" | sha256sum | cut -c1-12; }
 build_pause() { (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" .); }
 # nkd's own CNI plugin (docs/air-gap.md): its source decides the cache key, not the upstream tag.
-flannelcni_key() { cat "$here"/flannel-cni/*.go "$here/flannel-cni/go.mod" | sha256sum | cut -c1-12; }
 build_flannelcni() { (cd "$here/flannel-cni" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/flannel" .); }
 # flanneld's UDP backend is C (cgo): a dynamically linked binary, shipped with its libraries.
 build_flanneld() {
@@ -181,7 +180,7 @@ push_kube_images() {
         push_image "$ref" "$root" "/usr/local/bin/$name"
         ;;
       pause)
-        install -D -m 0755 "$(go_cached pause "$(pause_key)")/pause" "$root/pause"
+        install -D -m 0755 "$(go_cached pause "$(source_key pause)")/pause" "$root/pause"
         push_image "$ref" "$root" /pause
         ;;
       coredns)
@@ -217,7 +216,7 @@ build_programs() {
     for ref in $("$bin/kubeadm" config images list --kubernetes-version "$("$bin/kubeadm" version -o short)" --image-repository "$mirror" 2>/dev/null); do
       tag=${ref##*:}
       case $ref in
-        */pause:*) go_cached pause "$(pause_key)" >/dev/null ;;
+        */pause:*) go_cached pause "$(source_key pause)" >/dev/null ;;
         */coredns:*) go_cached coredns "$tag" >/dev/null ;;
       esac
     done
@@ -226,7 +225,7 @@ build_programs() {
     case $what in
       flannel) go_cached flanneld "$version" >/dev/null ;;
       flannel-cni-plugin)
-        go_cached flannelcni "$(flannelcni_key)" >/dev/null
+        go_cached flannelcni "$(source_key flannel-cni)" >/dev/null
         ;;
     esac
   done
@@ -282,7 +281,7 @@ while read -r what ref version <&3; do
       push_image "$ref" "$root" /opt/bin/flanneld
       ;;
     flannel-cni-plugin)
-      install -D -m 0755 "$(go_cached flannelcni "$(flannelcni_key)")/flannel" "$root/flannel"
+      install -D -m 0755 "$(go_cached flannelcni "$(source_key flannel-cni)")/flannel" "$root/flannel"
       push_image "$ref" "$root" /flannel
       ;;
     *) fail "addon-images.mjs lists $what, which this script does not know how to build" ;;

@@ -191,6 +191,7 @@ export function buildHousekeeperManifests(
     'app.kubernetes.io/managed-by': 'nkd',
   };
   const policies = admissionPoliciesSupported(options.kubeVersion);
+  const endpointEnv = apiServerEnv(options.apiServer);
   const wanted = templateObjects.filter((obj) => policies || !ADMISSION_KINDS.has(obj.kind));
   return wanted.map((template) => {
     const obj = structuredClone(template) as KubeObject;
@@ -200,8 +201,8 @@ export function buildHousekeeperManifests(
     if (obj.kind === 'Deployment' || obj.kind === 'DaemonSet') {
       for (const container of containersOf(obj)) {
         container.image = image;
-        const env = apiServerEnv(options.apiServer);
-        if (env.length) container.env = [...(Array.isArray(container.env) ? container.env : []), ...env];
+        if (endpointEnv.length)
+          container.env = [...(Array.isArray(container.env) ? container.env : []), ...endpointEnv];
       }
     }
     return obj;
