@@ -1,4 +1,4 @@
-// `npm run e2e [-- -f CONFIG] [--keep]`: deploys a real cluster with nkd on this machine, offline, under
+// `npm run e2e [-- -f CONFIG] [--keep] [--deadline DURATION]`: deploys a real cluster with nkd on this machine, offline, under
 // TCG, and checks it from the outside as a user would (docs/e2e.md). Prints each step with its time and
 // ends with `e2e: PASS` or `e2e: FAIL <step>`; exits non-zero on failure.
 import { execFileSync } from 'node:child_process';
@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freeTestCidr } from '../lib/libvirtd.js';
+import { parseArgs } from './args.js';
 import {
   apiReady,
   nodeFigures,
@@ -31,27 +32,9 @@ import { deployWorkload, pushWorkloadImage, resolveThroughWorkload, WORKLOAD_NAM
 import { findTools, REGISTRY_PORT, REPO, startWorld, type E2eWorld, type RunResult } from './world.js';
 
 const MIN = 60_000;
+const DIAGNOSIS_AFTER_DEADLINE_MS = 4 * MIN;
 // TCG on a shared machine: kubeadm init alone may take 10+ minutes.
 const DEPLOY_FLAGS = ['--api-timeout', '45m', '--nodes-timeout', '45m', '--addons-timeout', '30m'];
-
-interface Args {
-  file?: string;
-  keep: boolean;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-f' || a === '--file') {
-      args.file = argv[++i];
-      if (args.file === undefined || args.file.startsWith('-')) throw new Error(`${a} needs a config file`);
-    } else if (a === '--keep') args.keep = true;
-    else throw new Error(`unknown argument ${a} (usage: npm run e2e -- [-f CONFIG] [--keep])`);
-  }
-  if (args.file !== undefined && !existsSync(args.file)) throw new Error(`${args.file} does not exist`);
-  return args;
-}
 
 function mustSucceed(what: string, r: RunResult): string {
   if (r.exitCode !== 0)
@@ -99,6 +82,13 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The run's own bound, for CI: the same stop as a signal, but a failure (diagnosed, exit 1). An outside
+  // `timeout` would signal npm and this process together, and nothing would be left to clean up.
+  const deadline = setTimeout(() => {
+    interruption.deadline = `the run's deadline (${args.deadline.text}) passed`;
+    console.log(`e2e: ${interruption.deadline}: stopping the running commands, then cleaning up`);
+    world?.stopCommands();
+  }, args.deadline.ms);
   try {
     const tools = await steps.step('find the tools', async () => findTools());
     const upgrade = tools.upgrade;
@@ -284,11 +274,20 @@ async function main(): Promise<number> {
     failed = error instanceof StepFailed ? error.step : 'harness';
     if (!(error instanceof StepFailed))
       console.log(`e2e: ${error instanceof Error ? error.stack : String(error)}`);
-    if (world && cluster && key && !interruption.signal)
+    if (world && cluster && key && !interruption.signal) {
+      // After the deadline the diagnosis gets a few minutes of its own, then is stopped like the rest.
+      let bound: NodeJS.Timeout | undefined;
+      if (interruption.deadline) {
+        world.resumeCommands();
+        bound = setTimeout(() => world?.stopCommands(), DIAGNOSIS_AFTER_DEADLINE_MS);
+      }
       await diagnose(world, cluster, user, key, (l) => console.log(l)).catch((e: unknown) =>
         console.log(`e2e: diagnosis failed: ${String(e)}`),
       );
+      clearTimeout(bound);
+    }
   } finally {
+    clearTimeout(deadline);
     await world?.close(cluster, args.keep).catch((e: unknown) => console.log(`e2e: cleanup: ${String(e)}`));
   }
   if (args.keep && world) for (const line of keptHints(world, cluster, user)) console.log(`e2e: ${line}`);

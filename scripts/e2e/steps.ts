@@ -10,11 +10,15 @@ export class StepFailed extends Error {
   }
 }
 
-/** Set by a signal handler: no step starts and no wait goes on after it. */
-export const interruption: { signal?: string } = {};
+/**
+ * Set by a signal handler or when the run's deadline passes: no step starts and no wait goes on after it.
+ * A signal is the user's wish to stop (exit 130, no diagnosis); a deadline is a failure of the run.
+ */
+export const interruption: { signal?: string; deadline?: string } = {};
 
 function throwIfInterrupted(): void {
   if (interruption.signal) throw new Error(`interrupted by ${interruption.signal}`);
+  if (interruption.deadline) throw new Error(interruption.deadline);
 }
 
 export interface StepRunner {
@@ -40,7 +44,10 @@ export function stepRunner(log: (line: string) => void = (l) => console.log(l)):
         log(`e2e: [${stamp()}] ok    ${name} (${seconds(Date.now() - t0)} s)`);
         return value;
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        let message = error instanceof Error ? error.message : String(error);
+        // A command stopped by the deadline fails in its own words (exit 130): say why it was stopped.
+        if (interruption.deadline && !message.startsWith(interruption.deadline))
+          message = `${interruption.deadline} (${message})`;
         log(`e2e: [${stamp()}] FAIL  ${name} (${seconds(Date.now() - t0)} s): ${message}`);
         throw new StepFailed(name, error);
       }

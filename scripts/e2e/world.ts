@@ -116,7 +116,10 @@ export interface E2eWorld {
   kubectl(args: string[], input?: string): Promise<string>;
   adminKubeconfig: string;
   /** Ends every command still running (nkd, kubectl, ssh): for a run interrupted by a signal. */
+  /** Stops the commands under way (SIGINT, then SIGKILL after a grace period) and refuses new ones. */
   stopCommands(): void;
+  /** Lets commands run again after stopCommands: the diagnosis of a run stopped by its deadline. */
+  resumeCommands(): void;
   close(cluster: string | undefined, keep: boolean): Promise<void>;
 }
 
@@ -128,6 +131,9 @@ export interface ExecOptions {
   onLine?: (line: string) => void;
   timeoutMs?: number;
 }
+
+/** How long a stopped command (nkd cancelling a Pulumi operation) may take to end before it is killed. */
+const STOP_GRACE_MS = 90_000;
 
 const BASE_PATH = '/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -234,8 +240,16 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
     },
     stopCommands() {
       stopped = true;
-      // SIGINT: nkd leaves a state that the same command resumes (its Ctrl-C contract).
-      for (const child of running) child.kill('SIGINT');
+      // SIGINT: nkd leaves a state that the same command resumes (its Ctrl-C contract). Whatever has
+      // not ended after the grace period is killed, so that the cleanup is never waiting on it.
+      const stopping = [...running];
+      for (const child of stopping) child.kill('SIGINT');
+      setTimeout(() => {
+        for (const child of stopping) if (running.has(child)) child.kill('SIGKILL');
+      }, STOP_GRACE_MS).unref();
+    },
+    resumeCommands() {
+      stopped = false;
     },
     async close(cluster, keep) {
       await registry.stop();

@@ -44,3 +44,26 @@ describe('e2e steps', () => {
     expect(polls).toBe(2);
   });
 });
+
+describe('e2e run deadline', () => {
+  afterEach(() => {
+    delete interruption.deadline;
+  });
+
+  it('stops the waits and says the deadline in the failed step, not only the stopped command', async () => {
+    const lines: string[] = [];
+    const steps = stepRunner((l) => lines.push(l));
+    const step = steps.step('nkd scale', () => {
+      // The deadline passes while the command runs; the harness stops it and it exits 130.
+      interruption.deadline = "the run's deadline (55m) passed";
+      return Promise.reject(new Error('nkd scale exited 130'));
+    });
+    await expect(step).rejects.toBeInstanceOf(StepFailed);
+    expect(lines.at(-1)).toMatch(
+      /FAIL {2}nkd scale \(\d+ s\): the run's deadline \(55m\) passed \(nkd scale exited 130\)$/,
+    );
+    await expect(waitFor('nodes Ready', 60_000, async () => 'not yet', 5)).rejects.toThrow(
+      "the run's deadline (55m) passed",
+    );
+  });
+});
