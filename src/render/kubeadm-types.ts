@@ -89,6 +89,8 @@ export interface KubeletConfiguration {
   cgroupDriver: 'systemd';
   failSwapOn: boolean;
   rotateCertificates: boolean;
+  shutdownGracePeriod: string;
+  shutdownGracePeriodCriticalPods: string;
 }
 
 export type KubeadmDocument =

@@ -122,6 +122,16 @@ function clusterConfiguration(plan: ClusterPlan): ClusterConfiguration {
   };
 }
 
+/**
+ * The kubelet's graceful node shutdown: on any reboot (Housekeeper's after an upgrade, an operator's) it
+ * holds systemd-logind's shutdown for up to 30 s and stops the pods itself, critical ones (static pods,
+ * the network plugin) in the last 10 s. Without it systemd stops each container's scope with its 90 s
+ * default, and a control plane's kube-apiserver, whose etcd went first, used all of it (seen on every
+ * control-plane reboot of the end-to-end run).
+ */
+const SHUTDOWN_GRACE_PERIOD = '30s';
+const SHUTDOWN_GRACE_PERIOD_CRITICAL_PODS = '10s';
+
 function kubeletConfiguration(): KubeletConfiguration {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -129,6 +139,8 @@ function kubeletConfiguration(): KubeletConfiguration {
     cgroupDriver: 'systemd',
     failSwapOn: true,
     rotateCertificates: true,
+    shutdownGracePeriod: SHUTDOWN_GRACE_PERIOD,
+    shutdownGracePeriodCriticalPods: SHUTDOWN_GRACE_PERIOD_CRITICAL_PODS,
   };
 }
 

@@ -465,6 +465,9 @@ function expectKubeadmConfig({ c, plan, node, root, pki, rendered }: NodeContext
     const kubelet = byKind.get('KubeletConfiguration');
     expect(get(kubelet, 'apiVersion')).toBe('kubelet.config.k8s.io/v1beta1');
     expect(get(kubelet, 'cgroupDriver')).toBe('systemd');
+    // A reboot stops the pods through the kubelet, critical ones last, instead of systemd's 90 s a scope.
+    expect(get(kubelet, 'shutdownGracePeriod')).toBe('30s');
+    expect(get(kubelet, 'shutdownGracePeriodCriticalPods')).toBe('10s');
   } else {
     expect(docs.map((d) => d.kind)).toEqual(['JoinConfiguration']);
     const join = byKind.get('JoinConfiguration');
