@@ -5,20 +5,29 @@ import { parseDuration } from '../../src/cli/duration.js';
 export const USAGE = 'npm run e2e -- [-f CONFIG] [--keep] [--deadline DURATION]';
 
 /**
- * Without --deadline a run still ends: a guest that hangs under TCG must not hold a machine (or a CI
- * job) for hours. A passing run takes 40-45 min on 2 cores.
+ * Without --deadline a run still ends, so that a guest that hangs under TCG does not hold a machine (or a
+ * CI job) for hours: 90 minutes for up to 2 nodes (a passing run of 1 control plane + 1 worker takes
+ * 40-45 on 2 cores), 20 more for each node beyond.
  */
-export const DEFAULT_DEADLINE = '90m';
+export function defaultDeadline(nodes: number): Deadline {
+  const minutes = 90 + 20 * Math.max(0, nodes - 2);
+  return { text: `${minutes}m (the default for ${nodes} nodes)`, ms: minutes * 60_000 };
+}
+
+export interface Deadline {
+  text: string;
+  ms: number;
+}
 
 export interface E2eArgs {
   file?: string;
   keep: boolean;
   /** When the run stops its commands, cleans up and fails: its text as given, and in ms. */
-  deadline: { text: string; ms: number };
+  deadline?: Deadline;
 }
 
 export function parseArgs(argv: string[]): E2eArgs {
-  let deadline = DEFAULT_DEADLINE;
+  let deadline: string | undefined;
   const args: Omit<E2eArgs, 'deadline'> = { keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -34,11 +43,10 @@ export function parseArgs(argv: string[]): E2eArgs {
     } else throw new Error(`unknown argument ${a} (usage: ${USAGE})`);
   }
   if (args.file !== undefined && !existsSync(args.file)) throw new Error(`${args.file} does not exist`);
-  let ms: number;
+  if (deadline === undefined) return args;
   try {
-    ms = parseDuration(deadline);
+    return { ...args, deadline: { text: deadline, ms: parseDuration(deadline) } };
   } catch (error) {
     throw new Error(`--deadline ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { ...args, deadline: { text: deadline, ms } };
 }

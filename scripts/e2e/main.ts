@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freeTestCidr } from '../lib/libvirtd.js';
-import { parseArgs } from './args.js';
+import { defaultDeadline, parseArgs, type Deadline } from './args.js';
+import { keptHints } from './kept.js';
 import {
   apiReady,
   nodeFigures,
@@ -42,24 +43,6 @@ function mustSucceed(what: string, r: RunResult): string {
   return r.out;
 }
 
-/** How to reach what --keep left: the namespace, the cluster through kubectl and SSH, the logs. */
-function keptHints(w: E2eWorld, cluster: string | undefined, user: string): string[] {
-  const inNs = `nsenter --net=${w.daemon.netnsPath} --`;
-  return [
-    `kept: work directory ${w.work}; network namespace ${w.daemon.netnsPath} (libvirtd ${w.daemon.uri} in it)`,
-    ...(cluster
-      ? [
-          `kept: cluster ${cluster}: ${inNs} ${join(w.tools.kubeBin, 'kubectl')} --kubeconfig ${w.adminKubeconfig} get nodes -o wide`,
-          `kept: a node: ${inNs} ssh -i ${join(w.work, 'id_ed25519')} ${user}@<node address>`,
-          `kept: remove the cluster: ${inNs} env HOME=${w.home} NKD_STATE_DIR=${w.stateDir} ` +
-            `PULUMI_HOME=${join(w.work, 'pulumi-home')} NKD_PULUMI_ROOT=${w.tools.pulumiRoot} ` +
-            `${process.execPath} ${join(REPO, 'bin', 'run.js')} destroy ${cluster} --yes`,
-        ]
-      : []),
-    'kept: then the namespace and the work directory, as docs/e2e.md says ("What --keep leaves")',
-  ];
-}
-
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const steps = stepRunner();
@@ -82,13 +65,21 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // The run's own bound, for CI: the same stop as a signal, but a failure (diagnosed, exit 1). An outside
-  // `timeout` would signal npm and this process together, and nothing would be left to clean up.
-  const deadline = setTimeout(() => {
-    interruption.deadline = `the run's deadline (${args.deadline.text}) passed`;
-    console.log(`e2e: ${interruption.deadline}: stopping the running commands, then cleaning up`);
-    world?.stopCommands();
-  }, args.deadline.ms);
+  // The run's own bound (for CI): the same stop as a signal, but a failure (diagnosed, exit 1). An outside
+  // `timeout` would signal npm and this process together, and nothing would be left to clean up. Counted
+  // from the start; without --deadline it is armed once the config says how many nodes there are.
+  let deadline: NodeJS.Timeout | undefined;
+  const armDeadline = (bound: Deadline) => {
+    deadline = setTimeout(
+      () => {
+        interruption.deadline = `the run's deadline (${bound.text}) passed`;
+        console.log(`e2e: ${interruption.deadline}: stopping the running commands, then cleaning up`);
+        world?.stopCommands();
+      },
+      Math.max(0, bound.ms - steps.elapsed() * 1000),
+    );
+  };
+  if (args.deadline) armDeadline(args.deadline);
   try {
     const tools = await steps.step('find the tools', async () => findTools());
     const upgrade = tools.upgrade;
@@ -138,6 +129,7 @@ async function main(): Promise<number> {
       };
     });
     const name = cluster!;
+    if (!args.deadline) armDeadline(defaultDeadline(counts.controlPlanes + counts.workers));
 
     await steps.step('npm run images (the air-gap mirror)', async () => {
       const script = join(REPO, 'scripts', 'images', 'build.sh');

@@ -1,10 +1,13 @@
 // The e2e run's command line (scripts/e2e/args.ts): a bad argument is one line before anything starts.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DEADLINE, parseArgs } from '../../scripts/e2e/args.js';
+import { defaultDeadline, parseArgs } from '../../scripts/e2e/args.js';
 
 describe('e2e arguments', () => {
-  it('has a deadline even when none is given', () => {
-    expect(parseArgs([])).toEqual({ keep: false, deadline: { text: DEFAULT_DEADLINE, ms: 90 * 60_000 } });
+  it('leaves the deadline to the node count when none is given: 90 min up to 2 nodes, 20 more a node', () => {
+    expect(parseArgs([])).toEqual({ keep: false });
+    expect(defaultDeadline(2).ms).toBe(90 * 60_000);
+    expect(defaultDeadline(1).ms).toBe(90 * 60_000);
+    expect(defaultDeadline(5)).toEqual({ text: '150m (the default for 5 nodes)', ms: 150 * 60_000 });
   });
 
   it('takes a deadline as nkd takes durations', () => {
