@@ -8,8 +8,13 @@ import { WORKLOAD_NAMESPACE } from './workload.js';
 import type { E2eWorld, UpgradeTools } from './world.js';
 
 const MIN = 60_000;
-/** How long `nkd upgrade --wait` may take: each node drains, runs kubeadm and reboots under TCG. */
-const UPGRADE_TIMEOUT = '60m';
+/**
+ * How long `nkd upgrade --wait` may take: each node, one after the other, drains, runs kubeadm and
+ * reboots under TCG (a control plane took 17-18 min, a worker 4-5, with 2 guests on 2 cores).
+ */
+export function upgradeTimeoutMinutes(nodeCount: number): number {
+  return Math.max(60, 25 * nodeCount);
+}
 
 /** The stand-in "OS image" of VERSION that scripts/images/build.sh pushed under MIRROR (host:port/path). */
 export function osImageFor(mirror: string, version: string): string {
@@ -68,13 +73,14 @@ export async function upgradeStep(
   const to = upgrade.toVersion;
   const osImage = osImageFor(mirror, to);
   const before = await nodes(w);
+  const minutes = upgradeTimeoutMinutes(before.length);
   const args = ['upgrade', name, '--kube-version', to, '--os-image', osImage];
-  const r = await w.nkd('upgrade', [...args, '--wait', '--timeout', UPGRADE_TIMEOUT, '--json'], {
+  const r = await w.nkd('upgrade', [...args, '--wait', '--timeout', `${minutes}m`, '--json'], {
     onLine: (line) => {
       const [event] = events(line);
       if (event?.type === 'node' && event.message) note(`upgrade: ${event.message}`);
     },
-    timeoutMs: 65 * MIN,
+    timeoutMs: (minutes + 5) * MIN,
   });
   const result = events(r.out).findLast((e) => e.type === 'result');
   if (r.exitCode !== 0 || result?.completed !== true) {

@@ -1,13 +1,14 @@
 // The e2e run's command line (scripts/e2e/args.ts): a bad argument is one line before anything starts.
 import { describe, expect, it } from 'vitest';
 import { defaultDeadline, parseArgs } from '../../scripts/e2e/args.js';
+import { upgradeTimeoutMinutes } from '../../scripts/e2e/upgrade.js';
 
 describe('e2e arguments', () => {
-  it('leaves the deadline to the node count when none is given: 90 min up to 2 nodes, 20 more a node', () => {
+  it('leaves the deadline to the node count when none is given: 90 min up to 2 nodes, 30 more a node', () => {
     expect(parseArgs([])).toEqual({ keep: false });
     expect(defaultDeadline(2).ms).toBe(90 * 60_000);
     expect(defaultDeadline(1).ms).toBe(90 * 60_000);
-    expect(defaultDeadline(5)).toEqual({ text: '150m (the default for 5 nodes)', ms: 150 * 60_000 });
+    expect(defaultDeadline(5)).toEqual({ text: '180m (the default for 5 nodes)', ms: 180 * 60_000 });
   });
 
   it('takes a deadline as nkd takes durations', () => {
@@ -27,5 +28,12 @@ describe('e2e arguments', () => {
     expect(() => parseArgs(['-f'])).toThrow('-f needs a config file');
     expect(() => parseArgs(['-f', '/nonexistent/e2e.yaml'])).toThrow('/nonexistent/e2e.yaml does not exist');
     expect(() => parseArgs(['--bogus'])).toThrow(/^unknown argument --bogus \(usage: npm run e2e -- /);
+  });
+
+  it("gives the upgrade 25 min a node (they go one at a time), at least an hour, inside the run's deadline", () => {
+    expect(upgradeTimeoutMinutes(2)).toBe(60);
+    expect(upgradeTimeoutMinutes(5)).toBe(125);
+    for (const nodes of [1, 2, 3, 5, 8])
+      expect(upgradeTimeoutMinutes(nodes)).toBeLessThan(defaultDeadline(nodes).ms / 60_000);
   });
 });
