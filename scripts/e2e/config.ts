@@ -92,6 +92,58 @@ function fillHooks(spec: Obj, configDir: string | undefined): Obj | undefined {
   };
 }
 
+/**
+ * Node sizes this machine runs: at most 2 vCPUs (more emulated CPUs than the host's 2 cores only add
+ * contention under TCG) and 4 GiB, so that a cluster and the node `nkd scale` adds fit in 24 GiB. nkd's
+ * defaults (4 vCPUs, 8 GiB) are sized for real machines and are lowered too.
+ */
+const MAX_CPUS = 2;
+const MAX_MEMORY_MIB = 4096;
+const NKD_DEFAULT_SIZE = { cpus: 4, memoryMiB: 8192 };
+
+function fillSize(spec: Obj, group: 'controlPlane' | 'workers', notes: string[]): Obj {
+  const nodes = obj(spec[group]);
+  const sized: Obj = { ...nodes };
+  for (const [key, max] of [
+    ['cpus', MAX_CPUS],
+    ['memoryMiB', MAX_MEMORY_MIB],
+  ] as const) {
+    const value = typeof nodes[key] === 'number' ? nodes[key] : NKD_DEFAULT_SIZE[key];
+    if (value <= max) continue;
+    sized[key] = max;
+    const what = nodes[key] === undefined ? `(nkd's default ${value})` : String(value);
+    notes.push(`${group}.${key} ${what} -> ${max} (what 2 cores and 24 GiB run under TCG)`);
+  }
+  return sized;
+}
+
+/**
+ * What the stand-in cannot do, replaced with a note: it has no keepalived (an API VIP becomes the first
+ * control plane), and its node OS image is its own (a release image to rebase to at first boot is
+ * dropped; the upgrade step rebases). Housekeeper stays on with nkd's own image from the mirror, since the
+ * upgrade step needs it.
+ */
+function fillStandIn(spec: Obj, libvirt: Obj, notes: string[]) {
+  const os = obj(spec.os);
+  if (given(os.releaseImage))
+    notes.push(`os.releaseImage ${String(os.releaseImage)} -> none (the stand-in boots its own image)`);
+  const { releaseImage: _image, ...osRest } = os;
+  const housekeeper = obj(spec.housekeeper);
+  if (housekeeper.enabled === false)
+    notes.push('housekeeper.enabled false -> true (the upgrade step needs Housekeeper)');
+  if (given(housekeeper.image))
+    notes.push(`housekeeper.image ${String(housekeeper.image)} -> nkd's own, from the mirror`);
+  const { image: _hkImage, enabled: _enabled, ...housekeeperRest } = housekeeper;
+  const endpoint = obj(libvirt.apiEndpoint);
+  if (endpoint.type === 'vip')
+    notes.push('platform.libvirt.apiEndpoint vip -> first-control-plane (the stand-in has no keepalived)');
+  return {
+    os: Object.keys(osRest).length ? osRest : undefined,
+    housekeeper: Object.keys(housekeeperRest).length ? housekeeperRest : undefined,
+    apiEndpoint: endpoint.type === 'vip' ? undefined : libvirt.apiEndpoint,
+  };
+}
+
 /** The config with this machine's settings filled in, and a note for each of the user's settings changed. */
 export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: string[] } {
   const notes: string[] = [];
@@ -113,14 +165,23 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
     notes.push(`platform.libvirt.uri ${String(libvirt.uri)} -> ${fill.libvirtUri} (the run's own libvirtd)`);
   const access = obj(spec.access);
   const keys = Array.isArray(access.sshAuthorizedKeys) ? (access.sshAuthorizedKeys as string[]) : [];
+  const controlPlane = fillSize(spec, 'controlPlane', notes);
+  const workers = obj(spec.workers).count === 0 ? spec.workers : fillSize(spec, 'workers', notes);
+  const standIn = fillStandIn(spec, libvirt, notes);
+  const { os: _os, housekeeper: _housekeeper, ...specRest } = spec;
+  const { apiEndpoint: _endpoint, ...libvirtRest } = libvirt;
   return {
     notes,
     config: {
       ...config,
       spec: {
-        ...spec,
+        ...specRest,
         runtime,
         network,
+        controlPlane,
+        ...(workers !== undefined ? { workers } : {}),
+        ...(standIn.os ? { os: standIn.os } : {}),
+        ...(standIn.housekeeper ? { housekeeper: standIn.housekeeper } : {}),
         ...(hooks ? { hooks } : {}),
         kubernetes: {
           ...kubernetes,
@@ -132,7 +193,8 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
         access: { ...access, sshAuthorizedKeys: [...keys, fill.sshPublicKey] },
         platform: {
           libvirt: {
-            ...libvirt,
+            ...libvirtRest,
+            ...(standIn.apiEndpoint !== undefined ? { apiEndpoint: standIn.apiEndpoint } : {}),
             uri: fill.libvirtUri,
             image: fill.image,
             domainType: 'qemu',

@@ -45,7 +45,8 @@ describe('e2e config', () => {
       spec: {
         kubernetes: { version: 'v1.36.0', podSubnet: '10.50.0.0/16', probeTolerance: 2 },
         network: { plugin: 'flannel' },
-        workers: { count: 2, memoryMiB: 4096 },
+        controlPlane: { count: 1, cpus: 2, memoryMiB: 3072 },
+        workers: { count: 2, cpus: 1, memoryMiB: 4096 },
         access: { user: 'ops', sshAuthorizedKeys: ['ssh-ed25519 BBBB me'] },
         registries: [
           { host: '10.213.5.1:5000', ca: 'x' },
@@ -70,7 +71,8 @@ describe('e2e config', () => {
       probeTolerance: 2,
       imageRepository: '192.168.77.1:5000/k8s',
     });
-    expect(spec.workers).toEqual({ count: 2, memoryMiB: 4096 });
+    expect(spec.controlPlane).toEqual({ count: 1, cpus: 2, memoryMiB: 3072 });
+    expect(spec.workers).toEqual({ count: 2, cpus: 1, memoryMiB: 4096 });
     expect(spec.access).toEqual({
       user: 'ops',
       sshAuthorizedKeys: ['ssh-ed25519 BBBB me', FILL.sshPublicKey],
@@ -139,5 +141,70 @@ describe('e2e config', () => {
     expect(firstHost('10.213.5.0/24')).toBe('10.213.5.1');
     expect(firstHost('192.168.77.128/25')).toBe('192.168.77.129');
     expect(firstHost('172.16.0.0/12')).toBe('172.16.0.1');
+  });
+
+  it("sizes nodes for 2 cores and 24 GiB, nkd's defaults included, and says so; no workers stays none", () => {
+    const user = {
+      metadata: { name: 'big' },
+      spec: {
+        network: { plugin: 'flannel' },
+        controlPlane: { count: 3, cpus: 8, memoryMiB: 16384, diskGiB: 30 },
+        workers: { count: 0 },
+        platform: { libvirt: { image: '/x.qcow2' } },
+      },
+    };
+    const { config, notes } = fillConfig(user, FILL);
+    const spec = config.spec as Record<string, Record<string, unknown>>;
+    expect(spec.controlPlane).toEqual({ count: 3, cpus: 2, memoryMiB: 4096, diskGiB: 30 });
+    expect(spec.workers).toEqual({ count: 0 });
+    expect(notes).toEqual([
+      'controlPlane.cpus 8 -> 2 (what 2 cores and 24 GiB run under TCG)',
+      'controlPlane.memoryMiB 16384 -> 4096 (what 2 cores and 24 GiB run under TCG)',
+    ]);
+    const defaults = fillConfig({ metadata: { name: 'd' }, spec: { platform: { libvirt: {} } } }, FILL);
+    expect(defaults.config.spec).toMatchObject({
+      controlPlane: { cpus: 2, memoryMiB: 4096 },
+      workers: { cpus: 2, memoryMiB: 4096 },
+    });
+    expect(defaults.notes).toContain(
+      "workers.memoryMiB (nkd's default 8192) -> 4096 (what 2 cores and 24 GiB run under TCG)",
+    );
+  });
+
+  it('replaces what the stand-in cannot do: an API VIP, a release image, a Housekeeper image or none', () => {
+    const user = {
+      metadata: { name: 'vip' },
+      spec: {
+        network: { plugin: 'flannel' },
+        controlPlane: { count: 1, cpus: 2, memoryMiB: 2048 },
+        workers: { count: 1, cpus: 2, memoryMiB: 2048 },
+        os: { releaseImage: 'registry.example/nestos:24.03' },
+        housekeeper: { enabled: false, image: 'registry.example/hk:1' },
+        platform: { libvirt: { image: '/x.qcow2', apiEndpoint: { type: 'vip', address: '10.213.5.250' } } },
+      },
+    };
+    const { config, notes } = fillConfig(user, FILL);
+    const spec = config.spec as Record<string, Record<string, Record<string, unknown>>>;
+    expect(spec.os).toBeUndefined();
+    expect(spec.housekeeper).toBeUndefined();
+    expect(spec.platform!.libvirt!.apiEndpoint).toBeUndefined();
+    expect(notes).toEqual([
+      'os.releaseImage registry.example/nestos:24.03 -> none (the stand-in boots its own image)',
+      'housekeeper.enabled false -> true (the upgrade step needs Housekeeper)',
+      "housekeeper.image registry.example/hk:1 -> nkd's own, from the mirror",
+      'platform.libvirt.apiEndpoint vip -> first-control-plane (the stand-in has no keepalived)',
+    ]);
+    const kept = fillConfig(
+      {
+        metadata: { name: 'fcp' },
+        spec: { platform: { libvirt: { image: '/x', apiEndpoint: { type: 'first-control-plane' } } } },
+      },
+      FILL,
+    );
+    expect(
+      (kept.config.spec as { platform: { libvirt: Record<string, unknown> } }).platform.libvirt.apiEndpoint,
+    ).toEqual({
+      type: 'first-control-plane',
+    });
   });
 });
