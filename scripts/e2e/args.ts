@@ -1,23 +1,9 @@
 // The e2e run's command line: `npm run e2e -- [-f CONFIG] [--keep] [--deadline DURATION]`.
 import { existsSync } from 'node:fs';
 import { parseDuration } from '../../src/cli/duration.js';
+import type { Deadline } from './deadline.js';
 
 export const USAGE = 'npm run e2e -- [-f CONFIG] [--keep] [--deadline DURATION]';
-
-/**
- * Without --deadline a run still ends, so that a guest that hangs under TCG does not hold a machine (or a
- * CI job) for hours: 90 minutes for up to 2 nodes (a passing run of 1 control plane + 1 worker takes
- * 40-45 on 2 cores), 30 more for each node beyond (a control plane's upgrade alone took 17-18).
- */
-export function defaultDeadline(nodes: number): Deadline {
-  const minutes = 90 + 30 * Math.max(0, nodes - 2);
-  return { text: `${minutes}m (the default for ${nodes} nodes)`, ms: minutes * 60_000 };
-}
-
-export interface Deadline {
-  text: string;
-  ms: number;
-}
 
 export interface E2eArgs {
   file?: string;

@@ -125,3 +125,25 @@ export async function nodeFigures(world: E2eWorld, since: number): Promise<strin
     return `node ${n.metadata.name}: registered +${after(n.metadata.creationTimestamp)} s, Ready +${after(ready)} s${behind}`;
   });
 }
+
+/** The run's libvirtd's domains, networks and pools whose names contain `name` (after destroy: none). */
+export async function libvirtObjectsNamed(world: E2eWorld, name: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const list of [
+    ['list', '--all', '--name'],
+    ['net-list', '--all', '--name'],
+    ['pool-list', '--all', '--name'],
+  ]) {
+    const r = await world.exec('virsh', 'virsh', ['-q', '-c', world.daemon.uri, ...list]);
+    // A listing that failed (or was not run) is no proof that nothing is left.
+    if (r.exitCode !== 0)
+      throw new Error(`virsh ${list[0]} exited ${r.exitCode}: ${r.out.trim().slice(-300)}`);
+    found.push(
+      ...r.out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.includes(name)),
+    );
+  }
+  return found;
+}

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { NODE_SIZE_DEFAULTS } from '../../src/config/schema.js';
 
 export interface Fill {
   image: string;
@@ -99,7 +100,6 @@ function fillHooks(spec: Obj, configDir: string | undefined): Obj | undefined {
  */
 const MAX_CPUS = 2;
 const MAX_MEMORY_MIB = 4096;
-const NKD_DEFAULT_SIZE = { cpus: 4, memoryMiB: 8192 };
 
 function fillSize(spec: Obj, group: 'controlPlane' | 'workers', notes: string[]): Obj {
   const nodes = obj(spec[group]);
@@ -108,7 +108,9 @@ function fillSize(spec: Obj, group: 'controlPlane' | 'workers', notes: string[])
     ['cpus', MAX_CPUS],
     ['memoryMiB', MAX_MEMORY_MIB],
   ] as const) {
-    const value = typeof nodes[key] === 'number' ? nodes[key] : NKD_DEFAULT_SIZE[key];
+    // Not a number: nkd's validation names it; left as it is.
+    if (nodes[key] !== undefined && typeof nodes[key] !== 'number') continue;
+    const value = typeof nodes[key] === 'number' ? nodes[key] : NODE_SIZE_DEFAULTS[key];
     if (value <= max) continue;
     sized[key] = max;
     const what = nodes[key] === undefined ? `(nkd's default ${value})` : String(value);
@@ -156,6 +158,18 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
     notes.push(
       `kubernetes.version ${String(kubernetes.version)} -> ${fill.kubeVersion} (the stand-in image's)`,
     );
+  const mirror = `${fill.registryHost}/k8s`;
+  if (given(kubernetes.imageRepository) && kubernetes.imageRepository !== mirror)
+    notes.push(
+      `kubernetes.imageRepository ${String(kubernetes.imageRepository)} -> ${mirror} (the run's mirror)`,
+    );
+  // Nothing here serves a load balancer's or a VIP's address or name: the first control plane is the endpoint.
+  if (given(kubernetes.controlPlaneEndpoint))
+    notes.push(
+      `kubernetes.controlPlaneEndpoint ${String(kubernetes.controlPlaneEndpoint)} -> the first control plane ` +
+        '(no load balancer or VIP runs here)',
+    );
+  const { controlPlaneEndpoint: _endpoint, ...kubernetesRest } = kubernetes;
   const registries = (Array.isArray(spec.registries) ? (spec.registries as Obj[]) : []).filter(
     (r) => r.host !== fill.registryHost,
   );
@@ -166,10 +180,11 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
   const access = obj(spec.access);
   const keys = Array.isArray(access.sshAuthorizedKeys) ? (access.sshAuthorizedKeys as string[]) : [];
   const controlPlane = fillSize(spec, 'controlPlane', notes);
-  const workers = obj(spec.workers).count === 0 ? spec.workers : fillSize(spec, 'workers', notes);
+  // Sized even without workers: `nkd scale` adds one with these sizes.
+  const workers = fillSize(spec, 'workers', notes);
   const standIn = fillStandIn(spec, libvirt, notes);
   const { os: _os, housekeeper: _housekeeper, ...specRest } = spec;
-  const { apiEndpoint: _endpoint, ...libvirtRest } = libvirt;
+  const { apiEndpoint: _apiEndpoint, ...libvirtRest } = libvirt;
   return {
     notes,
     config: {
@@ -179,14 +194,14 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
         runtime,
         network,
         controlPlane,
-        ...(workers !== undefined ? { workers } : {}),
+        workers,
         ...(standIn.os ? { os: standIn.os } : {}),
         ...(standIn.housekeeper ? { housekeeper: standIn.housekeeper } : {}),
         ...(hooks ? { hooks } : {}),
         kubernetes: {
-          ...kubernetes,
+          ...kubernetesRest,
           version: fill.kubeVersion,
-          imageRepository: `${fill.registryHost}/k8s`,
+          imageRepository: mirror,
           probeTolerance: kubernetes.probeTolerance ?? TCG_PROBE_TOLERANCE,
         },
         registries: [...registries, { host: fill.registryHost, plainHTTP: true }],

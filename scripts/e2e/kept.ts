@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { REPO, type E2eWorld } from './world.js';
 
-export /** How to reach what --keep left: the namespace, the cluster through kubectl and SSH, the logs. */
-function keptHints(w: E2eWorld, cluster: string | undefined, user: string): string[] {
+/** How to reach what --keep left: the namespace, the cluster through kubectl and SSH, the logs. */
+export function keptHints(w: E2eWorld, cluster: string | undefined, user: string): string[] {
   const inNs = `nsenter --net=${w.daemon.netnsPath} --`;
   return [
     `kept: work directory ${w.work}; network namespace ${w.daemon.netnsPath} (libvirtd ${w.daemon.uri} in it)`,

@@ -1,15 +1,17 @@
-// `npm run e2e [-- -f CONFIG] [--keep] [--deadline DURATION]`: deploys a real cluster with nkd on this machine, offline, under
-// TCG, and checks it from the outside as a user would (docs/e2e.md). Prints each step with its time and
+// `npm run e2e [-- -f CONFIG] [--keep] [--deadline DURATION]`: deploys a real cluster with nkd on this
+// machine, offline, under TCG, and checks it from the outside as a user would (docs/e2e.md). Prints each step with its time and
 // ends with `e2e: PASS` or `e2e: FAIL <step>`; exits non-zero on failure.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freeTestCidr } from '../lib/libvirtd.js';
-import { defaultDeadline, parseArgs, type Deadline } from './args.js';
+import { parseArgs } from './args.js';
+import { armDeadline, defaultDeadline, DIAGNOSIS_AFTER_DEADLINE_MS } from './deadline.js';
 import { keptHints } from './kept.js';
 import {
   apiReady,
+  libvirtObjectsNamed,
   nodeFigures,
   nodes,
   waitDeploymentAvailable,
@@ -33,7 +35,6 @@ import { deployWorkload, pushWorkloadImage, resolveThroughWorkload, WORKLOAD_NAM
 import { findTools, REGISTRY_PORT, REPO, startWorld, type E2eWorld, type RunResult } from './world.js';
 
 const MIN = 60_000;
-const DIAGNOSIS_AFTER_DEADLINE_MS = 4 * MIN;
 // TCG on a shared machine: kubeadm init alone may take 10+ minutes.
 const DEPLOY_FLAGS = ['--api-timeout', '45m', '--nodes-timeout', '45m', '--addons-timeout', '30m'];
 
@@ -51,7 +52,7 @@ async function main(): Promise<number> {
   let user = 'nest';
   let key = '';
   let failed: string | undefined;
-  // Ctrl-C or a CI timeout: the commands under way end (nkd on SIGINT leaves a resumable state), the
+  // Ctrl-C or SIGTERM: the commands under way end (nkd on SIGINT leaves a resumable state), the
   // step fails, and the finally below removes the guests, libvirtd, the registry and the namespace. A
   // second signal does not wait for that.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -65,21 +66,9 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // The run's own bound (for CI): the same stop as a signal, but a failure (diagnosed, exit 1). An outside
-  // `timeout` would signal npm and this process together, and nothing would be left to clean up. Counted
-  // from the start; without --deadline it is armed once the config says how many nodes there are.
-  let deadline: NodeJS.Timeout | undefined;
-  const armDeadline = (bound: Deadline) => {
-    deadline = setTimeout(
-      () => {
-        interruption.deadline = `the run's deadline (${bound.text}) passed`;
-        console.log(`e2e: ${interruption.deadline}: stopping the running commands, then cleaning up`);
-        world?.stopCommands();
-      },
-      Math.max(0, bound.ms - steps.elapsed() * 1000),
-    );
-  };
-  if (args.deadline) armDeadline(args.deadline);
+  // Counted from the start; without --deadline it is armed once the config says how many nodes there are.
+  const stop = () => world?.stopCommands();
+  let deadline = args.deadline ? armDeadline(args.deadline, 0, stop) : undefined;
   try {
     const tools = await steps.step('find the tools', async () => findTools());
     const upgrade = tools.upgrade;
@@ -129,7 +118,8 @@ async function main(): Promise<number> {
       };
     });
     const name = cluster!;
-    if (!args.deadline) armDeadline(defaultDeadline(counts.controlPlanes + counts.workers));
+    const total = counts.controlPlanes + counts.workers;
+    deadline ??= armDeadline(defaultDeadline(total), steps.elapsed() * 1000, stop);
 
     await steps.step('npm run images (the air-gap mirror)', async () => {
       const script = join(REPO, 'scripts', 'images', 'build.sh');
@@ -167,7 +157,6 @@ async function main(): Promise<number> {
       figures.lines.push(ownTimeFigure('deploy', endedChildrenCpuSeconds() - cpuBefore, wall));
       mustSucceed('nkd deploy', r);
     });
-    const total = counts.controlPlanes + counts.workers;
     await steps.step('admin kubeconfig (nkd kubeconfig)', async () => {
       // Merged into a file of its own: the admin kubeconfig of just this cluster, for the checks.
       const args = ['kubeconfig', name, '--merge', '--set-current', '--kubeconfig', w.adminKubeconfig];
@@ -245,20 +234,7 @@ async function main(): Promise<number> {
     else
       await steps.step(`nkd destroy ${name}`, async () => {
         mustSucceed('nkd destroy', await w.nkd('destroy', ['destroy', name, '--yes']));
-        const left: string[] = [];
-        for (const list of [
-          ['list', '--all', '--name'],
-          ['net-list', '--all', '--name'],
-          ['pool-list', '--all', '--name'],
-        ]) {
-          const r = await w.exec('virsh', 'virsh', ['-q', '-c', w.daemon.uri, ...list]);
-          left.push(
-            ...r.out
-              .split('\n')
-              .map((l) => l.trim())
-              .filter((l) => l.includes(name)),
-          );
-        }
+        const left = await libvirtObjectsNamed(w, name);
         if (left.length) throw new Error(`libvirt still has ${left.join(', ')}`);
         const state = join(w.stateDir, 'clusters', name);
         if (existsSync(state)) throw new Error(`the cluster state ${state} is still there`);

@@ -41,6 +41,8 @@ export function stepRunner(log: (line: string) => void = (l) => console.log(l)):
       try {
         throwIfInterrupted();
         const value = await run();
+        // A step whose commands were stopped may not notice (a stopped command "exits" 130 unrun).
+        throwIfInterrupted();
         log(`e2e: [${stamp()}] ok    ${name} (${seconds(Date.now() - t0)} s)`);
         return value;
       } catch (error) {

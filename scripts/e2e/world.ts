@@ -115,8 +115,10 @@ export interface E2eWorld {
   /** The real kubectl inside the namespace, with the admin kubeconfig unless `args` names another. */
   kubectl(args: string[], input?: string): Promise<string>;
   adminKubeconfig: string;
-  /** Ends every command still running (nkd, kubectl, ssh): for a run interrupted by a signal. */
-  /** Stops the commands under way (SIGINT, then SIGKILL after a grace period) and refuses new ones. */
+  /**
+   * Stops the commands under way (nkd, kubectl, ssh, each with what it started: SIGINT, then SIGKILL
+   * after a grace period) and refuses new ones: for a signal or the run's deadline.
+   */
   stopCommands(): void;
   /** Lets commands run again after stopCommands: the diagnosis of a run stopped by its deadline. */
   resumeCommands(): void;
@@ -134,6 +136,15 @@ export interface ExecOptions {
 
 /** How long a stopped command (nkd cancelling a Pulumi operation) may take to end before it is killed. */
 const STOP_GRACE_MS = 90_000;
+
+/** Signals a command and everything it started (it leads its own process group: `detached`). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
 
 const BASE_PATH = '/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -170,6 +181,10 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
       const log = createWriteStream(join(logDir, `${label}.log`), { flags: 'a' });
       const child = spawn(f, a, {
         stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        // A process group of its own: stopping reaches its children too (nkd's Pulumi engine, the image
+        // script's builds and pushes), and a terminal's Ctrl-C reaches only the harness, which then
+        // stops each command once (a second SIGINT would make nkd quit without finishing in-flight steps).
+        detached: true,
         // This process's environment (Node, Go) without a kubeconfig of the caller's.
         env: { ...inherited, PATH: `${BASE_PATH}:${process.env.PATH ?? ''}`, HOME: home, ...options.env },
       });
@@ -189,7 +204,7 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
       child.stderr!.on('data', take);
       if (options.input !== undefined) child.stdin!.end(options.input);
       const timer = options.timeoutMs
-        ? setTimeout(() => child.kill('SIGTERM'), options.timeoutMs)
+        ? setTimeout(() => signalGroup(child, 'SIGTERM'), options.timeoutMs)
         : undefined;
       child.once('error', reject);
       child.once('close', (code, signal) => {
@@ -243,9 +258,9 @@ export async function startWorld(tools: Tools): Promise<E2eWorld> {
       // SIGINT: nkd leaves a state that the same command resumes (its Ctrl-C contract). Whatever has
       // not ended after the grace period is killed, so that the cleanup is never waiting on it.
       const stopping = [...running];
-      for (const child of stopping) child.kill('SIGINT');
+      for (const child of stopping) signalGroup(child, 'SIGINT');
       setTimeout(() => {
-        for (const child of stopping) if (running.has(child)) child.kill('SIGKILL');
+        for (const child of stopping) if (running.has(child)) signalGroup(child, 'SIGKILL');
       }, STOP_GRACE_MS).unref();
     },
     resumeCommands() {

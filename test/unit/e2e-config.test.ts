@@ -156,10 +156,13 @@ describe('e2e config', () => {
     const { config, notes } = fillConfig(user, FILL);
     const spec = config.spec as Record<string, Record<string, unknown>>;
     expect(spec.controlPlane).toEqual({ count: 3, cpus: 2, memoryMiB: 4096, diskGiB: 30 });
-    expect(spec.workers).toEqual({ count: 0 });
+    // `nkd scale` adds a worker with these sizes.
+    expect(spec.workers).toEqual({ count: 0, cpus: 2, memoryMiB: 4096 });
     expect(notes).toEqual([
       'controlPlane.cpus 8 -> 2 (what 2 cores and 24 GiB run under TCG)',
       'controlPlane.memoryMiB 16384 -> 4096 (what 2 cores and 24 GiB run under TCG)',
+      "workers.cpus (nkd's default 4) -> 2 (what 2 cores and 24 GiB run under TCG)",
+      "workers.memoryMiB (nkd's default 8192) -> 4096 (what 2 cores and 24 GiB run under TCG)",
     ]);
     const defaults = fillConfig({ metadata: { name: 'd' }, spec: { platform: { libvirt: {} } } }, FILL);
     expect(defaults.config.spec).toMatchObject({
@@ -171,13 +174,14 @@ describe('e2e config', () => {
     );
   });
 
-  it('replaces what the stand-in cannot do: an API VIP, a release image, a Housekeeper image or none', () => {
+  it('replaces what cannot run here: an API VIP or endpoint, another mirror, a release image, a Housekeeper image or none', () => {
     const user = {
       metadata: { name: 'vip' },
       spec: {
         network: { plugin: 'flannel' },
         controlPlane: { count: 1, cpus: 2, memoryMiB: 2048 },
         workers: { count: 1, cpus: 2, memoryMiB: 2048 },
+        kubernetes: { controlPlaneEndpoint: '10.213.5.250:6443', imageRepository: 'registry.example/k8s' },
         os: { releaseImage: 'registry.example/nestos:24.03' },
         housekeeper: { enabled: false, image: 'registry.example/hk:1' },
         platform: { libvirt: { image: '/x.qcow2', apiEndpoint: { type: 'vip', address: '10.213.5.250' } } },
@@ -188,7 +192,10 @@ describe('e2e config', () => {
     expect(spec.os).toBeUndefined();
     expect(spec.housekeeper).toBeUndefined();
     expect(spec.platform!.libvirt!.apiEndpoint).toBeUndefined();
+    expect(spec.kubernetes).not.toHaveProperty('controlPlaneEndpoint');
     expect(notes).toEqual([
+      "kubernetes.imageRepository registry.example/k8s -> 10.213.5.1:5000/k8s (the run's mirror)",
+      'kubernetes.controlPlaneEndpoint 10.213.5.250:6443 -> the first control plane (no load balancer or VIP runs here)',
       'os.releaseImage registry.example/nestos:24.03 -> none (the stand-in boots its own image)',
       'housekeeper.enabled false -> true (the upgrade step needs Housekeeper)',
       "housekeeper.image registry.example/hk:1 -> nkd's own, from the mirror",
