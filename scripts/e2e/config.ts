@@ -136,13 +136,14 @@ function fillStandIn(spec: Obj, libvirt: Obj, notes: string[]) {
   if (given(housekeeper.image))
     notes.push(`housekeeper.image ${String(housekeeper.image)} -> nkd's own, from the mirror`);
   const { image: _hkImage, enabled: _enabled, ...housekeeperRest } = housekeeper;
-  const endpoint = obj(libvirt.apiEndpoint);
-  if (endpoint.type === 'vip')
+  const vip = obj(libvirt.apiEndpoint).type === 'vip';
+  if (vip)
     notes.push('platform.libvirt.apiEndpoint vip -> first-control-plane (the stand-in has no keepalived)');
+  const { apiEndpoint: _endpoint, ...withoutEndpoint } = libvirt;
   return {
     os: Object.keys(osRest).length ? osRest : undefined,
     housekeeper: Object.keys(housekeeperRest).length ? housekeeperRest : undefined,
-    apiEndpoint: endpoint.type === 'vip' ? undefined : libvirt.apiEndpoint,
+    libvirt: vip ? withoutEndpoint : libvirt,
   };
 }
 
@@ -184,7 +185,6 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
   const workers = fillSize(spec, 'workers', notes);
   const standIn = fillStandIn(spec, libvirt, notes);
   const { os: _os, housekeeper: _housekeeper, ...specRest } = spec;
-  const { apiEndpoint: _apiEndpoint, ...libvirtRest } = libvirt;
   return {
     notes,
     config: {
@@ -208,8 +208,7 @@ export function fillConfig(config: Obj, fill: Fill): { config: Obj; notes: strin
         access: { ...access, sshAuthorizedKeys: [...keys, fill.sshPublicKey] },
         platform: {
           libvirt: {
-            ...libvirtRest,
-            ...(standIn.apiEndpoint !== undefined ? { apiEndpoint: standIn.apiEndpoint } : {}),
+            ...standIn.libvirt,
             uri: fill.libvirtUri,
             image: fill.image,
             domainType: 'qemu',

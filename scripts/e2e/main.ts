@@ -1,6 +1,6 @@
 // `npm run e2e [-- -f CONFIG] [--keep] [--deadline DURATION]`: deploys a real cluster with nkd on this
-// machine, offline, under TCG, and checks it from the outside as a user would (docs/e2e.md). Prints each step with its time and
-// ends with `e2e: PASS` or `e2e: FAIL <step>`; exits non-zero on failure.
+// machine, offline, under TCG, and checks it from the outside as a user would (docs/e2e.md). Prints each
+// step with its time and ends with `e2e: PASS` or `e2e: FAIL <step>`; exits non-zero on failure.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

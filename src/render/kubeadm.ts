@@ -44,19 +44,20 @@ const TLS_BOOTSTRAP_MINUTES = 5;
 function slowHostSettings(plan: ClusterPlan, controlPlane: boolean) {
   const tolerance = probeTolerance(plan);
   const healthCheck = `${CONTROL_PLANE_HEALTH_CHECK_MINUTES}m0s`;
-  if (tolerance <= 1) return { patches: undefined, healthCheck, timeouts: {} };
-  const timeouts = {
+  if (tolerance <= 1) return { patches: undefined, healthCheck, timeouts: {}, joinTimeouts: {} };
+  const common = {
     kubernetesAPICall: `${tolerance}m0s`,
     kubeletHealthCheck: `${KUBELET_HEALTH_CHECK_MINUTES * tolerance}m0s`,
   };
-  if (!controlPlane) return { patches: undefined, healthCheck, timeouts };
+  const timeouts = controlPlane
+    ? { controlPlaneComponentHealthCheck: `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s`, ...common }
+    : common;
   return {
-    patches: { directory: KUBEADM_PATCHES_DIR },
-    healthCheck: `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s`,
-    timeouts: {
-      controlPlaneComponentHealthCheck: `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s`,
-      ...timeouts,
-    },
+    patches: controlPlane ? { directory: KUBEADM_PATCHES_DIR } : undefined,
+    healthCheck: controlPlane ? `${CONTROL_PLANE_HEALTH_CHECK_MINUTES * tolerance}m0s` : healthCheck,
+    timeouts,
+    // Only a join has a TLS bootstrap to wait for.
+    joinTimeouts: { ...timeouts, tlsBootstrap: `${TLS_BOOTSTRAP_MINUTES * tolerance}m0s` },
   };
 }
 
@@ -181,13 +182,7 @@ function joinConfiguration(plan: ClusterPlan, node: NodePlan, secrets: KubeadmSe
     nodeRegistration: nodeRegistration(plan, node),
     ...(node.bootstrap === 'join-control-plane' ? { controlPlane } : {}),
     ...(slow.patches ? { patches: slow.patches } : {}),
-    timeouts: {
-      discovery: '5m0s',
-      ...slow.timeouts,
-      ...(probeTolerance(plan) > 1
-        ? { tlsBootstrap: `${TLS_BOOTSTRAP_MINUTES * probeTolerance(plan)}m0s` }
-        : {}),
-    },
+    timeouts: { discovery: '5m0s', ...slow.joinTimeouts },
   };
 }
 
